@@ -22,12 +22,12 @@ export interface GetRequest {
 }
 
 export interface GetResponse {
-  value: Buffer;
+  value: Uint8Array;
 }
 
 export interface PutRequest {
   key: string;
-  value: Buffer;
+  value: Uint8Array;
 }
 
 export interface Empty {
@@ -89,7 +89,7 @@ export const GetRequest: MessageFns<GetRequest> = {
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { value: Buffer.alloc(0) };
+  return { value: new Uint8Array(0) };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -118,7 +118,7 @@ export const GetResponse: MessageFns<GetResponse> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.value = reader.bytes();
             continue;
           }
         }
@@ -138,13 +138,13 @@ export const GetResponse: MessageFns<GetResponse> = {
   },
   fromPartial(object: DeepPartial<GetResponse>): GetResponse {
     const message = createBaseGetResponse();
-    message.value = object.value ?? Buffer.alloc(0);
+    message.value = object.value ?? new Uint8Array(0);
     return message;
   },
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: "", value: Buffer.alloc(0) };
+  return { key: "", value: new Uint8Array(0) };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -184,7 +184,7 @@ export const PutRequest: MessageFns<PutRequest> = {
               break;
             }
 
-            message.value = Buffer.from(reader.bytes());
+            message.value = reader.bytes();
             continue;
           }
         }
@@ -205,7 +205,7 @@ export const PutRequest: MessageFns<PutRequest> = {
   fromPartial(object: DeepPartial<PutRequest>): PutRequest {
     const message = createBasePutRequest();
     message.key = object.key ?? "";
-    message.value = object.value ?? Buffer.alloc(0);
+    message.value = object.value ?? new Uint8Array(0);
     return message;
   },
 };

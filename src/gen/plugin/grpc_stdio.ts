@@ -20,7 +20,7 @@ export const protobufFileName = "plugin/grpc_stdio.proto";
 /** StdioData is one chunk written by the plugin to one of its output streams. */
 export interface StdioData {
   channel: StdioData_Channel;
-  data: Buffer;
+  data: Uint8Array;
 }
 
 export enum StdioData_Channel {
@@ -31,7 +31,7 @@ export enum StdioData_Channel {
 }
 
 function createBaseStdioData(): StdioData {
-  return { channel: 0, data: Buffer.alloc(0) };
+  return { channel: 0, data: new Uint8Array(0) };
 }
 
 export const StdioData: MessageFns<StdioData> = {
@@ -71,7 +71,7 @@ export const StdioData: MessageFns<StdioData> = {
               break;
             }
 
-            message.data = Buffer.from(reader.bytes());
+            message.data = reader.bytes();
             continue;
           }
         }
@@ -92,7 +92,7 @@ export const StdioData: MessageFns<StdioData> = {
   fromPartial(object: DeepPartial<StdioData>): StdioData {
     const message = createBaseStdioData();
     message.channel = object.channel ?? 0;
-    message.data = object.data ?? Buffer.alloc(0);
+    message.data = object.data ?? new Uint8Array(0);
     return message;
   },
 };

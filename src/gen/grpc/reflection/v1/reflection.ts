@@ -103,7 +103,7 @@ export interface FileDescriptorResponse {
    * descriptor.proto, which uses proto2 only features, by making them opaque
    * bytes instead.
    */
-  fileDescriptorProto: Buffer[];
+  fileDescriptorProto: Uint8Array[];
 }
 
 /**
@@ -503,7 +503,7 @@ export const FileDescriptorResponse: MessageFns<FileDescriptorResponse> = {
               break;
             }
 
-            message.fileDescriptorProto.push(Buffer.from(reader.bytes()));
+            message.fileDescriptorProto.push(reader.bytes());
             continue;
           }
         }

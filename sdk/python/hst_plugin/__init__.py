@@ -1,0 +1,50 @@
+"""hst_plugin: write HashiCorp go-plugin (gRPC) plugins in Python.
+
+    from hst_plugin import HandshakeConfig, ServeConfig, serve
+
+    class MyPlugin:
+        def grpc_server(self, broker, server):
+            my_pb2_grpc.add_MyServicer_to_server(MyServicer(), server)
+
+    serve(ServeConfig(
+        handshake=HandshakeConfig(1, "BASIC_PLUGIN", "hello"),
+        plugins={"my_plugin": MyPlugin()},
+    ))
+
+See README.md beside this package. The generated code of go-plugin's
+internal protos lives in hst_plugin.gen.plugin (made by generate.py).
+"""
+
+from ._broker import BrokerError, GRPCBroker
+from ._listener import Endpoint, ListenerError
+from ._log import Logger
+from ._server import (
+    CORE_PROTOCOL_VERSION,
+    HEALTH_SERVICE_NAME,
+    MAX_MESSAGE_SIZE,
+    HandshakeConfig,
+    ServeConfig,
+    negotiate_version,
+    serve,
+)
+from ._tls import TLSMaterial, generate_cert, raw_std_base64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BrokerError",
+    "CORE_PROTOCOL_VERSION",
+    "Endpoint",
+    "GRPCBroker",
+    "HEALTH_SERVICE_NAME",
+    "HandshakeConfig",
+    "ListenerError",
+    "Logger",
+    "MAX_MESSAGE_SIZE",
+    "ServeConfig",
+    "TLSMaterial",
+    "generate_cert",
+    "negotiate_version",
+    "raw_std_base64",
+    "serve",
+]

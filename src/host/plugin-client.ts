@@ -1,0 +1,498 @@
+/**
+ * The host side of go-plugin's protocol: start (or reattach to) a plugin
+ * process, read its handshake, connect, keep the broker and stdio streams
+ * open, hand out typed clients, and take the process down again.
+ */
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { HealthCheckResponse_ServingStatus, HealthDefinition } from '../gen/grpc/health/v1/health.js';
+import { GRPCBrokerDefinition, type ConnInfo } from '../gen/plugin/grpc_broker.js';
+import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
+import { GRPCStdioDefinition } from '../gen/plugin/grpc_stdio.js';
+import { AsyncQueue } from '../rpc/async-queue.js';
+import type { ClientConnection } from '../rpc/definition.js';
+import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
+import { Code, RpcError } from '../rpc/status.js';
+import type { Address, TlsMaterial, Transport } from '../rpc/transport.js';
+import { defaultLogger, type Logger } from '../log.js';
+import { GrpcBroker } from '../protocol/broker.js';
+import {
+  DEFAULT_MAX_PORT,
+  DEFAULT_MIN_PORT,
+  DEFAULT_START_TIMEOUT_MS,
+  ENV_CLIENT_CERT,
+  ENV_MAX_PORT,
+  ENV_MIN_PORT,
+  ENV_PROTOCOL_VERSIONS,
+  ENV_UNIX_SOCKET_DIR,
+  ENV_UNIX_SOCKET_GROUP,
+  GRACEFUL_EXIT_WAIT_MS,
+  HEALTH_SERVICE,
+  MAX_LINE_BYTES,
+} from '../protocol/constants.js';
+import { HandshakeError, parseHandshake, type HandshakeInfo } from '../protocol/handshake.js';
+import { StderrLogRouter } from '../protocol/hclog.js';
+import { listen } from '../protocol/listener.js';
+import { generateCertificate, handshakeFieldToCertificate } from '../protocol/mtls.js';
+import { consumeStdio } from '../protocol/stdio.js';
+import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
+import { readLines, Ring, sleep } from '../util/lines.js';
+import { diagnose, type StartFacts } from './diagnose.js';
+import { composeEnv } from './env.js';
+import { manage } from './managed.js';
+import { processAlive, processStartTime, ReattachedProcess, SpawnedProcess, type ExitInfo, type PluginProcess } from './plugin-process.js';
+import { openVerified, type SecureConfig, type VerifiedExecutable } from './secure-exec.js';
+
+export interface PluginCommand {
+  path: string;
+  args?: string[];
+  /** The command's own variables; the host's environment is laid over them. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** Everything needed to reconnect to a running plugin from another host process. */
+export interface ReattachConfig {
+  protocol: 'grpc';
+  protocolVersion: number;
+  addr: Address;
+  pid: number;
+  /** The process start time, so a reused pid is not mistaken for the plugin. */
+  startTime?: string;
+  /** In test mode kill() leaves the process alone, as go-plugin's ReattachConfig.Test. */
+  test?: boolean;
+  /** The connection's TLS material when it used (Auto)MTLS; go-plugin cannot reattach those. */
+  tls?: TlsMaterial;
+}
+
+export interface PluginClientOptions {
+  /** For logs and errors; defaults to the command's file name. */
+  name?: string;
+  handshake: HandshakeConfig;
+  plugins?: PluginSet;
+  versionedPlugins?: Record<number, PluginSet>;
+  command?: PluginCommand;
+  reattach?: ReattachConfig;
+  /** Verify the executable's digest; the verified open file is what runs. */
+  secureConfig?: SecureConfig;
+  /** Default `['grpc']`; hst does not speak net/rpc. */
+  allowedProtocols?: string[];
+  autoMTLS?: boolean;
+  /** Manual TLS: the host's own certificate and key, and the plugin's certificate as `ca`. */
+  tls?: TlsMaterial;
+  skipHostEnv?: boolean;
+  startTimeoutMs?: number;
+  minPort?: number;
+  maxPort?: number;
+  /** Put the plugin's sockets in a fresh directory under `dir`, owned by `group`. */
+  unixSocket?: { dir?: string; group?: string };
+  /** go-plugin hands the host's stdin to the plugin; a TUI host wants 'ignore'. */
+  stdin?: 'inherit' | 'ignore';
+  /** Raw copy of the plugin's stderr lines. */
+  stderr?: Writable;
+  /** Where the plugin's GRPCStdio output goes. */
+  syncStdout?: Writable;
+  syncStderr?: Writable;
+  logger?: Logger;
+  /** Kill this plugin when the host exits or gets SIGINT/SIGTERM (default true). */
+  managed?: boolean;
+  transport?: Transport;
+}
+
+export class PluginStartError extends Error {
+  override readonly name = 'PluginStartError';
+  constructor(
+    message: string,
+    readonly diagnosis: string,
+    cause?: unknown,
+  ) {
+    super(diagnosis ? `${message}\n${diagnosis}` : message, { cause });
+  }
+}
+
+const STDERR_TAIL_LINES = 20;
+/** How long a failed call waits to learn whether the plugin died under it. */
+const EXIT_GRACE_MS = 250;
+
+export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [HandshakeInfo] }> {
+  readonly name: string;
+  private readonly logger: Logger;
+  private readonly transport: Transport;
+  private readonly stderrTail = new Ring<string>(STDERR_TAIL_LINES);
+  private readonly streams = new AbortController();
+  private starting: Promise<HandshakeInfo> | undefined;
+  private killing: Promise<void> | undefined;
+  private proc: PluginProcess | undefined;
+  private connection: ClientConnection | undefined;
+  private brokerInstance: GrpcBroker | undefined;
+  private handshakeInfo: HandshakeInfo | undefined;
+  private plugins: PluginSet = {};
+  private tls: TlsMaterial | undefined;
+  private socketDir: string | undefined;
+  private verified: VerifiedExecutable | undefined;
+  private unmanage: (() => void) | undefined;
+
+  constructor(private readonly options: PluginClientOptions) {
+    super();
+    if (!!options.command === !!options.reattach) {
+      throw new Error('PluginClient: exactly one of command or reattach must be set');
+    }
+    if (options.reattach && options.secureConfig) {
+      throw new Error('PluginClient: only one of reattach or secureConfig can be set');
+    }
+    this.name = options.name ?? options.command?.path.split('/').pop() ?? `pid ${options.reattach?.pid}`;
+    this.logger = (options.logger ?? defaultLogger()).child({ plugin: this.name });
+    this.transport = options.transport ?? grpcJsTransport;
+  }
+
+  /** Starts the plugin and connects; repeated calls share the first start. */
+  start(): Promise<HandshakeInfo> {
+    this.starting ??= (this.options.reattach ? this.attach(this.options.reattach) : this.launch()).catch(async (err) => {
+      await this.kill();
+      throw err;
+    });
+    return this.starting;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get negotiatedVersion(): number | undefined {
+    return this.handshakeInfo?.appVersion;
+  }
+
+  get handshake(): HandshakeInfo | undefined {
+    return this.handshakeInfo;
+  }
+
+  get broker(): GrpcBroker {
+    if (!this.brokerInstance) throw new Error(`plugin ${JSON.stringify(this.name)} is not started`);
+    return this.brokerInstance;
+  }
+
+  /** Resolves when the plugin process is gone. */
+  get exited(): Promise<ExitInfo> {
+    if (!this.proc) return this.start().then(() => (this.proc as PluginProcess).exited);
+    return this.proc.exited;
+  }
+
+  hasExited(): boolean {
+    return this.proc?.exitInfo !== undefined;
+  }
+
+  /** The plugin's last stderr lines, for diagnosis. */
+  lastStderr(): string[] {
+    return this.stderrTail.toArray();
+  }
+
+  /** Starts if needed, then builds the named plugin's client on the connection. */
+  async dispense<T = unknown>(name: string): Promise<T> {
+    await this.start();
+    const plugin = this.plugins[name];
+    if (!plugin) {
+      throw new Error(`unknown plugin type: ${name} (plugin ${JSON.stringify(this.name)} offers ${Object.keys(this.plugins).join(', ') || 'none'} at version ${this.negotiatedVersion})`);
+    }
+    if (!plugin.client) throw new Error(`plugin type ${name} has no client implementation`);
+    return plugin.client(this.connection as ClientConnection, this.broker) as T;
+  }
+
+  /** The raw connection, for services outside the plugin set. */
+  async connect(): Promise<ClientConnection> {
+    await this.start();
+    return this.connection as ClientConnection;
+  }
+
+  /** Health check of the "plugin" service, as go-plugin's Ping. */
+  async ping(timeoutMs = 5_000): Promise<void> {
+    const conn = await this.connect();
+    const res = await conn.client(HealthDefinition).check({ service: HEALTH_SERVICE }, { deadline: timeoutMs });
+    if (res.status !== HealthCheckResponse_ServingStatus.SERVING) {
+      throw new RpcError(Code.UNAVAILABLE, `plugin ${JSON.stringify(this.name)} is not serving (health ${HealthCheckResponse_ServingStatus[res.status]})`);
+    }
+  }
+
+  reattachConfig(): ReattachConfig {
+    if (!this.handshakeInfo || !this.proc) throw new Error(`plugin ${JSON.stringify(this.name)} is not started`);
+    const startTime = processStartTime(this.proc.pid);
+    return {
+      protocol: 'grpc',
+      protocolVersion: this.handshakeInfo.appVersion,
+      addr: this.handshakeInfo.address,
+      pid: this.proc.pid,
+      ...(startTime ? { startTime } : {}),
+      ...(this.tls ? { tls: this.tls } : {}),
+    };
+  }
+
+  /**
+   * Asks the plugin to shut down, waits two seconds for it to exit, then
+   * kills its process group. Safe to call any number of times.
+   */
+  kill(): Promise<void> {
+    this.killing ??= this.shutdown();
+    return this.killing;
+  }
+
+  /** Leaves the plugin running (for reattach elsewhere) and drops our side. */
+  detach(): void {
+    this.unmanage?.();
+    this.closeConnection();
+  }
+
+  /** SIGKILL right now, synchronously: for process exit handlers. */
+  killNow(): void {
+    if (!this.options.reattach?.test) this.proc?.kill();
+  }
+
+  private async shutdown(): Promise<void> {
+    const proc = this.proc;
+    const conn = this.connection;
+    this.brokerInstance?.close();
+    if (conn && proc && !proc.exitInfo) {
+      try {
+        await conn.client(GRPCControllerDefinition).shutdown({}, { deadline: GRACEFUL_EXIT_WAIT_MS });
+      } catch {
+        // The plugin may close the connection before answering; the exit wait decides.
+      }
+    }
+    this.closeConnection();
+    if (proc && !this.options.reattach?.test) {
+      const graceful = await Promise.race([proc.exited.then(() => true), sleep(GRACEFUL_EXIT_WAIT_MS).then(() => false)]);
+      if (!graceful) this.logger.warn({ pid: proc.pid }, 'plugin failed to exit gracefully');
+      // Also reaps anything the plugin left running in its process group.
+      proc.kill();
+      if (proc instanceof SpawnedProcess) await proc.exited;
+    }
+    this.cleanup();
+  }
+
+  private closeConnection(): void {
+    this.streams.abort();
+    this.connection?.close();
+  }
+
+  private cleanup(): void {
+    this.unmanage?.();
+    this.verified?.release();
+    if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
+  }
+
+  private async launch(): Promise<HandshakeInfo> {
+    const opts = this.options;
+    const command = opts.command as PluginCommand;
+    const sets = versionedSets(opts.handshake, opts.plugins, opts.versionedPlugins);
+    const versions = [...sets.keys()].sort((a, b) => b - a);
+
+    const protocolEnv: Record<string, string> = {
+      [opts.handshake.magicCookieKey]: opts.handshake.magicCookieValue,
+      [ENV_MIN_PORT]: String(opts.minPort ?? DEFAULT_MIN_PORT),
+      [ENV_MAX_PORT]: String(opts.maxPort ?? DEFAULT_MAX_PORT),
+      [ENV_PROTOCOL_VERSIONS]: versions.join(','),
+    };
+    let hostCert: { cert: string; key: string } | undefined;
+    if (opts.autoMTLS) {
+      hostCert = await generateCertificate();
+      protocolEnv[ENV_CLIENT_CERT] = hostCert.cert;
+    }
+    if (opts.unixSocket) {
+      this.socketDir = mkdtempSync(join(opts.unixSocket.dir ?? tmpdir(), 'plugin-dir'));
+      protocolEnv[ENV_UNIX_SOCKET_DIR] = this.socketDir;
+      if (opts.unixSocket.group) protocolEnv[ENV_UNIX_SOCKET_GROUP] = opts.unixSocket.group;
+    }
+    const env = composeEnv(command.env, opts.skipHostEnv ? undefined : process.env, protocolEnv);
+
+    let execPath = command.path;
+    if (opts.secureConfig) {
+      this.verified = await openVerified(command.path, opts.secureConfig, env.PATH);
+      execPath = this.verified.execPath;
+    }
+
+    const facts: StartFacts = {
+      plugin: this.name,
+      command: command.path,
+      stderrTail: [],
+      cookie: { key: opts.handshake.magicCookieKey, value: opts.handshake.magicCookieValue },
+    };
+    const child = spawn(execPath, command.args ?? [], {
+      argv0: command.path,
+      env,
+      ...(command.cwd ? { cwd: command.cwd } : {}),
+      stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe'],
+      // Its own process group, so kill() takes whatever it started along with it.
+      detached: true,
+    });
+    const spawnFailed = new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
+    this.proc = new SpawnedProcess(child);
+    const proc = this.proc;
+    void proc.exited.then((info) => this.onExit(info));
+    this.unmanage = opts.managed === false ? undefined : manage(this);
+
+    const router = new StderrLogRouter(this.logger);
+    void readLines(child.stderr as Readable, MAX_LINE_BYTES, (line, partial) => {
+      opts.stderr?.write(partial ? line : `${line}\n`);
+      this.stderrTail.push(line);
+      if (partial) this.logger.debug({}, line);
+      else router.line(line);
+    });
+
+    let firstLine: ((line: string) => void) | undefined;
+    const lineArrived = new Promise<string>((resolve) => (firstLine = resolve));
+    void readLines(child.stdout as Readable, MAX_LINE_BYTES, (line) => {
+      if (firstLine) {
+        firstLine(line);
+        firstLine = undefined;
+      } else {
+        this.logger.debug({ stdout: line }, 'plugin wrote to stdout after the handshake');
+      }
+    });
+
+    const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      lineArrived.then((line) => ({ kind: 'line' as const, line })),
+      spawnFailed.then((error) => ({ kind: 'spawn-error' as const, error })),
+      proc.exited.then(() => ({ kind: 'exited' as const })),
+      new Promise<{ kind: 'timeout' }>((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+
+    const fail = (message: string, cause?: unknown): never => {
+      facts.stderrTail = this.stderrTail.toArray();
+      if (proc.exitInfo) facts.exit = proc.exitInfo;
+      throw new PluginStartError(message, diagnose(facts), cause);
+    };
+    if (outcome.kind === 'spawn-error') {
+      facts.spawnError = outcome.error;
+      fail(`plugin ${JSON.stringify(this.name)} could not be started: ${outcome.error.message}`, outcome.error);
+    }
+    if (outcome.kind === 'timeout') {
+      facts.timedOut = true;
+      facts.startTimeoutMs = timeoutMs;
+      fail('timeout while waiting for plugin to start');
+    }
+    if (outcome.kind === 'exited') {
+      await proc.exited;
+      fail('plugin exited before we could connect');
+    }
+    const line = (outcome as { line: string }).line;
+    facts.stdoutLine = line;
+
+    let info: HandshakeInfo;
+    try {
+      info = parseHandshake(line, {
+        versions,
+        allowedProtocols: opts.allowedProtocols ?? ['grpc'],
+      });
+    } catch (err) {
+      // Give a dying plugin a moment, so the diagnosis can say how it ended.
+      await Promise.race([proc.exited, sleep(EXIT_GRACE_MS)]);
+      if (err instanceof HandshakeError && err.kind === 'unrecognized' && line.trim() === '' && proc.exitInfo) {
+        fail(`${err.message}\nFailed to read any lines from plugin's stdout`);
+      }
+      return fail((err as Error).message, err);
+    }
+    if (info.protocol === 'netrpc') {
+      fail(`plugin ${JSON.stringify(this.name)} speaks go-plugin's netrpc protocol, which hst does not implement; serve it with gRPC (plugin.DefaultGRPCServer in Go)`);
+    }
+    this.plugins = sets.get(info.appVersion) ?? {};
+
+    if (info.certificate) {
+      if (!hostCert && !opts.tls) fail('the plugin sent a TLS certificate, but this host has neither AutoMTLS nor TLS configured');
+      if (hostCert) {
+        try {
+          this.tls = { ...hostCert, ca: handshakeFieldToCertificate(info.certificate), serverName: 'localhost' };
+        } catch (err) {
+          fail(`error parsing server cert: ${(err as Error).message}`, err);
+        }
+      }
+    } else if (hostCert) {
+      fail(`plugin ${JSON.stringify(this.name)} ignored PLUGIN_CLIENT_CERT: AutoMTLS is on but its handshake carries no certificate`);
+    }
+    this.tls ??= opts.tls;
+    await this.open(info, timeoutMs).catch((err) => fail(`error connecting to plugin at ${info.address.network}:${info.address.address}: ${(err as Error).message}`, err));
+    return info;
+  }
+
+  private async attach(config: ReattachConfig): Promise<HandshakeInfo> {
+    if (config.protocol !== 'grpc') {
+      throw new PluginStartError(`plugin ${JSON.stringify(this.name)}: reattach protocol ${JSON.stringify(config.protocol)} is not supported; hst speaks grpc`, '');
+    }
+    if (!processAlive(config.pid, config.startTime)) {
+      throw new PluginStartError(`plugin ${JSON.stringify(this.name)}: reattachment process not found (pid ${config.pid})`, '');
+    }
+    const sets = versionedSets(this.options.handshake, this.options.plugins, this.options.versionedPlugins);
+    this.plugins = sets.get(config.protocolVersion) ?? {};
+    this.proc = new ReattachedProcess(config.pid, config.startTime);
+    void this.proc.exited.then((info) => this.onExit(info));
+    this.unmanage = this.options.managed === false || config.test ? undefined : manage(this);
+    this.tls = config.tls;
+    const info: HandshakeInfo = { coreVersion: 1, appVersion: config.protocolVersion, address: config.addr, protocol: 'grpc' };
+    await this.open(info, this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS).catch((err) => {
+      throw new PluginStartError(`plugin ${JSON.stringify(this.name)}: error reattaching at ${config.addr.network}:${config.addr.address}: ${(err as Error).message}`, '', err);
+    });
+    return info;
+  }
+
+  /** Connects, then opens the broker and stdio streams the host keeps for the connection's lifetime. */
+  private async open(info: HandshakeInfo, timeoutMs: number): Promise<void> {
+    const connection = this.transport.connect(info.address, {
+      ...(this.tls ? { tls: this.tls } : {}),
+      describeError: (err, method) => this.describeCallError(err, method),
+    });
+    this.connection = connection;
+    await connection.ready(timeoutMs);
+
+    const signal = this.streams.signal;
+    const outbound = new AsyncQueue<ConnInfo>();
+    signal.addEventListener('abort', () => outbound.end());
+    const broker = new GrpcBroker({
+      send: (c) => outbound.push(c),
+      transport: this.transport,
+      ...(this.tls ? { tls: this.tls } : {}),
+      listen: () => listen({ network: info.address.network }),
+      logger: this.logger.child({ name: 'broker' }),
+    });
+    this.brokerInstance = broker;
+    void (async () => {
+      try {
+        for await (const c of connection.client(GRPCBrokerDefinition).startStream(outbound, { signal })) broker.receive(c);
+      } catch (err) {
+        if (!signal.aborted) this.logger.debug({ err: String(err) }, 'broker stream ended');
+      }
+    })();
+    void consumeStdio(
+      connection.client(GRPCStdioDefinition),
+      { ...(this.options.syncStdout ? { stdout: this.options.syncStdout } : {}), ...(this.options.syncStderr ? { stderr: this.options.syncStderr } : {}) },
+      this.logger,
+      signal,
+    );
+    this.handshakeInfo = info;
+    this.emit('started', info);
+  }
+
+  private onExit(info: ExitInfo): void {
+    const level = info.code === 0 || this.killing ? 'debug' : 'error';
+    this.logger[level]({ pid: this.proc?.pid, code: info.code, signal: info.signal }, 'plugin process exited');
+    this.brokerInstance?.close();
+    this.closeConnection();
+    this.cleanup();
+    this.emit('exit', info);
+  }
+
+  /** A call that failed because the plugin died says so, with its last words. */
+  private async describeCallError(err: RpcError, method: string): Promise<Error> {
+    if (![Code.UNAVAILABLE, Code.CANCELLED, Code.INTERNAL, Code.UNKNOWN].includes(err.code) || !this.proc) return err;
+    const exit = this.proc.exitInfo ?? (await Promise.race([this.proc.exited, sleep(EXIT_GRACE_MS).then(() => undefined)]));
+    if (!exit) return err;
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const tail = this.stderrTail.toArray().slice(-5);
+    const message =
+      `plugin ${JSON.stringify(this.name)} ${how} during ${method}` + (tail.length ? `; last stderr lines:\n${tail.map((l) => `  | ${l}`).join('\n')}` : '');
+    return new RpcError(Code.UNAVAILABLE, message, { cause: err });
+  }
+}

@@ -1,0 +1,17 @@
+/** hst's public API. */
+export { serve, type ServeConfig, type ServingPlugin } from './plugin/serve.js';
+export { PluginClient, PluginStartError, type PluginClientOptions, type PluginCommand, type ReattachConfig } from './host/plugin-client.js';
+export { cleanupClients } from './host/managed.js';
+export type { ExitInfo } from './host/plugin-process.js';
+export type { SecureConfig } from './host/secure-exec.js';
+export { ChecksumMismatchError } from './host/secure-exec.js';
+export type { GrpcPlugin, PluginSet, HandshakeConfig } from './plugin-set.js';
+export { GrpcBroker, type BrokerServer } from './protocol/broker.js';
+export type { HandshakeInfo } from './protocol/handshake.js';
+export { createHclogLogger } from './protocol/hclog.js';
+export { generateCertificate } from './protocol/mtls.js';
+export { Code, RpcError } from './rpc/status.js';
+export type * from './rpc/definition.js';
+export type { Address, TlsMaterial, Transport } from './rpc/transport.js';
+export { grpcJsTransport } from './rpc/grpc-js/transport.js';
+export { defaultLogger, silentLogger, type Logger } from './log.js';

@@ -1,0 +1,184 @@
+/**
+ * The plugin side of go-plugin's protocol: check the cookie, negotiate the
+ * app version, listen, print the handshake line, then serve the plugin's
+ * services next to health, controller, stdio and broker until the host
+ * says Shutdown.
+ */
+import { writeSync } from 'node:fs';
+import { HealthDefinition } from '../gen/grpc/health/v1/health.js';
+import { GRPCBrokerDefinition, type ConnInfo } from '../gen/plugin/grpc_broker.js';
+import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
+import { GRPCStdioDefinition } from '../gen/plugin/grpc_stdio.js';
+import { AsyncQueue } from '../rpc/async-queue.js';
+import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
+import type { TlsMaterial, Transport } from '../rpc/transport.js';
+import type { Logger } from '../log.js';
+import { GrpcBroker } from '../protocol/broker.js';
+import {
+  CORE_PROTOCOL_VERSION,
+  COOKIE_MISMATCH_MESSAGE,
+  ENV_CLIENT_CERT,
+  ENV_MULTIPLEX_GRPC,
+  ENV_PROTOCOL_VERSIONS,
+  MISCONFIGURED_COOKIE_MESSAGE,
+} from '../protocol/constants.js';
+import { formatHandshake, negotiateVersion, parseGoBool } from '../protocol/handshake.js';
+import { createHclogLogger } from '../protocol/hclog.js';
+import { HealthService } from '../protocol/health.js';
+import { listen } from '../protocol/listener.js';
+import { certificateToHandshakeField, generateCertificate } from '../protocol/mtls.js';
+import { StdioCapture } from '../protocol/stdio.js';
+import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
+
+export interface ServeConfig {
+  handshake: HandshakeConfig;
+  /** The plugins served at `handshake.protocolVersion`. */
+  plugins?: PluginSet;
+  /** Plugin sets by app protocol version; the highest the host offers wins. */
+  versionedPlugins?: Record<number, PluginSet>;
+  /** hclog JSON on stderr by default, which go-plugin hosts understand. */
+  logger?: Logger;
+  /** `unix` (default) or `tcp`. */
+  network?: 'unix' | 'tcp';
+  /** Manual TLS instead of AutoMTLS; `ca` must be the host's certificate. */
+  tls?: () => TlsMaterial | Promise<TlsMaterial>;
+  transport?: Transport;
+  /** Called after Shutdown, before the process exits; bounded to one second. */
+  onShutdown?: () => void | Promise<void>;
+  /** Keep running when the process that started us dies (default: exit, so nothing is left behind). */
+  outliveHost?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ServingPlugin {
+  appVersion: number;
+  handshakeLine: string;
+  broker: GrpcBroker;
+  logger: Logger;
+  /** Resolves when the plugin has been told to shut down. */
+  done: Promise<void>;
+}
+
+const SHUTDOWN_HOOK_LIMIT_MS = 1_000;
+
+export async function serve(config: ServeConfig): Promise<ServingPlugin> {
+  const env = config.env ?? process.env;
+  const { magicCookieKey: key, magicCookieValue: value } = config.handshake;
+  if (!key || !value) die(MISCONFIGURED_COOKIE_MESSAGE);
+  if (env[key] !== value) die(COOKIE_MISMATCH_MESSAGE);
+
+  const logger = config.logger ?? createHclogLogger({ name: 'plugin' });
+  const sets = versionedSets(config.handshake, config.plugins, config.versionedPlugins);
+  const appVersion = negotiateVersion([...sets.keys()], env[ENV_PROTOCOL_VERSIONS]);
+  const plugins = sets.get(appVersion) ?? {};
+
+  let tls: TlsMaterial | undefined;
+  let certificate: string | undefined;
+  const hostCert = env[ENV_CLIENT_CERT];
+  if (hostCert) {
+    logger.debug({}, 'configuring server automatic mTLS');
+    const own = await generateCertificate();
+    tls = { cert: own.cert, key: own.key, ca: hostCert, serverName: 'localhost' };
+    certificate = certificateToHandshakeField(own.cert);
+  } else if (config.tls) {
+    tls = await config.tls();
+  }
+
+  const transport = config.transport ?? grpcJsTransport;
+  const listenOptions = { network: config.network ?? 'unix', env } as const;
+  const listener = await listen(listenOptions);
+  const server = transport.createServer(tls ? { tls } : {});
+
+  const outbound = new AsyncQueue<ConnInfo>();
+  const broker = new GrpcBroker({
+    send: (info) => outbound.push(info),
+    transport,
+    ...(tls ? { tls } : {}),
+    listen: () => listen(listenOptions),
+    logger: logger.child({ name: 'broker' }),
+  });
+  let brokerStreamOpen = false;
+  server.addService(GRPCBrokerDefinition, {
+    startStream: (requests, ctx) => {
+      if (brokerStreamOpen) throw new Error('broker stream already open');
+      brokerStreamOpen = true;
+      void (async () => {
+        try {
+          for await (const info of requests) broker.receive(info);
+        } catch (err) {
+          if (!ctx.signal.aborted) logger.debug({ err: String(err) }, 'broker stream ended');
+        }
+      })();
+      return outbound;
+    },
+  });
+
+  const health = new HealthService();
+  server.addService(HealthDefinition, health.implementation());
+  const stdio = new StdioCapture();
+  server.addService(GRPCStdioDefinition, stdio.implementation());
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let shuttingDown = false;
+  const shutdown = () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    resolveDone();
+    // Let the Shutdown reply leave before the connections are dropped.
+    setImmediate(async () => {
+      const hook = Promise.resolve(config.onShutdown?.()).catch((err) => logger.error({ err: String(err) }, 'shutdown hook failed'));
+      await Promise.race([hook, new Promise((r) => setTimeout(r, SHUTDOWN_HOOK_LIMIT_MS))]);
+      broker.close();
+      outbound.end();
+      server.forceShutdown();
+      listener.close();
+      stdio.stop();
+      process.exit(0);
+    });
+  };
+  server.addService(GRPCControllerDefinition, { shutdown: () => (shutdown(), {}) });
+
+  for (const [name, plugin] of Object.entries(plugins)) {
+    if (!plugin.server) throw new Error(`serve: plugin ${JSON.stringify(name)} has no server implementation`);
+    await plugin.server(server, broker);
+  }
+  server.serve(listener.server);
+
+  // We have no broker multiplexing yet: say so when asked, and only then.
+  const multiplex = env[ENV_MULTIPLEX_GRPC] !== undefined && parseGoBool(env[ENV_MULTIPLEX_GRPC] ?? '') === true ? false : undefined;
+  const handshakeLine = formatHandshake({
+    coreVersion: CORE_PROTOCOL_VERSION,
+    appVersion,
+    address: listener.address,
+    protocol: 'grpc',
+    ...(certificate ? { certificate } : {}),
+    ...(multiplex !== undefined ? { multiplex } : {}),
+  });
+  logger.debug({ network: listener.address.network, address: listener.address.address }, 'plugin address');
+  writeSync(1, handshakeLine + '\n');
+
+  // The host owns Ctrl-C; it will tell us to stop through the controller.
+  process.on('SIGINT', () => {});
+  // A host that went away leaves closed pipes behind; writes to them must not crash us.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+  stdio.start();
+  if (!config.outliveHost) watchParent(shutdown);
+
+  return { appVersion, handshakeLine, broker, logger, done };
+}
+
+function die(message: string): never {
+  writeSync(2, message);
+  process.exit(1);
+}
+
+/** Exits when our parent dies: a killed host must not leave plugins behind. */
+function watchParent(shutdown: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) shutdown();
+  }, 1_000);
+  timer.unref();
+}

@@ -1,0 +1,49 @@
+/**
+ * The seam between protocol logic and the wire. Everything above it
+ * (handshake, broker, controller, stdio, host services) talks only to these
+ * interfaces, so a faster transport can replace gRPC-over-HTTP/2 without
+ * touching a handler.
+ */
+import type { Server as NetServer } from 'node:net';
+import type { ClientConnection, ServiceRegistrar } from './definition.js';
+import type { RpcError } from './status.js';
+
+export type Network = 'unix' | 'tcp';
+
+export interface Address {
+  network: Network;
+  /** A bare socket path for unix, `host:port` for tcp. */
+  address: string;
+}
+
+/**
+ * TLS material for one side: its own certificate and key, and the
+ * certificate(s) it trusts for the peer. Both sides always present and
+ * verify certificates (mutual TLS), as go-plugin does.
+ */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca: string;
+  /** Name the client verifies in the server certificate; go-plugin uses "localhost". */
+  serverName?: string;
+}
+
+export interface TransportServer extends ServiceRegistrar {
+  /** Serves every connection the listener accepts. */
+  serve(listener: NetServer): void;
+  /** Drops every connection at once; in-flight calls fail. */
+  forceShutdown(): void;
+}
+
+export interface Transport {
+  createServer(options?: { tls?: TlsMaterial }): TransportServer;
+  connect(address: Address, options?: { tls?: TlsMaterial; describeError?: ErrorDescriber }): ClientConnection;
+}
+
+/** Lets the owner of a connection explain failures (e.g. "the plugin exited"). */
+export type ErrorDescriber = (error: RpcError, method: string) => Error | Promise<Error>;
+
+export function formatAddress(a: Address): string {
+  return `${a.network}:${a.address}`;
+}
