@@ -76,8 +76,11 @@ export function diagnose(facts: StartFacts): string {
     notes.push(
       `the plugin refused the magic cookie: it expects a different cookie than ${facts.cookie ? `${facts.cookie.key}=${facts.cookie.value}` : "the host's"}; host and plugin must use the same handshake config`,
     );
-  } else if (/Exec format error|cannot execute binary file/.test(stderr) || facts.exit?.code === 126) {
-    notes.push(executableProblem(facts.command) ?? `${facts.command} could not be executed (exit 126)`);
+  } else if (facts.exit && !facts.spawnError) {
+    // A foreign binary may be handed to /bin/sh by execvp and "exit 126/127" there.
+    const problem = executableProblem(facts.command);
+    if (problem) notes.push(problem);
+    else if (facts.exit.code === 126) notes.push(`${facts.command} could not be executed (exit 126)`);
   }
 
   if (facts.stdoutLine !== undefined && facts.stdoutLine.trim() !== '' && facts.stdoutLine.split('|').length < 4) {

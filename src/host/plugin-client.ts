@@ -262,8 +262,9 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     }
     this.closeConnection();
     if (proc && !this.options.reattach?.test) {
-      const graceful = await Promise.race([proc.exited.then(() => true), sleep(GRACEFUL_EXIT_WAIT_MS).then(() => false)]);
-      if (!graceful) this.logger.warn({ pid: proc.pid }, 'plugin failed to exit gracefully');
+      // Without a connection nobody asked it to stop: waiting would only delay the kill.
+      const graceful = conn ? await Promise.race([proc.exited.then(() => true), sleep(GRACEFUL_EXIT_WAIT_MS).then(() => false)]) : !!proc.exitInfo;
+      if (!graceful && conn) this.logger.warn({ pid: proc.pid }, 'plugin failed to exit gracefully');
       // Also reaps anything the plugin left running in its process group.
       proc.kill();
       if (proc instanceof SpawnedProcess) await proc.exited;

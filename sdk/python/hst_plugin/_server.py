@@ -290,6 +290,8 @@ def serve(config: ServeConfig) -> None:
     try:
         endpoint = _listener.open_endpoint(server, config.network, bridge)
     except (_listener.ListenerError, OSError) as exc:
+        if bridge is not None:
+            bridge.close()
         fail("plugin init error", error=exc)
     server.start()
     log.debug("plugin address", network=endpoint.network, address=endpoint.address)
@@ -319,8 +321,9 @@ def serve(config: ServeConfig) -> None:
         interrupts[0] += 1
         log.trace("plugin received interrupt signal, ignoring", count=interrupts[0])
 
+    previous_sigint = None
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, on_sigint)
+        previous_sigint = signal.signal(signal.SIGINT, on_sigint)
 
     # 8. Python-level stdout/stderr go to the host through GRPCStdio.
     sys.stdout = make_text_stream(stdio_buffer, STDOUT, "<stdout>")
@@ -344,6 +347,8 @@ def serve(config: ServeConfig) -> None:
         sys.stdout, sys.stderr = real_stdout, real_stderr
 
     if config.exit_on_shutdown:
+        # Like a Go plugin returning from main: end now, whatever threads
+        # (gRPC workers, user threads) are still around. atexit handlers run.
         try:
             atexit._run_exitfuncs()
         except Exception:  # noqa: BLE001
@@ -351,3 +356,5 @@ def serve(config: ServeConfig) -> None:
         _flush_quietly(real_stdout)
         _flush_quietly(real_stderr)
         os._exit(0)
+    if previous_sigint is not None:
+        signal.signal(signal.SIGINT, previous_sigint)

@@ -1,0 +1,272 @@
+/**
+ * Our host with our plugins: every protocol feature end to end, including
+ * the failure paths a plugin author meets first.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChecksumMismatchError, Code, PluginClient, PluginStartError, RpcError, cleanupClients, type PluginClientOptions } from '../../src/index.js';
+import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
+import { counterPlugin, PLUGIN_NAME as COUNTER, type Counter } from '../../examples/bidirectional/shared.js';
+import { CaptureLogger } from '../support/capture-logger.js';
+import { alive, collector, eventually, fixture, groupMembers, inTempDir, nodePlugin, repo } from '../support/peers.js';
+
+function kvClient(cwd: string, extra: Partial<PluginClientOptions> = {}, env: Record<string, string> = {}) {
+  const logger = new CaptureLogger();
+  const stdout = collector();
+  const stderr = collector();
+  const client = new PluginClient({
+    name: 'kv',
+    handshake,
+    plugins: { [PLUGIN_NAME]: kvPlugin() },
+    command: { ...nodePlugin('kv-plugin'), cwd, env },
+    logger,
+    syncStdout: stdout.stream,
+    syncStderr: stderr.stream,
+    stdin: 'ignore',
+    ...extra,
+  });
+  return { client, logger, stdout, stderr };
+}
+
+async function startFailure(options: Partial<PluginClientOptions>, env: Record<string, string>): Promise<{ err: PluginStartError; client: PluginClient }> {
+  const { client } = kvClient(process.cwd(), options, env);
+  const err = await client.start().then(
+    () => assert.fail('start should fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof PluginStartError, `expected PluginStartError, got ${err}`);
+  return { err, client };
+}
+
+describe('TS host loads TS plugins', () => {
+  it('serves KV, streams stdio into the sinks and maps hclog levels', () =>
+    inTempDir(async (dir) => {
+      const { client, logger, stdout, stderr } = kvClient(dir);
+      const kv = await client.dispense<KV>(PLUGIN_NAME);
+      await kv.put('a', Buffer.from('hello'));
+      assert.equal(Buffer.from(await kv.get('a')).toString(), 'hello\n\nWritten from plugin-ts');
+      assert.equal(readFileSync(join(dir, 'kv_a'), 'utf8'), 'hello\n\nWritten from plugin-ts');
+      assert.equal(client.negotiatedVersion, 1);
+      assert.equal(client.handshake?.address.network, 'unix');
+      await client.ping();
+      assert.ok(await eventually(() => stdout.text().includes('kv-plugin stdout: get a')), stdout.text());
+      assert.match(stdout.text(), /kv-plugin stdout: put a\n/);
+      assert.match(stderr.text(), /kv-plugin stderr: put a\n/);
+      for (const level of ['trace', 'debug', 'info', 'warn', 'error'] as const) {
+        const entry = logger.find(`kv ${level} put`);
+        assert.ok(entry, `no ${level} entry`);
+        assert.equal(entry.level, level);
+        assert.equal(entry.fields.key, 'a');
+        assert.equal(entry.fields.module, 'kv-plugin');
+      }
+      const pid = client.pid as number;
+      await client.kill();
+      assert.equal(logger.find('plugin failed to exit gracefully'), undefined, 'Shutdown did not make the plugin exit within 2 s');
+      assert.deepEqual(await client.exited, { code: 0, signal: null });
+      assert.equal(alive(pid), false);
+    }));
+
+  it('uses AutoMTLS over TCP, and version negotiation picks the highest common version', () =>
+    inTempDir(async (dir) => {
+      const plugins = { [PLUGIN_NAME]: kvPlugin() };
+      const { client } = kvClient(dir, { autoMTLS: true, versionedPlugins: { 2: plugins, 3: plugins }, plugins: undefined }, {
+        KV_PLUGIN_VERSIONS: '1,3',
+        HST_FIXTURE_NETWORK: 'tcp',
+      });
+      const kv = await client.dispense<KV>(PLUGIN_NAME);
+      await kv.put('tls', Buffer.from('secret'));
+      assert.equal(Buffer.from(await kv.get('tls')).toString(), 'secret\n\nWritten from plugin-ts');
+      assert.equal(client.negotiatedVersion, 3);
+      assert.equal(client.handshake?.address.network, 'tcp');
+      assert.match(client.handshake?.address.address ?? '', /^127\.0\.0\.1:\d+$/);
+      assert.ok((client.handshake?.certificate?.length ?? 0) > 50);
+      await client.kill();
+    }));
+
+  it('refuses a plugin without a common version, with both version lists', async () => {
+    const plugins = { [PLUGIN_NAME]: kvPlugin() };
+    const { err, client } = await startFailure({ versionedPlugins: { 2: plugins }, plugins: undefined }, { KV_PLUGIN_VERSIONS: '1' });
+    assert.match(err.message, /incompatible API version with plugin\. Plugin version: 1, Client versions: \[2\]/);
+    await client.exited;
+    assert.equal(alive(client.pid as number), false);
+  });
+
+  it('serves a host callback through the broker (bidirectional counter) with AutoMTLS', () =>
+    inTempDir(async (dir) => {
+      const client = new PluginClient({
+        name: 'counter',
+        handshake,
+        plugins: { [COUNTER]: counterPlugin() },
+        command: { path: process.execPath, args: [join(repo, 'dist', 'examples', 'bidirectional', 'plugin.js')], cwd: dir },
+        autoMTLS: true,
+        logger: new CaptureLogger(),
+        stdin: 'ignore',
+      });
+      const counter = await client.dispense<Counter>(COUNTER);
+      const calls: Array<[number, number]> = [];
+      const helper = { sum: async (a: number, b: number) => (calls.push([a, b]), a + b) };
+      await counter.put('n', 5, helper);
+      await counter.put('n', 37, helper);
+      assert.equal(await counter.get('n'), 42);
+      assert.deepEqual(calls, [
+        [0, 5],
+        [5, 37],
+      ]);
+      await client.kill();
+    }));
+
+  it('reattaches to a running plugin from a second client and kills it there', () =>
+    inTempDir(async (dir) => {
+      const first = kvClient(dir, { managed: false });
+      const kv1 = await first.client.dispense<KV>(PLUGIN_NAME);
+      await kv1.put('r', Buffer.from('kept'));
+      const config = first.client.reattachConfig();
+      assert.equal(config.pid, first.client.pid);
+      first.client.detach();
+      assert.ok(alive(config.pid));
+
+      const second = new PluginClient({ name: 'kv-again', handshake, plugins: { [PLUGIN_NAME]: kvPlugin() }, reattach: config, logger: new CaptureLogger() });
+      const kv2 = await second.dispense<KV>(PLUGIN_NAME);
+      assert.equal(Buffer.from(await kv2.get('r')).toString(), 'kept\n\nWritten from plugin-ts');
+      await second.kill();
+      assert.ok(await eventually(() => !alive(config.pid)), 'plugin still running after kill from the reattached client');
+    }));
+
+  it('refuses to reattach to a process that is gone', async () => {
+    const client = new PluginClient({
+      handshake,
+      reattach: { protocol: 'grpc', protocolVersion: 1, addr: { network: 'unix', address: '/nonexistent' }, pid: 2 ** 22 + 7 },
+      logger: new CaptureLogger(),
+    });
+    await assert.rejects(client.start(), /reattachment process not found \(pid 4194311\)/);
+  });
+
+  it('verifies the checksum of the very file it executes', () =>
+    inTempDir(async (dir) => {
+      const digest = createHash('sha256').update(readFileSync(process.execPath)).digest('hex');
+      const ok = kvClient(dir, { secureConfig: { checksum: digest } });
+      const kv = await ok.client.dispense<KV>(PLUGIN_NAME);
+      await kv.put('c', Buffer.from('x'));
+      await ok.client.kill();
+
+      const bad = kvClient(dir, { secureConfig: { checksum: '00'.repeat(32) } });
+      const err = await bad.client.start().then(() => assert.fail('bad checksum accepted'), (e: unknown) => e);
+      assert.ok(err instanceof ChecksumMismatchError);
+      assert.match(String(err), /checksums did not match/);
+      assert.equal(bad.client.pid, undefined, 'a process was started despite the mismatch');
+    }));
+
+  it('times out a plugin that never handshakes, says so, and leaves nothing running', async () => {
+    const { client } = kvClient(process.cwd(), { command: { ...nodePlugin('misbehaving-plugin'), env: { MISBEHAVE: 'hang' } }, startTimeoutMs: 700 });
+    const err = await client.start().then(() => assert.fail('started'), (e: unknown) => e as PluginStartError);
+    assert.match(err.message, /^timeout while waiting for plugin to start/);
+    assert.match(err.message, /still running but printed no handshake line within 0\.7s/);
+    await client.exited;
+    assert.deepEqual(groupMembers(client.pid as number), []);
+  });
+
+  it('fails a call cleanly when the plugin crashes under it', () =>
+    inTempDir(async (dir) => {
+      const { client } = kvClient(dir, {}, { KV_PANIC_ON_GET: 'boom' });
+      const exits: unknown[] = [];
+      client.on('exit', (e) => exits.push(e));
+      const kv = await client.dispense<KV>(PLUGIN_NAME);
+      const err = await kv.get('boom').then(() => assert.fail('call succeeded'), (e: unknown) => e as RpcError);
+      assert.ok(err instanceof RpcError);
+      assert.equal(err.code, Code.UNAVAILABLE);
+      assert.match(err.message, /plugin "kv" exited with code 1 during \/proto\.KV\/Get/);
+      assert.match(err.message, /kv plugin panic: boom boom/);
+      assert.deepEqual(await client.exited, { code: 1, signal: null });
+      assert.equal(exits.length, 1);
+      assert.deepEqual(groupMembers(client.pid as number), []);
+      await client.kill(); // after the fact: must not throw
+    }));
+
+  it('ignores SIGINT after the handshake: the host owns Ctrl-C', () =>
+    inTempDir(async (dir) => {
+      const { client } = kvClient(dir);
+      await client.start();
+      process.kill(client.pid as number, 'SIGINT');
+      await new Promise((r) => setTimeout(r, 200));
+      await client.ping();
+      const first = client.kill();
+      assert.equal(client.kill(), first, 'kill is not idempotent');
+      await first;
+    }));
+
+  it('kills every managed plugin on cleanup', () =>
+    inTempDir(async (dir) => {
+      const a = kvClient(dir).client;
+      const b = kvClient(dir).client;
+      await Promise.all([a.start(), b.start()]);
+      await cleanupClients();
+      assert.equal(alive(a.pid as number), false);
+      assert.equal(alive(b.pid as number), false);
+    }));
+});
+
+describe('TS host diagnoses plugins that fail to start', () => {
+  const misbehave = (mode: string, extra: Partial<PluginClientOptions> = {}) =>
+    startFailure({ command: { ...nodePlugin('misbehaving-plugin'), env: { MISBEHAVE: mode } }, ...extra }, {});
+
+  it('a stray print before the handshake', async () => {
+    const { err } = await misbehave('stray-print');
+    assert.match(err.message, /^Unrecognized remote plugin message: starting up, please wait\.\.\./);
+    assert.match(err.message, /printed "starting up, please wait\.\.\." on stdout before its handshake line/);
+  });
+
+  it('an early exit, with its code and last stderr lines', async () => {
+    const { err } = await misbehave('exit');
+    assert.match(err.message, /plugin exited before we could connect|Unrecognized remote plugin message/);
+    assert.match(err.message, /exited with code 3/);
+    assert.match(err.message, /\| fatal: config file \/etc\/plugin\.conf not found/);
+  });
+
+  it('a cookie mismatch', async () => {
+    const { err } = await startFailure({ handshake: { ...handshake, magicCookieValue: 'goodbye' } }, {});
+    assert.match(err.message, /refused the magic cookie/);
+    assert.match(err.message, /BASIC_PLUGIN=goodbye/);
+  });
+
+  it('a file that is not executable', () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, 'plugin');
+      writeFileSync(path, '#!/bin/sh\necho hi\n');
+      chmodSync(path, 0o644);
+      const { err } = await startFailure({ command: { path } }, {});
+      assert.match(err.message, /is not executable \(mode 644\); run chmod \+x/);
+    }));
+
+  it('a binary for another architecture', () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, 'plugin');
+      const elf = Buffer.alloc(64);
+      elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+      elf.writeUInt16LE(2, 16);
+      elf.writeUInt16LE(process.arch === 'arm64' ? 0x3e : 0xb7, 18);
+      writeFileSync(path, elf);
+      chmodSync(path, 0o755);
+      const { err } = await startFailure({ command: { path } }, {});
+      assert.match(err.message, new RegExp(`is built for (x64|arm64), but this machine is ${process.arch}`));
+    }));
+
+  it('a missing command', async () => {
+    const { err } = await startFailure({ command: { path: '/nonexistent/plugin' } }, {});
+    assert.match(err.message, /"\/nonexistent\/plugin" was not found/);
+  });
+
+  it('a netrpc plugin', async () => {
+    const refused = await misbehave('netrpc');
+    assert.match(refused.err.message, /unsupported plugin protocol "netrpc"\. Supported: \[grpc\]/);
+    const allowed = await misbehave('netrpc', { allowedProtocols: ['grpc', 'netrpc'] });
+    assert.match(allowed.err.message, /speaks go-plugin's netrpc protocol, which hst does not implement/);
+  });
+
+  it('a plugin that ignores the AutoMTLS certificate', async () => {
+    const { err } = await misbehave('no-tls', { autoMTLS: true });
+    assert.match(err.message, /ignored PLUGIN_CLIENT_CERT/);
+  });
+});

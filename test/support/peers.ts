@@ -1,0 +1,117 @@
+/**
+ * Where the interop tests find their peers. Go and Python peers are built
+ * from the project's own sources; when a toolchain is missing the tests are
+ * skipped on a developer machine, but fail in CI, where they must run.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+
+export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const dist = join(repo, 'dist');
+
+export function fixture(name: string): string {
+  return join(dist, 'test', 'fixtures', `${name}.js`);
+}
+
+/** A command that runs a compiled TS fixture plugin. */
+export function nodePlugin(name: string): { path: string; args: string[] } {
+  return { path: process.execPath, args: [fixture(name)] };
+}
+
+const inCI = !!process.env.CI;
+
+/** `{ skip: reason }` off CI when the peer cannot be had; throws in CI. */
+function unavailable(reason: string): { skip: string } {
+  if (inCI) throw new Error(`interop peer unavailable in CI: ${reason}`);
+  return { skip: reason };
+}
+
+let goBuilt: { bin: string } | { skip: string } | undefined;
+
+/** Builds interop/go once per test process (go's build cache makes repeats cheap). */
+export function goPeers(): { bin: string } | { skip: string } {
+  if (goBuilt) return goBuilt;
+  if (spawnSync('go', ['version']).status !== 0) return (goBuilt = unavailable('Go is not installed'));
+  const dir = join(repo, 'interop', 'go');
+  execFileSync('bash', [join(dir, 'build.sh')], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  return (goBuilt = { bin: join(dir, 'bin') });
+}
+
+let python: { python: string } | { skip: string } | undefined;
+
+export function pythonPeer(): { python: string } | { skip: string } {
+  if (python) return python;
+  const exe = process.env.PYTHON ?? 'python3';
+  if (spawnSync(exe, ['--version']).status !== 0) return (python = unavailable('python3 is not installed'));
+  const check = spawnSync(exe, ['-c', 'import grpc, grpc_health, cryptography']);
+  if (check.status !== 0) {
+    return (python = unavailable('Python packages missing: pip install -r sdk/python/requirements.txt'));
+  }
+  return (python = { python: exe });
+}
+
+/** A fresh working directory, removed when `fn` is done. */
+export async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'hst-test-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function exists(path: string): boolean {
+  return existsSync(path);
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of every live process in a process group (from /proc). */
+export function groupMembers(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return fields[0] !== 'Z' && Number(fields[2]) === pgid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** A writable that keeps what is written, for stdio and stderr sinks. */
+export function collector(): { stream: import('node:stream').Writable; text(): string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+/** Polls until `check` holds or `ms` pass; returns whether it held. */
+export async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
