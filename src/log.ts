@@ -31,3 +31,37 @@ export const silentLogger: Logger = {
   error() {},
   child: () => silentLogger,
 };
+
+export interface LogEntry {
+  level: LogLevel;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** Keeps entries in memory: for `hst probe` reports and for tests. */
+export class MemoryLogger implements Logger {
+  constructor(
+    readonly entries: LogEntry[] = [],
+    private readonly bindings: Record<string, unknown> = {},
+  ) {}
+
+  private log(level: LogLevel): LogFn {
+    return (fields, message = '') => {
+      this.entries.push({ level, message, fields: { ...this.bindings, ...fields } });
+    };
+  }
+
+  trace = this.log('trace');
+  debug = this.log('debug');
+  info = this.log('info');
+  warn = this.log('warn');
+  error = this.log('error');
+
+  child(bindings: Record<string, unknown>): Logger {
+    return new MemoryLogger(this.entries, { ...this.bindings, ...bindings });
+  }
+
+  find(message: string | RegExp): LogEntry | undefined {
+    return this.entries.find((e) => (typeof message === 'string' ? e.message === message : message.test(e.message)));
+  }
+}

@@ -75,8 +75,8 @@ export type ServiceImplementation<D extends ServiceDefinition> = {
 
 export type ClientMethod<M extends MethodDefinition> = M['requestStream'] extends true
   ? M['responseStream'] extends true
-    ? (requests: AsyncIterable<DeepPartial<RequestOf<M>>>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>
-    : (requests: AsyncIterable<DeepPartial<RequestOf<M>>>, options?: CallOptions) => Promise<ResponseOf<M>>
+    ? (requests: AsyncIterable<DeepPartial<RequestOf<M>>> | Iterable<DeepPartial<RequestOf<M>>>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>
+    : (requests: AsyncIterable<DeepPartial<RequestOf<M>>> | Iterable<DeepPartial<RequestOf<M>>>, options?: CallOptions) => Promise<ResponseOf<M>>
   : M['responseStream'] extends true
     ? (request: DeepPartial<RequestOf<M>>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>
     : (request: DeepPartial<RequestOf<M>>, options?: CallOptions) => Promise<ResponseOf<M>>;

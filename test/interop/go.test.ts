@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Code, PluginClient, RpcError } from '../../src/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { counterPlugin, PLUGIN_NAME as COUNTER, type Counter } from '../../examples/bidirectional/shared.js';
-import { CaptureLogger } from '../support/capture-logger.js';
+import { MemoryLogger } from '../../src/log.js';
 import { alive, collector, eventually, fixture, goPeers, inTempDir, repo } from '../support/peers.js';
 
 const run = promisify(execFile);
@@ -86,7 +86,7 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
   for (const autoMTLS of [false, true]) {
     it(`KV${autoMTLS ? ' with AutoMTLS' : ''}: calls, hclog levels, GRPCStdio`, () =>
       inTempDir(async (dir) => {
-        const logger = new CaptureLogger();
+        const logger = new MemoryLogger();
         const stdout = collector();
         const stderr = collector();
         const client = new PluginClient({
@@ -127,7 +127,7 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
           plugins: { [COUNTER]: counterPlugin() },
           command: { path: bin('counter-plugin'), cwd: dir },
           autoMTLS,
-          logger: new CaptureLogger(),
+          logger: new MemoryLogger(),
           stdin: 'ignore',
         });
         const counter = await client.dispense<Counter>(COUNTER);
@@ -146,7 +146,7 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
 
   it('reports a Go plugin panic with the panic text', () =>
     inTempDir(async (dir) => {
-      const logger = new CaptureLogger();
+      const logger = new MemoryLogger();
       const client = new PluginClient({
         name: 'go-kv',
         handshake,

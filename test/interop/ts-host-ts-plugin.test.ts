@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { ChecksumMismatchError, Code, PluginClient, PluginStartError, RpcError, cleanupClients, type PluginClientOptions } from '../../src/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { counterPlugin, PLUGIN_NAME as COUNTER, type Counter } from '../../examples/bidirectional/shared.js';
-import { CaptureLogger } from '../support/capture-logger.js';
+import { MemoryLogger } from '../../src/log.js';
 import { alive, collector, eventually, fixture, groupMembers, inTempDir, nodePlugin, repo } from '../support/peers.js';
 
 function kvClient(cwd: string, extra: Partial<PluginClientOptions> = {}, env: Record<string, string> = {}) {
-  const logger = new CaptureLogger();
+  const logger = new MemoryLogger();
   const stdout = collector();
   const stderr = collector();
   const client = new PluginClient({
@@ -102,7 +102,7 @@ describe('TS host loads TS plugins', () => {
         plugins: { [COUNTER]: counterPlugin() },
         command: { path: process.execPath, args: [join(repo, 'dist', 'examples', 'bidirectional', 'plugin.js')], cwd: dir },
         autoMTLS: true,
-        logger: new CaptureLogger(),
+        logger: new MemoryLogger(),
         stdin: 'ignore',
       });
       const counter = await client.dispense<Counter>(COUNTER);
@@ -128,7 +128,7 @@ describe('TS host loads TS plugins', () => {
       first.client.detach();
       assert.ok(alive(config.pid));
 
-      const second = new PluginClient({ name: 'kv-again', handshake, plugins: { [PLUGIN_NAME]: kvPlugin() }, reattach: config, logger: new CaptureLogger() });
+      const second = new PluginClient({ name: 'kv-again', handshake, plugins: { [PLUGIN_NAME]: kvPlugin() }, reattach: config, logger: new MemoryLogger() });
       const kv2 = await second.dispense<KV>(PLUGIN_NAME);
       assert.equal(Buffer.from(await kv2.get('r')).toString(), 'kept\n\nWritten from plugin-ts');
       await second.kill();
@@ -139,7 +139,7 @@ describe('TS host loads TS plugins', () => {
     const client = new PluginClient({
       handshake,
       reattach: { protocol: 'grpc', protocolVersion: 1, addr: { network: 'unix', address: '/nonexistent' }, pid: 2 ** 22 + 7 },
-      logger: new CaptureLogger(),
+      logger: new MemoryLogger(),
     });
     await assert.rejects(client.start(), /reattachment process not found \(pid 4194311\)/);
   });

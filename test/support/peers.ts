@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const dist = join(repo, 'dist');
@@ -94,17 +93,7 @@ export function groupMembers(pgid: number): number[] {
     .map(Number);
 }
 
-/** A writable that keeps what is written, for stdio and stderr sinks. */
-export function collector(): { stream: import('node:stream').Writable; text(): string } {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(Buffer.from(chunk));
-      cb();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString() };
-}
+export { collector } from '../../src/util/collector.js';
 
 /** Polls until `check` holds or `ms` pass; returns whether it held. */
 export async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {

@@ -80,7 +80,7 @@ export class GrpcJsConnection implements ClientConnection {
       };
     }
     if (!method.responseStream) {
-      return (requests: AsyncIterable<unknown>, options) =>
+      return (requests: AsyncIterable<unknown> | Iterable<unknown>, options) =>
         new Promise((resolve, reject) => {
           const call = ch.makeClientStreamRequest(path, serialize, deserialize, toMetadata(options), callOptions(options), (err, res) =>
             err ? fail(err).then(reject) : resolve(res),
@@ -89,7 +89,7 @@ export class GrpcJsConnection implements ClientConnection {
           void pump(requests, call, toRequest);
         });
     }
-    return (requests: AsyncIterable<unknown>, options) => {
+    return (requests: AsyncIterable<unknown> | Iterable<unknown>, options) => {
       const call = ch.makeBidiStreamRequest(path, serialize, deserialize, toMetadata(options), callOptions(options));
       cancelOnAbort(call, options?.signal);
       void pump(requests, call, toRequest);
@@ -118,7 +118,7 @@ function cancelOnAbort(call: grpc.Call, signal?: AbortSignal): void {
 
 /** Writes requests with backpressure, then half-closes; stops if the call dies. */
 async function pump(
-  requests: AsyncIterable<unknown>,
+  requests: AsyncIterable<unknown> | Iterable<unknown>,
   call: grpc.ClientWritableStream<any> | grpc.ClientDuplexStream<any, any>,
   toRequest: (r: unknown) => unknown,
 ): Promise<void> {

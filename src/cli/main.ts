@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/** The `hst` command line. */
+import { Command, InvalidArgumentError } from 'commander';
+import { formatProbeReport, probe } from './probe.js';
+import { runDemo } from './demo.js';
+
+function parseCookie(value: string): { key: string; value: string } {
+  const i = value.indexOf('=');
+  if (i <= 0) throw new InvalidArgumentError('expected KEY=VALUE, e.g. BASIC_PLUGIN=hello');
+  return { key: value.slice(0, i), value: value.slice(i + 1) };
+}
+
+function parseVersions(value: string): number[] {
+  const versions = value.split(',').map((s) => s.trim());
+  if (versions.some((v) => !/^\d+$/.test(v))) throw new InvalidArgumentError('expected a comma-separated list of numbers, e.g. 1,2');
+  return versions.map(Number);
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+const program = new Command()
+  .name('hst')
+  .description('A capability-secured plugin host that speaks HashiCorp go-plugin')
+  .showHelpAfterError();
+
+program
+  .command('demo', { isDefault: true })
+  .description('run the KV and Counter examples with TypeScript, Go and Python plugins')
+  .action(async () => {
+    process.exitCode = (await runDemo()) ? 0 : 1;
+  });
+
+program
+  .command('probe')
+  .description('launch a go-plugin plugin, handshake, check health, list services, shut it down')
+  .option('--cookie <KEY=VALUE>', 'magic cookie the plugin expects', parseCookie, { key: 'BASIC_PLUGIN', value: 'hello' })
+  .option('--versions <list>', 'app protocol versions to offer', parseVersions, [1])
+  .option('--auto-mtls', 'use AutoMTLS', false)
+  .option('--json', 'print one JSON object', false)
+  .option('--timeout <seconds>', 'start and call timeout', parseSeconds, 20)
+  .argument('<command...>', 'the plugin command and its arguments (after --)')
+  .action(async (command: string[], opts: { cookie: { key: string; value: string }; versions: number[]; autoMtls: boolean; json: boolean; timeout: number }) => {
+    const report = await probe({
+      command: command[0] as string,
+      args: command.slice(1),
+      cookie: opts.cookie,
+      versions: opts.versions,
+      autoMTLS: opts.autoMtls,
+      timeoutMs: opts.timeout * 1000,
+    });
+    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatProbeReport(report)}\n`);
+    process.exitCode = report.ok ? 0 : 1;
+  });
+
+await program.parseAsync();

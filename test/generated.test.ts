@@ -1,0 +1,35 @@
+/**
+ * Generated code is committed and never edited by hand: regenerate into a
+ * scratch directory and require the committed files to match exactly.
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { inTempDir, repo } from './support/peers.js';
+
+const outputs = ['src/gen', 'examples/kv/gen', 'examples/bidirectional/gen'];
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+it('the committed TypeScript generated from the protos is up to date', () =>
+  inTempDir(async (scratch) => {
+    execFileSync(process.execPath, [join(repo, 'scripts', 'generate.mjs'), scratch], { cwd: repo, stdio: 'pipe' });
+    const stale: string[] = [];
+    for (const out of outputs) {
+      const fresh = files(join(scratch, out)).map((f) => relative(scratch, f));
+      const committed = files(join(repo, out)).map((f) => relative(repo, f));
+      for (const f of new Set([...fresh, ...committed])) {
+        const a = fresh.includes(f) ? readFileSync(join(scratch, f), 'utf8') : '<missing>';
+        const b = committed.includes(f) ? readFileSync(join(repo, f), 'utf8') : '<missing>';
+        if (a !== b) stale.push(f);
+      }
+    }
+    assert.deepEqual(stale, [], `stale generated files (run npm run generate): ${stale.join(', ')}`);
+  }));
