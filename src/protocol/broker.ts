@@ -125,7 +125,6 @@ export class GrpcBroker {
         this.waiters.delete(id);
         reject(new Error('timeout waiting for connection info'));
       }, this.waitMs);
-      timer.unref();
       this.waiters.set(id, { resolve, reject, timer });
     });
   }
