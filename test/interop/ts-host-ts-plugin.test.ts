@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChecksumMismatchError, Code, PluginClient, PluginStartError, RpcError, cleanupClients, type PluginClientOptions } from '../../src/index.js';
+import { ChecksumMismatchError, Code, generateCertificate, PluginClient, PluginStartError, RpcError, cleanupClients, type PluginClientOptions } from '../../src/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { counterPlugin, PLUGIN_NAME as COUNTER, type Counter } from '../../examples/bidirectional/shared.js';
 import { MemoryLogger } from '../../src/log.js';
@@ -84,6 +84,25 @@ describe('TS host loads TS plugins', () => {
       assert.match(client.handshake?.address.address ?? '', /^127\.0\.0\.1:\d+$/);
       assert.ok((client.handshake?.certificate?.length ?? 0) > 50);
       await client.kill();
+    }));
+
+  it('uses manual TLS, and carries messages far above 4 MiB', () =>
+    inTempDir(async (dir) => {
+      const [hostCert, pluginCert] = await Promise.all([generateCertificate(), generateCertificate()]);
+      const pluginTls = { ...pluginCert, ca: hostCert.cert };
+      const { client } = kvClient(dir, { tls: { ...hostCert, ca: pluginCert.cert, serverName: 'localhost' } }, { HST_FIXTURE_TLS: JSON.stringify(pluginTls) });
+      const kv = await client.dispense<KV>(PLUGIN_NAME);
+      const big = Buffer.alloc(12 * 1024 * 1024, 'x');
+      await kv.put('big', big);
+      const back = Buffer.from(await kv.get('big'));
+      assert.equal(back.length, big.length + '\n\nWritten from plugin-ts'.length);
+      assert.equal(client.handshake?.certificate, undefined, 'manual TLS must not use the AutoMTLS field');
+      await client.kill();
+
+      // The same plugin refuses a host that does not present the certificate it trusts.
+      const stranger = await generateCertificate();
+      const refused = kvClient(dir, { tls: { ...stranger, ca: pluginCert.cert, serverName: 'localhost' }, startTimeoutMs: 3_000 }, { HST_FIXTURE_TLS: JSON.stringify(pluginTls) });
+      await assert.rejects(refused.client.start(), /error connecting to plugin/);
     }));
 
   it('refuses a plugin without a common version, with both version lists', async () => {
