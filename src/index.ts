@@ -9,7 +9,12 @@ export type { GrpcPlugin, PluginSet, HandshakeConfig } from './plugin-set.js';
 export { GrpcBroker, type BrokerServer } from './protocol/broker.js';
 export type { HandshakeInfo } from './protocol/handshake.js';
 export { createHclogLogger } from './protocol/hclog.js';
-export { generateCertificate } from './protocol/mtls.js';
+export type { CertificateAndKey } from './protocol/mtls.js';
+
+/** A certificate from go-plugin's AutoMTLS template (for manual TLS set-ups and tests). */
+export async function generateCertificate(): Promise<import('./protocol/mtls.js').CertificateAndKey> {
+  return (await import('./protocol/mtls.js')).generateCertificate();
+}
 export { Code, RpcError } from './rpc/status.js';
 export type * from './rpc/definition.js';
 export type { Address, TlsMaterial, Transport } from './rpc/transport.js';

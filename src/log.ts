@@ -2,7 +2,8 @@
  * The logger interface hst writes to: the subset of pino's API we use, so
  * an application can hand in its own pino logger (or anything shaped like it).
  */
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { pino as Pino } from 'pino';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -19,6 +20,8 @@ export interface Logger {
 
 /** pino on stderr; HST_LOG_LEVEL picks the level (default warn, so libraries stay quiet). */
 export function defaultLogger(): Logger {
+  // Loaded on first use: plugins log hclog and should not pay for pino at start-up.
+  const { pino } = createRequire(import.meta.url)('pino') as { pino: typeof Pino };
   return pino({ name: 'hst', level: process.env.HST_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 }
 

@@ -37,10 +37,11 @@ import {
 import { HandshakeError, parseHandshake, type HandshakeInfo } from '../protocol/handshake.js';
 import { StderrLogRouter } from '../protocol/hclog.js';
 import { listen } from '../protocol/listener.js';
-import { generateCertificate, handshakeFieldToCertificate } from '../protocol/mtls.js';
 import { consumeStdio } from '../protocol/stdio.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
-import { readLines, Ring, sleep } from '../util/lines.js';
+import { readLines } from '../util/lines.js';
+import { Ring } from '../util/ring.js';
+import { within } from '../util/within.js';
 import { diagnose, type StartFacts } from './diagnose.js';
 import { composeEnv } from './env.js';
 import { manage } from './managed.js';
@@ -263,7 +264,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     this.closeConnection();
     if (proc && !this.options.reattach?.test) {
       // Without a connection nobody asked it to stop: waiting would only delay the kill.
-      const graceful = conn ? await Promise.race([proc.exited.then(() => true), sleep(GRACEFUL_EXIT_WAIT_MS).then(() => false)]) : !!proc.exitInfo;
+      const graceful = conn ? (await within(proc.exited, GRACEFUL_EXIT_WAIT_MS)) !== undefined : !!proc.exitInfo;
       if (!graceful && conn) this.logger.warn({ pid: proc.pid }, 'plugin failed to exit gracefully');
       // Also reaps anything the plugin left running in its process group.
       proc.kill();
@@ -296,8 +297,9 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       [ENV_PROTOCOL_VERSIONS]: versions.join(','),
     };
     let hostCert: { cert: string; key: string } | undefined;
-    if (opts.autoMTLS) {
-      hostCert = await generateCertificate();
+    const mtls = opts.autoMTLS ? await import('../protocol/mtls.js') : undefined;
+    if (mtls) {
+      hostCert = await mtls.generateCertificate();
       protocolEnv[ENV_CLIENT_CERT] = hostCert.cert;
     }
     if (opts.unixSocket) {
@@ -391,7 +393,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       });
     } catch (err) {
       // Give a dying plugin a moment, so the diagnosis can say how it ended.
-      await Promise.race([proc.exited, sleep(EXIT_GRACE_MS)]);
+      await within(proc.exited, EXIT_GRACE_MS);
       if (err instanceof HandshakeError && err.kind === 'unrecognized' && line.trim() === '' && proc.exitInfo) {
         fail(`${err.message}\nFailed to read any lines from plugin's stdout`);
       }
@@ -404,9 +406,9 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
 
     if (info.certificate) {
       if (!hostCert && !opts.tls) fail('the plugin sent a TLS certificate, but this host has neither AutoMTLS nor TLS configured');
-      if (hostCert) {
+      if (hostCert && mtls) {
         try {
-          this.tls = { ...hostCert, ca: handshakeFieldToCertificate(info.certificate), serverName: 'localhost' };
+          this.tls = { ...hostCert, ca: mtls.handshakeFieldToCertificate(info.certificate), serverName: 'localhost' };
         } catch (err) {
           fail(`error parsing server cert: ${(err as Error).message}`, err);
         }
@@ -488,7 +490,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   /** A call that failed because the plugin died says so, with its last words. */
   private async describeCallError(err: RpcError, method: string): Promise<Error> {
     if (![Code.UNAVAILABLE, Code.CANCELLED, Code.INTERNAL, Code.UNKNOWN].includes(err.code) || !this.proc) return err;
-    const exit = this.proc.exitInfo ?? (await Promise.race([this.proc.exited, sleep(EXIT_GRACE_MS).then(() => undefined)]));
+    const exit = this.proc.exitInfo ?? (await within(this.proc.exited, EXIT_GRACE_MS));
     if (!exit) return err;
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const tail = this.stderrTail.toArray().slice(-5);

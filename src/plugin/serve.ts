@@ -26,7 +26,6 @@ import { formatHandshake, negotiateVersion, parseGoBool } from '../protocol/hand
 import { createHclogLogger } from '../protocol/hclog.js';
 import { HealthService } from '../protocol/health.js';
 import { listen } from '../protocol/listener.js';
-import { certificateToHandshakeField, generateCertificate } from '../protocol/mtls.js';
 import { StdioCapture } from '../protocol/stdio.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
 
@@ -77,6 +76,8 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   const hostCert = env[ENV_CLIENT_CERT];
   if (hostCert) {
     logger.debug({}, 'configuring server automatic mTLS');
+    // X.509 code is heavy to load; only AutoMTLS pays for it.
+    const { certificateToHandshakeField, generateCertificate } = await import('../protocol/mtls.js');
     const own = await generateCertificate();
     tls = { cert: own.cert, key: own.key, ca: hostCert, serverName: 'localhost' };
     certificate = certificateToHandshakeField(own.cert);

@@ -51,26 +51,3 @@ export function readLines(
     });
   });
 }
-
-/** Keeps the last `size` items: the stderr tail shown in diagnoses. */
-export class Ring<T> {
-  private readonly items: T[] = [];
-  constructor(private readonly size: number) {}
-  push(item: T): void {
-    this.items.push(item);
-    if (this.items.length > this.size) this.items.shift();
-  }
-  toArray(): T[] {
-    return [...this.items];
-  }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
