@@ -3,16 +3,17 @@
  * module proxy) in both directions: a Go host loading our TypeScript
  * plugins, and our TypeScript host loading Go plugins.
  */
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Code, PluginClient, RpcError } from '../../src/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
-import { counterPlugin, PLUGIN_NAME as COUNTER, type Counter } from '../../examples/bidirectional/shared.js';
+import { counterPlugin, PLUGIN_NAME as COUNTER } from '../../examples/bidirectional/shared.js';
+import { checkCounterCallsBack, killCleanly } from '../support/contracts.js';
 import { MemoryLogger } from '../../src/log.js';
-import { alive, collector, eventually, fixture, goPeers, inTempDir, repo } from '../support/peers.js';
+import { collector, eventually, fixture, goPeers, inTempDir, repo } from '../support/peers.js';
 
 const run = promisify(execFile);
 const peers = goPeers();
@@ -111,10 +112,7 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
         assert.equal(logger.find('kv info put')?.fields.key, 'a');
         assert.ok(await eventually(() => stdout.text().includes('kv-plugin stdout: get a')), stdout.text());
         assert.match(stderr.text(), /kv-plugin stderr: put a/);
-        const pid = client.pid as number;
-        await client.kill();
-        assert.equal(logger.find('plugin failed to exit gracefully'), undefined);
-        assert.equal(alive(pid), false);
+        await killCleanly(client, logger);
       }));
   }
 
@@ -130,16 +128,7 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
           logger: new MemoryLogger(),
           stdin: 'ignore',
         });
-        const counter = await client.dispense<Counter>(COUNTER);
-        const calls: number[][] = [];
-        const helper = { sum: async (a: number, b: number) => (calls.push([a, b]), a + b) };
-        await counter.put('n', 5, helper);
-        await counter.put('n', 37, helper);
-        assert.equal(await counter.get('n'), 42);
-        assert.deepEqual(calls, [
-          [0, 5],
-          [5, 37],
-        ]);
+        await checkCounterCallsBack(client);
         await client.kill();
       }));
   }

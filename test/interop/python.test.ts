@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { PluginClient } from '../../src/index.js';
 import { MemoryLogger } from '../../src/log.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
-import { alive, collector, eventually, inTempDir, pythonPeer, repo } from '../support/peers.js';
+import { killCleanly } from '../support/contracts.js';
+import { collector, eventually, inTempDir, pythonPeer, repo } from '../support/peers.js';
 
 const peer = pythonPeer();
 const skip = 'skip' in peer ? peer.skip : false;
@@ -44,10 +45,7 @@ describe('TS host loads the Python plugin', { skip }, () => {
         assert.equal(!!client.handshake?.certificate, autoMTLS);
         await client.ping();
         assert.ok(await eventually(() => stdout.text().includes('put a') && stderr.text().includes('get a')), `${stdout.text()} | ${stderr.text()}`);
-        const pid = client.pid as number;
-        await client.kill();
-        assert.equal(logger.find('plugin failed to exit gracefully'), undefined);
-        assert.equal(alive(pid), false);
+        await killCleanly(client, logger);
       }));
   }
 });

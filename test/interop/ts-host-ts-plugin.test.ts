@@ -9,9 +9,10 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChecksumMismatchError, Code, generateCertificate, PluginClient, PluginStartError, RpcError, cleanupClients, type PluginClientOptions } from '../../src/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
-import { counterPlugin, PLUGIN_NAME as COUNTER, type Counter } from '../../examples/bidirectional/shared.js';
+import { counterPlugin, PLUGIN_NAME as COUNTER } from '../../examples/bidirectional/shared.js';
+import { checkCounterCallsBack, killCleanly } from '../support/contracts.js';
 import { MemoryLogger } from '../../src/log.js';
-import { alive, collector, eventually, fixture, groupMembers, inTempDir, nodePlugin, repo } from '../support/peers.js';
+import { alive, collector, eventually, groupMembers, inTempDir, nodePlugin, repo } from '../support/peers.js';
 
 function kvClient(cwd: string, extra: Partial<PluginClientOptions> = {}, env: Record<string, string> = {}) {
   const logger = new MemoryLogger();
@@ -62,11 +63,8 @@ describe('TS host loads TS plugins', () => {
         assert.equal(entry.fields.key, 'a');
         assert.equal(entry.fields.module, 'kv-plugin');
       }
-      const pid = client.pid as number;
-      await client.kill();
-      assert.equal(logger.find('plugin failed to exit gracefully'), undefined, 'Shutdown did not make the plugin exit within 2 s');
+      await killCleanly(client, logger);
       assert.deepEqual(await client.exited, { code: 0, signal: null });
-      assert.equal(alive(pid), false);
     }));
 
   it('uses AutoMTLS over TCP, and version negotiation picks the highest common version', () =>
@@ -124,16 +122,7 @@ describe('TS host loads TS plugins', () => {
         logger: new MemoryLogger(),
         stdin: 'ignore',
       });
-      const counter = await client.dispense<Counter>(COUNTER);
-      const calls: Array<[number, number]> = [];
-      const helper = { sum: async (a: number, b: number) => (calls.push([a, b]), a + b) };
-      await counter.put('n', 5, helper);
-      await counter.put('n', 37, helper);
-      assert.equal(await counter.get('n'), 42);
-      assert.deepEqual(calls, [
-        [0, 5],
-        [5, 37],
-      ]);
+      await checkCounterCallsBack(client);
       await client.kill();
     }));
 

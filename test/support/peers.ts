@@ -4,7 +4,7 @@
  * skipped on a developer machine, but fail in CI, where they must run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,10 +61,6 @@ export async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-export function exists(path: string): boolean {
-  return existsSync(path);
 }
 
 /** True while a process with this pid exists. */
