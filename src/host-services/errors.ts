@@ -1,0 +1,48 @@
+/**
+ * Maps what Node's fs and child_process throw to status codes whose message
+ * names the operation and the resource, never a host path the plugin cannot see.
+ */
+import { Code, RpcError } from '../rpc/status.js';
+
+const ERRNO_CODES: Record<string, [Code, string]> = {
+  ENOENT: [Code.NOT_FOUND, 'no such file or directory'],
+  EEXIST: [Code.ALREADY_EXISTS, 'already exists'],
+  EACCES: [Code.PERMISSION_DENIED, 'permission denied'],
+  EPERM: [Code.PERMISSION_DENIED, 'operation not permitted'],
+  ENOTDIR: [Code.FAILED_PRECONDITION, 'not a directory'],
+  EISDIR: [Code.FAILED_PRECONDITION, 'is a directory'],
+  ENOTEMPTY: [Code.FAILED_PRECONDITION, 'directory not empty'],
+  ELOOP: [Code.PERMISSION_DENIED, 'is a symbolic link, which is not followed'],
+  EXDEV: [Code.FAILED_PRECONDITION, 'cross-device link'],
+  ENOSPC: [Code.RESOURCE_EXHAUSTED, 'no space left on device'],
+  EMFILE: [Code.RESOURCE_EXHAUSTED, 'too many open files'],
+  EFBIG: [Code.OUT_OF_RANGE, 'file too large'],
+  EINVAL: [Code.INVALID_ARGUMENT, 'invalid argument'],
+  EBADF: [Code.FAILED_PRECONDITION, 'bad file descriptor'],
+  ESRCH: [Code.NOT_FOUND, 'no such process'],
+  ETIMEDOUT: [Code.DEADLINE_EXCEEDED, 'timed out'],
+  EAGAIN: [Code.UNAVAILABLE, 'resource temporarily unavailable'],
+  ENXIO: [Code.FAILED_PRECONDITION, 'no reader on the other end (FIFO or socket)'],
+};
+
+/** `op resource: reason`, with the right code; RpcErrors pass through. */
+export function toRpcError(err: unknown, operation: string, resource: string): RpcError {
+  if (err instanceof RpcError) return err;
+  const errno = (err as NodeJS.ErrnoException)?.code;
+  const mapped = errno ? ERRNO_CODES[errno] : undefined;
+  const where = resource ? `${operation} ${resource}` : operation;
+  if (mapped) return new RpcError(mapped[0], `${where}: ${mapped[1]}`, { cause: err });
+  return new RpcError(Code.INTERNAL, `${where}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+export function invalid(message: string): RpcError {
+  return new RpcError(Code.INVALID_ARGUMENT, message);
+}
+
+export function notFound(message: string): RpcError {
+  return new RpcError(Code.NOT_FOUND, message);
+}
+
+export function exhausted(message: string): RpcError {
+  return new RpcError(Code.RESOURCE_EXHAUSTED, message);
+}

@@ -1,0 +1,135 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfinedRoot, normalizePath, pathOfFd } from './confine.js';
+import { constants as C } from 'node:fs';
+
+function sandbox(): { dir: string; root: string; outside: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'hst-confine-'));
+  const root = join(dir, 'root');
+  const outside = join(dir, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret'), 'SECRET');
+  return { dir, root, outside, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function read(root: ConfinedRoot, path: string): string {
+  const { fd } = root.open(path, C.O_RDONLY);
+  try {
+    return readFileSync(pathOfFd(fd), 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('path normalisation', () => {
+  it('refuses empty, NUL, absolute, .. and empty segments before any I/O', () => {
+    for (const bad of ['', 'a\0b', '/etc/passwd', '..', 'a/../b', 'a//b', '../x']) {
+      assert.throws(() => normalizePath(bad), /invalid path/, bad);
+    }
+  });
+  it('drops . segments and one trailing slash', () => {
+    assert.deepEqual(normalizePath('./a/./b/'), ['a', 'b']);
+    assert.deepEqual(normalizePath('.'), []);
+  });
+});
+
+describe('confined root', () => {
+  it('opens files inside and follows symlinks that stay inside', () => {
+    const s = sandbox();
+    try {
+      mkdirSync(join(s.root, 'd'));
+      writeFileSync(join(s.root, 'd', 'f'), 'inside');
+      symlinkSync('d', join(s.root, 'link-dir'));
+      symlinkSync('../d/f', join(s.root, 'd', 'self')); // d/self -> d/f
+      symlinkSync('d/f', join(s.root, 'link-file'));
+      const root = new ConfinedRoot(s.root);
+      assert.equal(read(root, 'd/f'), 'inside');
+      assert.equal(read(root, 'link-dir/f'), 'inside');
+      assert.equal(read(root, 'link-file'), 'inside');
+      assert.equal(read(root, 'link-dir/self'), 'inside');
+      assert.ok(root.stat('link-file', false).isSymbolicLink());
+      assert.ok(root.stat('link-file', true).isFile());
+      root.close();
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('refuses symlinks that lead out, absolute or relative', () => {
+    const s = sandbox();
+    try {
+      symlinkSync(s.outside, join(s.root, 'abs'));
+      symlinkSync('../outside', join(s.root, 'rel'));
+      symlinkSync(join(s.outside, 'secret'), join(s.root, 'file'));
+      const root = new ConfinedRoot(s.root);
+      for (const p of ['abs/secret', 'rel/secret', 'file']) {
+        assert.throws(() => read(root, p), (e: NodeJS.ErrnoException) => e.code === 'EACCES', p);
+      }
+      assert.throws(() => root.open('file', C.O_RDONLY, 0, false), (e: NodeJS.ErrnoException) => e.code === 'ELOOP');
+      root.close();
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('refuses FIFOs so a plugin cannot block the host', () => {
+    const s = sandbox();
+    try {
+      spawnSync('mkfifo', [join(s.root, 'fifo')]);
+      const root = new ConfinedRoot(s.root);
+      assert.throws(() => read(root, 'fifo'), /not a regular file|ENXIO|no reader/);
+      root.close();
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('never reads outside while a directory is swapped for a symlink (50k tries)', async () => {
+    const s = sandbox();
+    const tries = Number(process.env.HST_RACE_TRIES ?? 50_000);
+    try {
+      mkdirSync(join(s.root, 'real'));
+      writeFileSync(join(s.root, 'real', 'secret'), 'inside');
+      // Another process flips root/a between a real directory and a link to the outside, as fast as it can.
+      const swapper = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const fs=require('fs');const a=process.argv[1],real=process.argv[2],out=process.argv[3];
+           for(;;){try{fs.symlinkSync(real,a+'.t');fs.renameSync(a+'.t',a)}catch{}try{fs.symlinkSync(out,a+'.t');fs.renameSync(a+'.t',a)}catch{}}`,
+          join(s.root, 'a'),
+          'real',
+          s.outside,
+        ],
+        { stdio: 'ignore' },
+      );
+      const root = new ConfinedRoot(s.root);
+      let escapes = 0;
+      let inside = 0;
+      try {
+        for (let i = 0; i < tries; i++) {
+          try {
+            const text = read(root, 'a/secret');
+            if (text === 'SECRET') escapes++;
+            else inside++;
+          } catch {
+            // refused: fine
+          }
+          if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        swapper.kill('SIGKILL');
+        root.close();
+      }
+      assert.equal(escapes, 0, `${escapes} escapes in ${tries} tries`);
+      assert.ok(inside > 0, 'the race never let a legitimate read through: the test proves nothing');
+    } finally {
+      s.cleanup();
+    }
+  });
+});

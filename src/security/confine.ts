@@ -1,0 +1,257 @@
+/**
+ * A directory a plugin may touch, and nothing outside it. Node has no
+ * openat(), so we walk one path component at a time through
+ * /proc/self/fd/<dirfd>/<name> with O_NOFOLLOW: the kernel never follows a
+ * symlink for us. Symlinks we meet are read and resolved lexically inside the
+ * root (as Go's os.Root does), so a link that stays inside works and one that
+ * leads out, or is swapped in mid-walk, is refused. No library does this: it
+ * needs Linux's /proc magic links and fd-relative opens together.
+ *
+ * The walk is synchronous: metadata syscalls on a local disk take microseconds,
+ * and a thread-pool round trip per component would cost more than the call.
+ */
+import {
+  closeSync,
+  constants as C,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  type Stats,
+} from 'node:fs';
+import { Code, RpcError } from '../rpc/status.js';
+
+/** Linux O_PATH: a handle on a name without opening the file (absent from fs.constants). */
+export const O_PATH = 0o10000000;
+const MAX_SYMLINK_HOPS = 40;
+
+/** A plugin path that is refused before it gets near the filesystem. */
+export class PathError extends RpcError {
+  constructor(path: string, why: string) {
+    super(Code.INVALID_ARGUMENT, `invalid path ${JSON.stringify(path)}: ${why}`);
+  }
+}
+
+/**
+ * Splits a plugin path into clean segments. Refused: empty, NUL, absolute,
+ * `..`, empty segments. `.` segments are dropped; "." alone is the root.
+ */
+export function normalizePath(path: string): string[] {
+  if (typeof path !== 'string' || path === '') throw new PathError(String(path), 'empty');
+  if (path.includes('\0')) throw new PathError(path, 'contains NUL');
+  if (path.startsWith('/')) throw new PathError(path, 'absolute paths are not allowed; paths are relative to the workspace');
+  if (path === '.') return [];
+  const segments = path.split('/');
+  // A single trailing slash ("dir/") is harmless; anything else empty is not.
+  if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
+  const out: string[] = [];
+  for (const s of segments) {
+    if (s === '') throw new PathError(path, 'empty path segment');
+    if (s === '..') throw new PathError(path, '".." is not allowed');
+    if (s !== '.') out.push(s);
+  }
+  return out;
+}
+
+function fdPath(dirFd: number, name?: string): string {
+  return name === undefined ? `/proc/self/fd/${dirFd}` : `/proc/self/fd/${dirFd}/${name}`;
+}
+
+function errno(code: string, message: string): NodeJS.ErrnoException {
+  const e = new Error(message) as NodeJS.ErrnoException;
+  e.code = code;
+  return e;
+}
+
+/** An open directory inside the root, and the clean path it was reached by. */
+export interface DirRef {
+  fd: number;
+  /** Segments from the root to this directory, symlinks resolved. */
+  segments: string[];
+}
+
+/** The parent directory of a path, open, and the final name in it. */
+export interface ParentRef extends DirRef {
+  name: string;
+  close(): void;
+}
+
+export class ConfinedRoot {
+  readonly hostPath: string;
+  private readonly rootFd: number;
+  private closed = false;
+
+  constructor(hostPath: string) {
+    this.hostPath = realpathSync(hostPath);
+    this.rootFd = openSync(this.hostPath, C.O_RDONLY | C.O_DIRECTORY);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.rootFd);
+  }
+
+  /** Opens the directory at `segments`, following in-root symlinks. Caller closes `fd`. */
+  openDir(path: string | string[]): DirRef {
+    const segments = typeof path === 'string' ? normalizePath(path) : path;
+    return this.walk(segments, 0);
+  }
+
+  /** Opens the parent of `path` and names the last segment; `path` must not be the root. */
+  parent(path: string, hops = 0): ParentRef {
+    const segments = normalizePath(path);
+    if (segments.length === 0) throw new PathError(path, 'the workspace root itself cannot be used here');
+    return this.parentOf(segments, hops);
+  }
+
+  private parentOf(segments: string[], hops: number): ParentRef {
+    const name = segments[segments.length - 1] as string;
+    const dir = this.walk(segments.slice(0, -1), hops);
+    return { ...dir, name, close: () => closeSync(dir.fd) };
+  }
+
+  /**
+   * Walks from the root to the directory at `segments`. Each step opens one
+   * name under the previous directory with O_NOFOLLOW; a symlink is read and
+   * its target spliced into the path, which must stay inside the root.
+   */
+  private walk(segments: string[], hops: number): DirRef {
+    this.assertOpen();
+    let fd = openSync(fdPath(this.rootFd), C.O_RDONLY | C.O_DIRECTORY);
+    const done: string[] = [];
+    try {
+      for (let i = 0; i < segments.length; i++) {
+        const name = segments[i] as string;
+        let next: number;
+        try {
+          next = openSync(fdPath(fd, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err;
+          const target = this.linkTarget(fd, name);
+          if (target === undefined) throw err;
+          if (++hops > MAX_SYMLINK_HOPS) throw errno('ELOOP', 'too many levels of symbolic links');
+          const rest = [...this.splice(done, target), ...segments.slice(i + 1)];
+          closeSync(fd);
+          fd = -1;
+          return this.walk(rest, hops);
+        }
+        closeSync(fd);
+        fd = next;
+        done.push(name);
+      }
+      return { fd, segments: done };
+    } catch (err) {
+      if (fd >= 0) closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** The target of `name` under `dirFd` if it is a symlink, else undefined. */
+  private linkTarget(dirFd: number, name: string): string | undefined {
+    try {
+      return readlinkSync(fdPath(dirFd, name));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Resolves a link target against the directory holding the link; refuses escapes. */
+  private splice(dirSegments: string[], target: string): string[] {
+    if (target.startsWith('/')) throw errno('EACCES', 'symbolic link points outside the workspace');
+    const out = [...dirSegments];
+    for (const s of target.split('/')) {
+      if (s === '' || s === '.') continue;
+      if (s === '..') {
+        if (out.length === 0) throw errno('EACCES', 'symbolic link points outside the workspace');
+        out.pop();
+      } else out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Opens a file or directory by path. With `follow`, a final symlink is
+   * resolved inside the root; otherwise it is an error (ELOOP). FIFOs and
+   * devices are refused so a plugin cannot make the host block or touch hardware.
+   */
+  open(path: string, flags: number, mode = 0o666, follow = true): { fd: number; segments: string[] } {
+    let segments = normalizePath(path);
+    for (let hops = 0; ; hops++) {
+      if (segments.length === 0) {
+        const dir = this.walk([], 0);
+        return { fd: dir.fd, segments: [] };
+      }
+      const parent = this.parentOf(segments, hops);
+      try {
+        const fd = openSync(fdPath(parent.fd, parent.name), flags | C.O_NOFOLLOW | C.O_NONBLOCK, mode);
+        const st = fstatSync(fd);
+        if (!st.isFile() && !st.isDirectory()) {
+          closeSync(fd);
+          // O_PATH opens a symlink itself instead of failing with ELOOP.
+          throw errno(st.isSymbolicLink() ? 'ELOOP' : 'EACCES', 'not a regular file or directory');
+        }
+        return { fd, segments: [...parent.segments, parent.name] };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const target = follow && code === 'ELOOP' ? this.linkTarget(parent.fd, parent.name) : undefined;
+        if (target === undefined) throw err;
+        if (hops >= MAX_SYMLINK_HOPS) throw errno('ELOOP', 'too many levels of symbolic links');
+        segments = this.splice(parent.segments, target);
+      } finally {
+        parent.close();
+      }
+    }
+  }
+
+  /** stat (follow = true) or lstat of a path inside the root. */
+  stat(path: string, follow: boolean): Stats {
+    if (follow) {
+      const { fd } = this.open(path, O_PATH);
+      try {
+        return fstatSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const segments = normalizePath(path);
+    if (segments.length === 0) return this.stat('.', true);
+    const parent = this.parentOf(segments, 0);
+    try {
+      return lstatSync(fdPath(parent.fd, parent.name));
+    } finally {
+      parent.close();
+    }
+  }
+
+  /** Runs `fn` with a host-usable path for the final name under its confined parent. */
+  withParent<T>(path: string, fn: (namePath: string, parent: ParentRef) => T): T {
+    const parent = this.parent(path);
+    try {
+      return fn(fdPath(parent.fd, parent.name), parent);
+    } finally {
+      parent.close();
+    }
+  }
+
+  /** Runs `fn` with a host-usable path to an opened directory (for readdir and friends). */
+  withDir<T>(path: string, fn: (dirPath: string, dir: DirRef) => T): T {
+    const dir = this.openDir(path);
+    try {
+      return fn(fdPath(dir.fd), dir);
+    } finally {
+      closeSync(dir.fd);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RpcError(Code.FAILED_PRECONDITION, 'the workspace is closed');
+  }
+}
+
+/** `/proc/self/fd/<fd>`: how the rest of the host reaches an fd opened by the walk. */
+export function pathOfFd(fd: number): string {
+  return fdPath(fd);
+}
