@@ -1,0 +1,98 @@
+/**
+ * Who is calling. A Caller is created by the host for one plugin instance
+ * and bound to the broker listener that serves it, so identity comes from the
+ * connection a request arrives on, never from anything in the request.
+ * Everything a plugin creates (handles, processes, temp files,
+ * subscriptions) is registered on its Caller and released when it goes.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import type { Logger } from '../log.js';
+import { ConfinedRoot, normalizePath } from '../security/confine.js';
+import type { Limits } from './limits.js';
+
+/** Paths starting with this segment name the plugin's private temp directory. */
+export const TEMP_PREFIX = '$tmp';
+
+export interface CallerIdentity {
+  /** The plugin's name (from its manifest); KV namespaces and logs use it. */
+  owner: string;
+  /** Host directory the plugin's relative paths resolve in. */
+  workspace: string;
+}
+
+export class Caller {
+  /** UUIDv7 for this plugin instance. */
+  readonly clientId = uuidv7();
+  readonly owner: string;
+  readonly workspace: ConfinedRoot;
+  /** Host path of the private temp directory (created on first use). */
+  readonly tempHostPath: string;
+  readonly logger: Logger;
+  private tempRoot: ConfinedRoot | undefined;
+  private readonly controller = new AbortController();
+  private readonly cleanups: Array<() => void | Promise<void>> = [];
+  private disposed: Promise<void> | undefined;
+
+  constructor(
+    identity: CallerIdentity,
+    tempBase: string,
+    readonly limits: Limits,
+    logger: Logger,
+  ) {
+    this.owner = identity.owner;
+    this.workspace = new ConfinedRoot(identity.workspace);
+    this.tempHostPath = join(tempBase, this.clientId);
+    this.logger = logger.child({ client_id: this.clientId, owner: this.owner });
+  }
+
+  /** Aborted when the plugin disconnects: long-running streams end on it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get isDisconnected(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** The confined root and root-relative path a plugin path refers to. */
+  resolve(path: string): { root: ConfinedRoot; path: string } {
+    const segments = normalizePath(path);
+    if (segments[0] === TEMP_PREFIX) return { root: this.temp(), path: segments.slice(1).join('/') || '.' };
+    return { root: this.workspace, path: segments.join('/') || '.' };
+  }
+
+  /** The private temp directory, created on first use. */
+  temp(): ConfinedRoot {
+    if (!this.tempRoot) {
+      mkdirSync(this.tempHostPath, { recursive: true, mode: 0o700 });
+      this.tempRoot = new ConfinedRoot(this.tempHostPath);
+    }
+    return this.tempRoot;
+  }
+
+  /** Runs `fn` when the plugin disconnects (in reverse order of registration). */
+  onDisconnect(fn: () => void | Promise<void>): void {
+    if (this.isDisconnected) void fn();
+    else this.cleanups.push(fn);
+  }
+
+  /** Releases everything the plugin holds. Idempotent. */
+  dispose(): Promise<void> {
+    this.disposed ??= (async () => {
+      this.controller.abort();
+      for (const fn of this.cleanups.splice(0).reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          this.logger.warn({ err: String(err) }, 'cleanup failed');
+        }
+      }
+      this.workspace.close();
+      this.tempRoot?.close();
+      rmSync(this.tempHostPath, { recursive: true, force: true });
+    })();
+    return this.disposed;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Wraps every handler of a host service with what each call must have: a
+ * request id, the caller's identity, the declared capability and resource,
+ * authorization, error mapping that names the operation and resource, and
+ * one record per call with its duration.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import type { CallContext, MethodDefinition, ServiceDefinition, ServiceImplementation } from '../rpc/definition.js';
+import { RpcError } from '../rpc/status.js';
+import type { Caller } from './caller.js';
+import { toRpcError } from './errors.js';
+import type { HostServiceModule, OperationSpec } from './operation.js';
+
+/** Metadata key a plugin may set to name itself; only ever logged as a claim. */
+export const CLAIMED_CLIENT_ID_HEADER = 'x-hst-client-id';
+
+export interface CallRecord {
+  clientId: string;
+  owner: string;
+  requestId: string;
+  /** `Service/Method`, e.g. `Filesystem/ReadFile`. */
+  operation: string;
+  capability: string;
+  resource: string;
+  durationUs: number;
+  ok: boolean;
+  error?: string;
+  code?: number;
+  /** A client id the plugin claimed in metadata, when it differs from the real one. */
+  claimedClientId?: string;
+}
+
+export interface Decision {
+  caller: Caller;
+  operation: string;
+  capability: string;
+  resource: string;
+  requestId: string;
+}
+
+/** Throws (PERMISSION_DENIED) to refuse a call; issue-free hosts allow everything. */
+export type Authorizer = (decision: Decision) => void | Promise<void>;
+
+export interface DispatchHooks {
+  authorize?: Authorizer;
+  record(record: CallRecord): void;
+}
+
+type AnyHandler = (input: any, ctx: CallContext) => any;
+
+export function dispatch<D extends ServiceDefinition>(
+  module: HostServiceModule<D>,
+  implementation: ServiceImplementation<D>,
+  caller: Caller,
+  hooks: DispatchHooks,
+): ServiceImplementation<D> {
+  const wrapped: Record<string, AnyHandler> = {};
+  for (const [key, method] of Object.entries(module.definition.methods)) {
+    const spec = (module.operations as Record<string, OperationSpec<unknown>>)[key];
+    if (!spec) throw new Error(`${module.definition.fullName}/${method.name} declares no capability`);
+    const handler = ((implementation as Record<string, AnyHandler>)[key] as AnyHandler).bind(implementation);
+    wrapped[key] = wrap(`${module.definition.name}/${method.name}`, method, spec, handler, caller, hooks);
+  }
+  return wrapped as ServiceImplementation<D>;
+}
+
+function wrap(operation: string, method: MethodDefinition, spec: OperationSpec<unknown>, handler: AnyHandler, caller: Caller, hooks: DispatchHooks): AnyHandler {
+  const begin = async (request: unknown, ctx: CallContext) => {
+    const started = process.hrtime.bigint();
+    const requestId = uuidv7();
+    let resource = '';
+    try {
+      resource = spec.resource?.(request) ?? '';
+    } catch {
+      resource = '<invalid>';
+    }
+    const claimed = ctx.metadata[CLAIMED_CLIENT_ID_HEADER];
+    const finish = (err?: unknown) => {
+      const e = err === undefined ? undefined : toRpcError(err, operation, resource);
+      hooks.record({
+        clientId: caller.clientId,
+        owner: caller.owner,
+        requestId,
+        operation,
+        capability: spec.capability,
+        resource,
+        durationUs: Number((process.hrtime.bigint() - started) / 1000n),
+        ok: !e,
+        ...(e ? { error: e.details, code: e.code } : {}),
+        ...(claimed && claimed !== caller.clientId ? { claimedClientId: claimed } : {}),
+      });
+      return e;
+    };
+    if (caller.isDisconnected) throw finish(new RpcError(14, `${operation}: the plugin is disconnected`));
+    try {
+      await hooks.authorize?.({ caller, operation, capability: spec.capability, resource, requestId });
+    } catch (err) {
+      throw finish(err);
+    }
+    return finish;
+  };
+
+  if (!method.responseStream) {
+    if (!method.requestStream) {
+      return async (request, ctx) => {
+        const finish = await begin(request, ctx);
+        try {
+          const res = await handler(request, ctx);
+          finish();
+          return res;
+        } catch (err) {
+          throw finish(err);
+        }
+      };
+    }
+    return async (requests: AsyncIterable<unknown>, ctx) => {
+      const { first, rest } = await peek(requests);
+      const finish = await begin(first, ctx);
+      try {
+        const res = await handler(rest, ctx);
+        finish();
+        return res;
+      } catch (err) {
+        throw finish(err);
+      }
+    };
+  }
+  return (input: unknown, ctx: CallContext) =>
+    (async function* () {
+      let request = input;
+      let finish: (err?: unknown) => RpcError | undefined;
+      if (method.requestStream) {
+        const { first, rest } = await peek(input as AsyncIterable<unknown>);
+        finish = await begin(first, ctx);
+        request = rest;
+      } else {
+        finish = await begin(input, ctx);
+      }
+      try {
+        yield* handler(request, ctx) as AsyncIterable<unknown>;
+        finish();
+      } catch (err) {
+        throw finish(err);
+      }
+    })();
+}
+
+/** Reads the first message of a client stream and gives back the whole stream. */
+async function peek(requests: AsyncIterable<unknown>): Promise<{ first: unknown; rest: AsyncIterable<unknown> }> {
+  const it = requests[Symbol.asyncIterator]();
+  const head = await it.next();
+  const rest = (async function* () {
+    if (head.done) return;
+    yield head.value;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  })();
+  return { first: head.done ? {} : head.value, rest };
+}
