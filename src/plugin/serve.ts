@@ -27,6 +27,7 @@ import { createHclogLogger } from '../protocol/hclog.js';
 import { HealthService } from '../protocol/health.js';
 import { listen } from '../protocol/listener.js';
 import { StdioCapture } from '../protocol/stdio.js';
+import { closeHostConnection, registerHostConnection } from './host-connection.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
 
 export interface ServeConfig {
@@ -130,6 +131,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
     setImmediate(async () => {
       const hook = Promise.resolve(config.onShutdown?.()).catch((err) => logger.error({ err: String(err) }, 'shutdown hook failed'));
       await Promise.race([hook, new Promise((r) => setTimeout(r, SHUTDOWN_HOOK_LIMIT_MS))]);
+      closeHostConnection();
       broker.close();
       outbound.end();
       server.forceShutdown();
@@ -140,6 +142,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   };
   server.addService(GRPCControllerDefinition, { shutdown: () => (shutdown(), {}) });
 
+  registerHostConnection(server, broker);
   for (const [name, plugin] of Object.entries(plugins)) {
     if (!plugin.server) throw new Error(`serve: plugin ${JSON.stringify(name)} has no server implementation`);
     await plugin.server(server, broker);

@@ -1,0 +1,110 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { HealthDefinition } from '../gen/grpc/health/v1/health.js';
+import { Code, RpcError } from '../rpc/status.js';
+import { hostService } from './operation.js';
+import { CLAIMED_CLIENT_ID_HEADER } from './dispatch.js';
+import { hostHarness } from '../../test/support/host-harness.js';
+
+/** A stand-in domain: Health's three methods, with one that fails like a missing file. */
+let ran = 0;
+const probeService = hostService({
+  definition: HealthDefinition,
+  operations: {
+    check: { capability: 'system', resource: (r) => r.service },
+    watch: { capability: 'system', resource: (r) => r.service },
+    list: { capability: 'system' },
+  },
+  create: (caller) => ({
+    check: ({ service }) => {
+      ran++;
+      if (service === 'missing') throw Object.assign(new Error('raw'), { code: 'ENOENT' });
+      return { status: caller.owner === 'a' ? 1 : 2 };
+    },
+    async *watch() {
+      yield { status: 1 };
+    },
+    list: () => ({ statuses: {} }),
+  }),
+});
+
+describe('host service dispatch', () => {
+  it('binds identity to the listener, whatever the plugin claims', async () => {
+    const h = await hostHarness({ modules: [probeService] });
+    try {
+      const a = await h.plugin('a');
+      const b = await h.plugin('b');
+      assert.equal((await a.client(HealthDefinition).check({ service: 'x' })).status, 1);
+      // b claims to be a: it is still b, and the claim is recorded as such.
+      const res = await b.client(HealthDefinition).check({ service: 'x' }, { metadata: { [CLAIMED_CLIENT_ID_HEADER]: a.caller.clientId } });
+      assert.equal(res.status, 2);
+      const [ra, rb] = h.records;
+      assert.equal(ra?.owner, 'a');
+      assert.equal(rb?.owner, 'b');
+      assert.equal(rb?.clientId, b.caller.clientId);
+      assert.equal(rb?.claimedClientId, a.caller.clientId);
+      assert.equal(ra?.claimedClientId, undefined);
+      assert.match(ra?.requestId ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+      assert.notEqual(ra?.requestId, rb?.requestId);
+      assert.match(a.caller.clientId, /^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+      assert.equal(ra?.operation, 'Health/Check');
+      assert.equal(ra?.capability, 'system');
+      assert.equal(ra?.resource, 'x');
+      assert.ok((ra?.durationUs ?? -1) >= 0);
+      const logged = h.logger.find('host call');
+      assert.equal(logged?.fields.request_id, ra?.requestId);
+      assert.equal(typeof logged?.fields.duration_us, 'number');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('maps errors to status codes naming the operation and resource', async () => {
+    const h = await hostHarness({ modules: [probeService] });
+    try {
+      const a = await h.plugin('a');
+      const err = await a.client(HealthDefinition).check({ service: 'missing' }).catch((e: RpcError) => e);
+      assert.ok(err instanceof RpcError);
+      assert.equal(err.code, Code.NOT_FOUND);
+      assert.match(err.details, /Health\/Check missing: no such file or directory/);
+      assert.equal(h.records[0]?.ok, false);
+      assert.equal(h.records[0]?.code, Code.NOT_FOUND);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('asks the authorizer first; a refusal never reaches the handler', async () => {
+    const decisions: string[] = [];
+    const h = await hostHarness({
+      modules: [probeService],
+      authorize: ({ caller, operation, capability, resource }) => {
+        decisions.push(`${caller.owner} ${operation} ${capability} ${resource}`);
+        if (resource === 'secret') throw new RpcError(Code.PERMISSION_DENIED, `${operation} ${resource}: denied`);
+      },
+    });
+    try {
+      const a = await h.plugin('a');
+      const before = ran;
+      const err = await a.client(HealthDefinition).check({ service: 'secret' }).catch((e: RpcError) => e);
+      assert.equal((err as RpcError).code, Code.PERMISSION_DENIED);
+      assert.equal(ran, before, 'the handler ran despite the refusal');
+      for await (const s of a.client(HealthDefinition).watch({ service: 'open' })) assert.equal(s.status, 1);
+      assert.deepEqual(decisions, ['a Health/Check system secret', 'a Health/Watch system open']);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses calls from a caller that has been disconnected', async () => {
+    const h = await hostHarness({ modules: [probeService] });
+    try {
+      const a = await h.plugin('a');
+      await h.hostServices.disconnect(a.caller);
+      const err = await a.client(HealthDefinition).check({ service: 'x' }).catch((e: RpcError) => e);
+      assert.equal((err as RpcError).code, Code.UNAVAILABLE);
+    } finally {
+      await h.close();
+    }
+  });
+});
