@@ -2,7 +2,7 @@
 // Regenerates the TypeScript for every proto root with buf (from npm) and
 // ts-proto. `node scripts/generate.mjs [outRoot]` writes below outRoot
 // instead of the repository, which is how the staleness test compares.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,4 +35,11 @@ for (const { input, paths = [], out } of protoRoots) {
     cwd: repo,
     stdio: 'inherit',
   });
+}
+
+// Go code for the hst protos, for Go plugins; skipped (with a note) without Go.
+if (spawnSync('go', ['version']).status === 0) {
+  execFileSync('bash', [join(repo, 'interop', 'go', 'generate.sh'), join(outRoot, 'interop', 'go', 'gen')], { stdio: 'inherit' });
+} else {
+  console.error('Go is not installed: interop/go/gen was not regenerated');
 }

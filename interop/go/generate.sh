@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates interop/go/gen from proto/hst with buf (from npm) and the Go
+# plugins pinned in go.mod. `generate.sh DIR` writes below DIR instead, which
+# is how the staleness test compares.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+out="${1:-$here/gen}"
+(cd "$here" && go build -o .tools/bin/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc)
+rm -rf "$out"
+mkdir -p "$out"
+cd "$repo"
+node_modules/.bin/buf generate proto --path proto/hst --template interop/go/buf.gen.yaml -o "$out"
