@@ -9,6 +9,7 @@ import type { CallContext, MethodDefinition, ServiceDefinition, ServiceImplement
 import { RpcError } from '../rpc/status.js';
 import type { Caller } from './caller.js';
 import { toRpcError } from './errors.js';
+import type { HostContext } from './host-context.js';
 import type { HostServiceModule, OperationSpec } from './operation.js';
 
 /** Metadata key a plugin may set to name itself; only ever logged as a claim. */
@@ -51,7 +52,7 @@ type AnyHandler = (input: any, ctx: CallContext) => any;
 export function dispatch<D extends ServiceDefinition>(
   module: HostServiceModule<D>,
   implementation: ServiceImplementation<D>,
-  caller: Caller,
+  scope: { caller: Caller; host: HostContext },
   hooks: DispatchHooks,
 ): ServiceImplementation<D> {
   const wrapped: Record<string, AnyHandler> = {};
@@ -59,18 +60,26 @@ export function dispatch<D extends ServiceDefinition>(
     const spec = (module.operations as Record<string, OperationSpec<unknown>>)[key];
     if (!spec) throw new Error(`${module.definition.fullName}/${method.name} declares no capability`);
     const handler = ((implementation as Record<string, AnyHandler>)[key] as AnyHandler).bind(implementation);
-    wrapped[key] = wrap(`${module.definition.name}/${method.name}`, method, spec, handler, caller, hooks);
+    wrapped[key] = wrap(`${module.definition.name}/${method.name}`, method, spec, handler, scope, hooks);
   }
   return wrapped as ServiceImplementation<D>;
 }
 
-function wrap(operation: string, method: MethodDefinition, spec: OperationSpec<unknown>, handler: AnyHandler, caller: Caller, hooks: DispatchHooks): AnyHandler {
+function wrap(
+  operation: string,
+  method: MethodDefinition,
+  spec: OperationSpec<unknown>,
+  handler: AnyHandler,
+  scope: { caller: Caller; host: HostContext },
+  hooks: DispatchHooks,
+): AnyHandler {
+  const { caller } = scope;
   const begin = async (request: unknown, ctx: CallContext) => {
     const started = process.hrtime.bigint();
     const requestId = uuidv7();
     let resource = '';
     try {
-      resource = spec.resource?.(request) ?? '';
+      resource = spec.resource?.(request, scope) ?? '';
     } catch {
       resource = '<invalid>';
     }

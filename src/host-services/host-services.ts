@@ -91,7 +91,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
       },
     };
     for (const module of this.options.modules) {
-      registrar.addService(module.definition, dispatch(module, module.create(caller, this.context), caller, hooks));
+      registrar.addService(module.definition, dispatch(module, module.create(caller, this.context), { caller, host: this.context }, hooks));
     }
   }
 

@@ -14,8 +14,12 @@ export interface OperationSpec<Req> {
    * `process.spawn`, `kv`, `temp`, `system`, `events.publish`, `events.subscribe`, `log`.
    */
   capability: string;
-  /** The resource in the capability's terms (a path, a variable, a topic...). For client streams, from the first message. */
-  resource?: (request: Req) => string;
+  /**
+   * The resource in the capability's terms (a path, a variable, a topic...),
+   * resolved as the handler will use it (e.g. the absolute program path).
+   * For client streams, from the first message.
+   */
+  resource?: (request: Req, scope: { caller: Caller; host: HostContext }) => string;
 }
 
 export type OperationTable<D extends ServiceDefinition> = {

@@ -154,12 +154,17 @@ function readStream<T>(
 ): AsyncIterable<T> {
   const queue = new AsyncQueue<T>();
   let abandoned = false;
+  let failed = false;
   call.on('data', (m: T) => queue.push(m));
-  call.on('end', () => queue.end());
+  // grpc-js ends the readable before it emits the error status; the error must win.
+  call.on('end', () => {
+    if (!failed) queue.end();
+  });
   call.on('error', (err) => {
     // The reader stopping early cancels the call; that is an end, not a failure.
-    if (abandoned) queue.end();
-    else void fail(err).then((e) => queue.fail(e));
+    if (abandoned) return queue.end();
+    failed = true;
+    void fail(err).then((e) => queue.fail(e));
   });
   return {
     [Symbol.asyncIterator]: () => ({
