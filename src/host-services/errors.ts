@@ -3,6 +3,7 @@
  * names the operation and the resource, never a host path the plugin cannot see.
  */
 import { Code, RpcError } from '../rpc/status.js';
+import { PathError } from '../security/confine.js';
 
 const ERRNO_CODES: Record<string, [Code, string]> = {
   ENOENT: [Code.NOT_FOUND, 'no such file or directory'],
@@ -23,10 +24,16 @@ const ERRNO_CODES: Record<string, [Code, string]> = {
   ETIMEDOUT: [Code.DEADLINE_EXCEEDED, 'timed out'],
   EAGAIN: [Code.UNAVAILABLE, 'resource temporarily unavailable'],
   ENXIO: [Code.FAILED_PRECONDITION, 'no reader on the other end (FIFO or socket)'],
+  // better-sqlite3 reports SQLite's result codes the same way.
+  SQLITE_BUSY: [Code.UNAVAILABLE, 'the store is busy, try again'],
+  SQLITE_LOCKED: [Code.UNAVAILABLE, 'the store is busy, try again'],
+  SQLITE_FULL: [Code.RESOURCE_EXHAUSTED, 'the store is full'],
 };
 
 /** `op resource: reason`, with the right code; RpcErrors pass through. */
 export function toRpcError(err: unknown, operation: string, resource: string): RpcError {
+  // A refused path says which operation refused it.
+  if (err instanceof PathError && !err.details.startsWith(operation)) return new RpcError(err.code, `${operation}: ${err.details}`, { cause: err });
   if (err instanceof RpcError) return err;
   const errno = (err as NodeJS.ErrnoException)?.code;
   const mapped = errno ? ERRNO_CODES[errno] : undefined;
