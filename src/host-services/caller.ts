@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from '../log.js';
+import { Code, RpcError } from '../rpc/status.js';
 import { ConfinedRoot, normalizePath } from '../security/confine.js';
 import type { Limits } from './limits.js';
 
@@ -34,6 +35,7 @@ export class Caller {
   private readonly controller = new AbortController();
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   private disposed: Promise<void> | undefined;
+  private liveSubscriptions = 0;
 
   constructor(
     identity: CallerIdentity,
@@ -70,6 +72,29 @@ export class Caller {
       this.tempRoot = new ConfinedRoot(this.tempHostPath);
     }
     return this.tempRoot;
+  }
+
+  /**
+   * Takes one of the plugin's subscription slots (event subscriptions, KV
+   * watches and file watches share limits.maxSubscriptions); call the
+   * returned function once to give it back.
+   */
+  claimSubscription(what: string): () => void {
+    if (this.liveSubscriptions >= this.limits.maxSubscriptions) {
+      throw new RpcError(Code.RESOURCE_EXHAUSTED, `${what}: the plugin already has ${this.liveSubscriptions} live subscriptions and watches, the limit`);
+    }
+    this.liveSubscriptions++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.liveSubscriptions--;
+    };
+  }
+
+  /** How many subscription slots the plugin holds. */
+  get subscriptions(): number {
+    return this.liveSubscriptions;
   }
 
   /** Runs `fn` when the plugin disconnects (in reverse order of registration). */

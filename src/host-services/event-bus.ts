@@ -1,10 +1,8 @@
 /**
  * The in-memory event bus plugins publish to and subscribe on, and the pieces
  * every live stream of host changes shares: a bounded mailbox that never makes
- * the producer wait, and the per-plugin count of live subscriptions.
+ * the producer wait. (The per-plugin subscription count lives on the Caller.)
  */
-import { Code, RpcError } from '../rpc/status.js';
-import type { Caller } from './caller.js';
 
 export interface Publisher {
   owner: string;
@@ -138,33 +136,6 @@ export class Mailbox<T> {
       yield { item, dropped };
     }
   }
-}
-
-const liveSubscriptions = new WeakMap<Caller, number>();
-
-/**
- * Takes one of the caller's limits.maxSubscriptions slots (KV watches and
- * event subscriptions share them) and returns the function that gives it back,
- * which is safe to call more than once. `what` names the operation and resource.
- */
-export function claimSubscription(caller: Caller, what: string): () => void {
-  const live = liveSubscriptions.get(caller) ?? 0;
-  const max = caller.limits.maxSubscriptions;
-  if (live >= max) {
-    throw new RpcError(Code.RESOURCE_EXHAUSTED, `${what}: the plugin already has ${live} live subscriptions and watches, the limit`);
-  }
-  liveSubscriptions.set(caller, live + 1);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    liveSubscriptions.set(caller, (liveSubscriptions.get(caller) ?? 1) - 1);
-  };
-}
-
-/** How many subscription slots the caller holds. */
-export function subscriptionsOf(caller: Caller): number {
-  return liveSubscriptions.get(caller) ?? 0;
 }
 
 interface Subscription {

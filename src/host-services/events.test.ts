@@ -5,7 +5,7 @@ import { KeyValueDefinition } from '../gen/hst/host/v1/kv.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { hostHarness, type Harness } from '../../test/support/host-harness.js';
 import { CLAIMED_CLIENT_ID_HEADER, type Decision } from './dispatch.js';
-import { EventBus, patternProblem, subscriptionsOf, topicMatches, topicProblem } from './event-bus.js';
+import { EventBus, patternProblem, topicMatches, topicProblem } from './event-bus.js';
 import { eventsService } from './events.js';
 import { keyValueService } from './kv.js';
 
@@ -193,17 +193,17 @@ describe('Events', () => {
       const cancel = new AbortController();
       await subscribe(events, 'gone', cancel.signal);
       const kept = await subscribe(events, 'gone');
-      assert.equal(subscriptionsOf(p.caller), 2);
+      assert.equal(p.caller.subscriptions, 2);
       assert.equal((await publisher.publish({ topic: 'gone' })).delivered, 2);
       cancel.abort();
-      await until(() => subscriptionsOf(p.caller) === 1, 'the cancelled subscription is released');
+      await until(() => p.caller.subscriptions === 1, 'the cancelled subscription is released');
       assert.equal((await publisher.publish({ topic: 'gone' })).delivered, 1);
 
       const ended = (async () => {
         for (;;) if ((await kept.next().catch(() => ({ done: true }))).done) return true;
       })();
       await p.disconnect();
-      assert.equal(subscriptionsOf(p.caller), 0);
+      assert.equal(p.caller.subscriptions, 0);
       assert.equal(busOf(h).listTopics().find((t) => t.topic === 'gone')?.subscribers, 0);
       assert.equal((await publisher.publish({ topic: 'gone' })).delivered, 0);
       assert.equal(await ended, true);
@@ -220,7 +220,7 @@ describe('Events', () => {
         assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
         assert.match(err.details, /Events\/Subscribe two: the plugin already has 2 live subscriptions and watches, the limit/);
         await watch.return?.();
-        await until(() => subscriptionsOf(p.caller) === 1, 'the watch is released');
+        await until(() => p.caller.subscriptions === 1, 'the watch is released');
         await subscribe(p.client(EventsDefinition), 'two');
       },
       { modules: [eventsService, keyValueService], limits: { maxSubscriptions: 2 } },

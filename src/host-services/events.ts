@@ -6,7 +6,7 @@
 import { EventsDefinition, type SubscribeResponse } from '../gen/hst/host/v1/events.js';
 import type { DeepPartial } from '../rpc/definition.js';
 import { exhausted, invalid } from './errors.js';
-import { claimSubscription, EventBus, Mailbox, patternProblem, topicProblem, type BusEvent } from './event-bus.js';
+import { EventBus, Mailbox, patternProblem, topicProblem, type BusEvent } from './event-bus.js';
 import { hostService } from './operation.js';
 
 /** Events a subscriber may fall behind by before the oldest are dropped. */
@@ -36,7 +36,7 @@ export const eventsService = hostService({
         const what = `Events/Subscribe ${pattern}`;
         const problem = patternProblem(pattern);
         if (problem) throw invalid(`${what}: ${problem}`);
-        const release = claimSubscription(caller, what);
+        const release = caller.claimSubscription(what);
         const mailbox = new Mailbox<BusEvent>(
           { maxItems: SUBSCRIPTION_QUEUE_ITEMS, maxBytes: SUBSCRIPTION_QUEUE_BYTES, sizeOf: (e) => e.payload.byteLength + e.topic.length },
           [ctx.signal, caller.signal],

@@ -632,7 +632,7 @@ describe('Filesystem watch', () => {
       const second = fs.watch({ path: '.' })[Symbol.asyncIterator]();
       await events(first, (s) => s.length > 0);
       await events(second, (s) => s.length > 0);
-      await fails(fs.watch({ path: 'w' }), Code.RESOURCE_EXHAUSTED, /Watch w: already 2 watches open/);
+      await fails(fs.watch({ path: 'w' }), Code.RESOURCE_EXHAUSTED, /Watch w: the plugin already has 2 live subscriptions and watches, the limit/);
       await second.return?.();
       let third: AsyncIterator<WatchResponse> | undefined;
       for (let i = 0; i < 50 && !third; i++) {

@@ -681,9 +681,6 @@ export const filesystemService = hostService({
 
       async *watch({ path, recursive }, ctx) {
         const operation = 'Filesystem/Watch';
-        if (watchers.size >= limits.maxSubscriptions) {
-          throw failure(Code.RESOURCE_EXHAUSTED, operation, path, `already ${watchers.size} watches open, the host's limit per plugin`);
-        }
         const target = resolveIn(caller, operation, path);
         // The host path of what the confined walk reached, checked to be inside
         // the root, so the watcher starts on the same file the plugin may see.
@@ -698,6 +695,7 @@ export const filesystemService = hostService({
         if (hostPath !== rootPath && !hostPath.startsWith(`${rootPath}/`)) {
           throw failure(Code.PERMISSION_DENIED, operation, path, 'resolves outside the workspace');
         }
+        const release = caller.claimSubscription(`${operation} ${path}`);
         const events = new AsyncQueue<DeepPartial<WatchResponse>>();
         const watcher = watchTree(hostPath, {
           followSymlinks: false,
@@ -727,6 +725,7 @@ export const filesystemService = hostService({
         } finally {
           signal.removeEventListener('abort', stop);
           watchers.delete(watcher);
+          release();
           await watcher.close();
         }
       },

@@ -7,7 +7,6 @@ import { KeyValueChangeKind, KeyValueDefinition, type KeyValueWatchResponse } fr
 import { Code, RpcError } from '../rpc/status.js';
 import { hostHarness, type Harness } from '../../test/support/host-harness.js';
 import type { Decision } from './dispatch.js';
-import { subscriptionsOf } from './event-bus.js';
 import type { KvStore } from './kv-store.js';
 import { keyValueService } from './kv.js';
 
@@ -306,11 +305,11 @@ describe('KeyValue', () => {
       await dropped.next();
       const store = storeOf(h);
       assert.equal(store.listenerCount('change'), 2);
-      assert.equal(subscriptionsOf(p.caller), 2);
+      assert.equal(p.caller.subscriptions, 2);
 
       cancel.abort();
       await until(() => store.listenerCount('change') === 1, 'the cancelled watch is released');
-      assert.equal(subscriptionsOf(p.caller), 1);
+      assert.equal(p.caller.subscriptions, 1);
 
       const ended = dropped.next().then(
         (r) => r.done,
@@ -319,7 +318,7 @@ describe('KeyValue', () => {
       await p.disconnect();
       // Released by the time disconnect completes, not some time later.
       assert.equal(store.listenerCount('change'), 0);
-      assert.equal(subscriptionsOf(p.caller), 0);
+      assert.equal(p.caller.subscriptions, 0);
       assert.equal(await ended, true, 'the plugin side sees its stream end');
     }));
 

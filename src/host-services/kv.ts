@@ -11,7 +11,7 @@ import {
 } from '../gen/hst/host/v1/kv.js';
 import type { DeepPartial } from '../rpc/definition.js';
 import { exhausted, invalid } from './errors.js';
-import { claimSubscription, Mailbox } from './event-bus.js';
+import { Mailbox } from './event-bus.js';
 import type { Caller } from './caller.js';
 import { KvStore, type KvChange } from './kv-store.js';
 import { hostService } from './operation.js';
@@ -107,7 +107,7 @@ export const keyValueService = hostService({
       async *watch({ prefix, includeValues }, ctx): AsyncGenerator<DeepPartial<KeyValueWatchResponse>> {
         const what = `KeyValue/Watch ${checkPrefix('KeyValue/Watch', prefix)}`;
         const kv = store();
-        const release = claimSubscription(caller, what);
+        const release = caller.claimSubscription(what);
         const mailbox = new Mailbox<KvChange>(
           {
             maxItems: WATCH_QUEUE_ITEMS,
