@@ -24,3 +24,16 @@ it('plugins get a typed client for every domain the host serves', () => {
   const offered = Object.values(hostServiceDefinitions).map((d) => d.fullName).sort();
   assert.deepEqual(offered, served);
 });
+
+it('docs/host-services.md lists every operation', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { repo } = await import('../../test/support/peers.js');
+  const doc = readFileSync(join(repo, 'docs', 'host-services.md'), 'utf8');
+  const missing = allHostServices.flatMap((m) =>
+    Object.values(m.definition.methods as Record<string, { name: string }>)
+      .filter((method) => !doc.includes(`| ${m.definition.name} | ${method.name}`))
+      .map((method) => `${m.definition.name}/${method.name}`),
+  );
+  assert.deepEqual(missing, []);
+});
