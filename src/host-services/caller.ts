@@ -23,6 +23,8 @@ export interface CallerIdentity {
   workspace: string;
 }
 
+export type PermissionCheck = (capability: string, resource: string) => boolean;
+
 export class Caller {
   /** UUIDv7 for this plugin instance. */
   readonly clientId = uuidv7();
@@ -36,6 +38,8 @@ export class Caller {
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   private disposed: Promise<void> | undefined;
   private liveSubscriptions = 0;
+  private permissionCheck: PermissionCheck = () => true;
+  private readonly permissionWatchers = new Set<() => void>();
 
   constructor(
     identity: CallerIdentity,
@@ -72,6 +76,28 @@ export class Caller {
       this.tempRoot = new ConfinedRoot(this.tempHostPath);
     }
     return this.tempRoot;
+  }
+
+  /**
+   * Whether the plugin may use `capability` on `resource` right now. The
+   * dispatcher asks the policy before every call; handlers ask here for
+   * decisions inside a call (each resolved address of an HTTP fetch, each
+   * redirect hop) and when permissions change (open handles).
+   */
+  permits(capability: string, resource: string): boolean {
+    return this.permissionCheck(capability, resource);
+  }
+
+  /** Installed by the policy layer; called again whenever grants change. */
+  setPermissionCheck(check: PermissionCheck): void {
+    this.permissionCheck = check;
+    for (const fn of this.permissionWatchers) fn();
+  }
+
+  /** Re-check what the plugin holds when its permissions change (e.g. close handles). Returns an unsubscribe. */
+  onPermissionsChanged(fn: () => void): () => void {
+    this.permissionWatchers.add(fn);
+    return () => this.permissionWatchers.delete(fn);
   }
 
   /**
