@@ -3,6 +3,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { formatProbeReport, probe } from './probe.js';
 import { runDemo } from './demo.js';
+import { auditCommand } from './audit.js';
+import { auditPath } from './paths.js';
 
 function parseCookie(value: string): { key: string; value: string } {
   const i = value.indexOf('=');
@@ -54,6 +56,24 @@ program
     });
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatProbeReport(report)}\n`);
     process.exitCode = report.ok ? 0 : 1;
+  });
+
+program
+  .command('audit')
+  .description('show the audit log: every allowed and denied host call')
+  .option('--plugin <name>', 'only this plugin')
+  .option('--denied', 'only denials', false)
+  .option('--follow', 'keep printing new records', false)
+  .option('--json', 'one JSON object per line', false)
+  .option('--file <path>', 'the audit log (default: $HST_DATA_DIR/audit/audit.jsonl, HST_DATA_DIR defaulting to ./.hst)')
+  .action(async (opts: { plugin?: string; denied: boolean; follow: boolean; json: boolean; file?: string }) => {
+    const stop = new AbortController();
+    process.once('SIGINT', () => stop.abort());
+    process.exitCode = await auditCommand(
+      { path: opts.file ?? auditPath(), json: opts.json, follow: opts.follow, denied: opts.denied, color: !!process.stdout.isTTY, ...(opts.plugin ? { plugin: opts.plugin } : {}) },
+      (line) => process.stdout.write(`${line}\n`),
+      stop.signal,
+    );
   });
 
 await program.parseAsync();

@@ -4,7 +4,8 @@ import { HealthDefinition } from '../gen/grpc/health/v1/health.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { hostService } from './operation.js';
 import { CLAIMED_CLIENT_ID_HEADER } from './dispatch.js';
-import { hostHarness } from '../../test/support/host-harness.js';
+import { failure } from '../../test/support/assertions.js';
+import { hostHarness, withHarness } from '../../test/support/host-harness.js';
 
 /** A stand-in domain: Health's three methods, with one that fails like a missing file. */
 let ran = 0;
@@ -29,9 +30,8 @@ const probeService = hostService({
 });
 
 describe('host service dispatch', () => {
-  it('binds identity to the listener, whatever the plugin claims', async () => {
-    const h = await hostHarness({ modules: [probeService] });
-    try {
+  it('binds identity to the listener, whatever the plugin claims', () =>
+    withHarness({ modules: [probeService] }, async (h) => {
       const a = await h.plugin('a');
       const b = await h.plugin('b');
       assert.equal((await a.client(HealthDefinition).check({ service: 'x' })).status, 1);
@@ -54,25 +54,17 @@ describe('host service dispatch', () => {
       const logged = h.logger.find('host call');
       assert.equal(logged?.fields.request_id, ra?.requestId);
       assert.equal(typeof logged?.fields.duration_us, 'number');
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('maps errors to status codes naming the operation and resource', async () => {
-    const h = await hostHarness({ modules: [probeService] });
-    try {
+  it('maps errors to status codes naming the operation and resource', () =>
+    withHarness({ modules: [probeService] }, async (h) => {
       const a = await h.plugin('a');
-      const err = await a.client(HealthDefinition).check({ service: 'missing' }).catch((e: RpcError) => e);
-      assert.ok(err instanceof RpcError);
+      const err = await failure(a.client(HealthDefinition).check({ service: 'missing' }));
       assert.equal(err.code, Code.NOT_FOUND);
       assert.match(err.details, /Health\/Check missing: no such file or directory/);
       assert.equal(h.records[0]?.ok, false);
       assert.equal(h.records[0]?.code, Code.NOT_FOUND);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
   it('asks the authorizer first; a refusal never reaches the handler', async () => {
     const decisions: string[] = [];
@@ -86,8 +78,8 @@ describe('host service dispatch', () => {
     try {
       const a = await h.plugin('a');
       const before = ran;
-      const err = await a.client(HealthDefinition).check({ service: 'secret' }).catch((e: RpcError) => e);
-      assert.equal((err as RpcError).code, Code.PERMISSION_DENIED);
+      const err = await failure(a.client(HealthDefinition).check({ service: 'secret' }));
+      assert.equal(err.code, Code.PERMISSION_DENIED);
       assert.equal(ran, before, 'the handler ran despite the refusal');
       for await (const s of a.client(HealthDefinition).watch({ service: 'open' })) assert.equal(s.status, 1);
       assert.deepEqual(decisions, ['a Health/Check system secret', 'a Health/Watch system open']);
@@ -96,15 +88,11 @@ describe('host service dispatch', () => {
     }
   });
 
-  it('refuses calls from a caller that has been disconnected', async () => {
-    const h = await hostHarness({ modules: [probeService] });
-    try {
+  it('refuses calls from a caller that has been disconnected', () =>
+    withHarness({ modules: [probeService] }, async (h) => {
       const a = await h.plugin('a');
       await h.hostServices.disconnect(a.caller);
-      const err = await a.client(HealthDefinition).check({ service: 'x' }).catch((e: RpcError) => e);
-      assert.equal((err as RpcError).code, Code.UNAVAILABLE);
-    } finally {
-      await h.close();
-    }
-  });
+      const err = await failure(a.client(HealthDefinition).check({ service: 'x' }));
+      assert.equal(err.code, Code.UNAVAILABLE);
+    }));
 });

@@ -23,6 +23,8 @@ export interface CallRecord {
   operation: string;
   capability: string;
   resource: string;
+  /** The policy rule that allowed or denied the call, when a policy decided. */
+  rule?: string;
   durationUs: number;
   ok: boolean;
   error?: string;
@@ -35,12 +37,18 @@ export interface Decision {
   caller: Caller;
   operation: string;
   capability: string;
+  /** All resources joined for messages and records. */
   resource: string;
+  /** Each resource the call touches; every one must be allowed. */
+  resources: string[];
   requestId: string;
 }
 
-/** Throws (PERMISSION_DENIED) to refuse a call; issue-free hosts allow everything. */
-export type Authorizer = (decision: Decision) => void | Promise<void>;
+/**
+ * Throws (PERMISSION_DENIED, ideally with a `rule`) to refuse a call, or
+ * returns the rule that allowed it; without one every call is allowed.
+ */
+export type Authorizer = (decision: Decision) => void | { rule?: string } | Promise<void | { rule?: string }>;
 
 export interface DispatchHooks {
   authorize?: Authorizer;
@@ -77,12 +85,16 @@ function wrap(
   const begin = async (request: unknown, ctx: CallContext) => {
     const started = process.hrtime.bigint();
     const requestId = uuidv7();
-    let resource = '';
+    let resources: string[] = [];
     try {
-      resource = spec.resource?.(request, scope) ?? '';
+      const r = spec.resource?.(request, scope) ?? '';
+      resources = typeof r === 'string' ? [r] : r;
     } catch {
-      resource = '<invalid>';
+      resources = ['<invalid>'];
     }
+    const resource = resources.join(' -> ');
+    const capability = spec.capabilityFor?.(request) ?? spec.capability;
+    let rule: string | undefined;
     const claimed = ctx.metadata[CLAIMED_CLIENT_ID_HEADER];
     const finish = (err?: unknown) => {
       const e = err === undefined ? undefined : toRpcError(err, operation, resource);
@@ -91,8 +103,9 @@ function wrap(
         owner: caller.owner,
         requestId,
         operation,
-        capability: spec.capability,
+        capability,
         resource,
+        ...(rule ? { rule } : {}),
         durationUs: Number((process.hrtime.bigint() - started) / 1000n),
         ok: !e,
         ...(e ? { error: e.details, code: e.code } : {}),
@@ -102,8 +115,10 @@ function wrap(
     };
     if (caller.isDisconnected) throw finish(new RpcError(14, `${operation}: the plugin is disconnected`));
     try {
-      await hooks.authorize?.({ caller, operation, capability: spec.capability, resource, requestId });
+      const verdict = await hooks.authorize?.({ caller, operation, capability, resource, resources, requestId });
+      rule = verdict?.rule;
     } catch (err) {
+      rule = (err as { rule?: string }).rule;
       throw finish(err);
     }
     return finish;

@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EnvironmentDefinition } from '../gen/hst/host/v1/environment.js';
 import type { Client } from '../rpc/definition.js';
-import { Code, RpcError } from '../rpc/status.js';
-import { hostHarness } from '../../test/support/host-harness.js';
+import { Code } from '../rpc/status.js';
+import { failure } from '../../test/support/assertions.js';
+import { withHarness } from '../../test/support/host-harness.js';
 import type { CallRecord } from './dispatch.js';
 import { environmentService } from './environment.js';
 import type { Limits } from './limits.js';
@@ -12,23 +13,11 @@ const env = { HOME_DIR: '/srv/app', APP_NAME: 'demo', APP_MODE: 'test', EMPTY: '
 
 type EnvironmentClient = Client<typeof EnvironmentDefinition>;
 
-async function withEnvironment(fn: (client: EnvironmentClient, records: CallRecord[]) => Promise<void>, limits: Partial<Limits> = {}) {
-  const h = await hostHarness({ modules: [environmentService], env, limits });
-  try {
+function withEnvironment(fn: (client: EnvironmentClient, records: CallRecord[]) => Promise<void>, limits: Partial<Limits> = {}) {
+  return withHarness({ modules: [environmentService], env, limits }, async (h) => {
     const p = await h.plugin('plugin-a');
     await fn(p.client(EnvironmentDefinition), h.records);
-  } finally {
-    await h.close();
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<RpcError> {
-  const err = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof RpcError, String(err));
-  return err;
+  });
 }
 
 describe('Environment service', () => {

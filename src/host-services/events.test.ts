@@ -2,44 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventsDefinition, type SubscribeResponse } from '../gen/hst/host/v1/events.js';
 import { KeyValueDefinition } from '../gen/hst/host/v1/kv.js';
-import { Code, RpcError } from '../rpc/status.js';
-import { hostHarness, type Harness } from '../../test/support/host-harness.js';
+import { Code } from '../rpc/status.js';
+import { bytes, failure, streamOutcome, text, until } from '../../test/support/assertions.js';
+import { withHarness, type Harness } from '../../test/support/host-harness.js';
 import { CLAIMED_CLIENT_ID_HEADER, type Decision } from './dispatch.js';
 import { EventBus, patternProblem, topicMatches, topicProblem } from './event-bus.js';
 import { eventsService } from './events.js';
 import { keyValueService } from './kv.js';
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array) => Buffer.from(b).toString();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<RpcError> {
-  const err = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
-  return err;
-}
-
-/** Reads a stream to its end and returns how the host ended it, from its call record. */
-async function streamOutcome(h: Harness, stream: AsyncIterator<unknown>, operation: string) {
-  for (;;) {
-    const next = await stream.next().catch(() => ({ done: true }));
-    if (next.done) break;
-  }
-  await until(() => h.records.some((r) => r.operation === operation && !r.ok), `${operation} is recorded as failed`);
-  const record = h.records.findLast((r) => r.operation === operation && !r.ok);
-  return { code: record?.code, details: record?.error ?? '' };
-}
 
 /** A live subscription: resolves once the host has confirmed it. */
 async function subscribe(events: { subscribe: (r: { pattern: string }, o?: { signal?: AbortSignal }) => AsyncIterable<SubscribeResponse> }, pattern: string, signal?: AbortSignal) {
@@ -50,15 +19,6 @@ async function subscribe(events: { subscribe: (r: { pattern: string }, o?: { sig
 }
 
 const busOf = (h: Harness) => h.hostServices.context.shared<EventBus>('events', () => assert.fail('the event bus is not open'));
-
-async function withHarness(fn: (h: Harness) => Promise<void>, options: Parameters<typeof hostHarness>[0] = { modules: [eventsService] }): Promise<void> {
-  const h = await hostHarness(options);
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
-}
 
 describe('event topics and patterns', () => {
   it('accepts dotted segments of [A-Za-z0-9_/-] only', () => {
@@ -89,7 +49,7 @@ describe('event topics and patterns', () => {
 
 describe('Events', () => {
   it('delivers between plugins, stamping the publisher from the connection', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [eventsService] }, async (h) => {
       const a = await h.plugin('listener');
       const b = await h.plugin('publisher');
       const stream = await subscribe(a.client(EventsDefinition), 'build.*');
@@ -117,7 +77,7 @@ describe('Events', () => {
     }));
 
   it('delivers to each subscription whose pattern matches, and only those', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [eventsService] }, async (h) => {
       const events = (await h.plugin('a')).client(EventsDefinition);
       const patterns = ['a.*', 'a.>', 'a.b', '>', '*.c'];
       const streams = await Promise.all(patterns.map((p) => subscribe(events, p)));
@@ -140,27 +100,24 @@ describe('Events', () => {
     }));
 
   it('refuses bad topics, bad patterns and oversized payloads, naming the operation', () =>
-    withHarness(
-      async (h) => {
-        const events = (await h.plugin('a')).client(EventsDefinition);
-        let err = await failure(events.publish({ topic: 'a..b' }));
-        assert.equal(err.code, Code.INVALID_ARGUMENT);
-        assert.match(err.details, /Events\/Publish a\.\.b: a topic is segments of/);
-        err = await failure(events.publish({ topic: '' }));
-        assert.match(err.details, /Events\/Publish : the topic is empty/);
-        err = await failure(events.publish({ topic: 'big', payload: new Uint8Array(9) }));
-        assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
-        assert.match(err.details, /Events\/Publish big: the payload is 9 bytes, more than the limit of 8/);
-        assert.equal((await events.publish({ topic: 'big', payload: new Uint8Array(8) })).delivered, 0);
-        const bad = await streamOutcome(h, events.subscribe({ pattern: 'a.>.b' })[Symbol.asyncIterator](), 'Events/Subscribe');
-        assert.equal(bad.code, Code.INVALID_ARGUMENT);
-        assert.match(bad.details, /Events\/Subscribe a\.>\.b: a pattern is/);
-      },
-      { modules: [eventsService], limits: { maxValueBytes: 8 } },
-    ));
+    withHarness({ modules: [eventsService], limits: { maxValueBytes: 8 } }, async (h) => {
+      const events = (await h.plugin('a')).client(EventsDefinition);
+      let err = await failure(events.publish({ topic: 'a..b' }));
+      assert.equal(err.code, Code.INVALID_ARGUMENT);
+      assert.match(err.details, /Events\/Publish a\.\.b: a topic is segments of/);
+      err = await failure(events.publish({ topic: '' }));
+      assert.match(err.details, /Events\/Publish : the topic is empty/);
+      err = await failure(events.publish({ topic: 'big', payload: new Uint8Array(9) }));
+      assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
+      assert.match(err.details, /Events\/Publish big: the payload is 9 bytes, more than the limit of 8/);
+      assert.equal((await events.publish({ topic: 'big', payload: new Uint8Array(8) })).delivered, 0);
+      const bad = await streamOutcome(h, events.subscribe({ pattern: 'a.>.b' })[Symbol.asyncIterator](), 'Events/Subscribe');
+      assert.equal(bad.code, Code.INVALID_ARGUMENT);
+      assert.match(bad.details, /Events\/Subscribe a\.>\.b: a pattern is/);
+    }));
 
   it('drops the oldest events of a slow subscriber and says how many, never blocking the publisher', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [eventsService] }, async (h) => {
       const stream = await subscribe((await h.plugin('slow')).client(EventsDefinition), 'burst');
       const bus = busOf(h);
       const publisher = { owner: 'test', clientId: 'test' };
@@ -186,7 +143,7 @@ describe('Events', () => {
     }));
 
   it('ends subscriptions when the caller cancels or disconnects, releasing them at once on disconnect', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [eventsService] }, async (h) => {
       const p = await h.plugin('a');
       const publisher = (await h.plugin('b')).client(EventsDefinition);
       const events = p.client(EventsDefinition);
@@ -210,24 +167,21 @@ describe('Events', () => {
     }));
 
   it('shares the live subscription limit with KV watches', () =>
-    withHarness(
-      async (h) => {
-        const p = await h.plugin('a');
-        const watch = p.client(KeyValueDefinition).watch({ prefix: '' })[Symbol.asyncIterator]();
-        await watch.next();
-        await subscribe(p.client(EventsDefinition), 'one');
-        const err = await streamOutcome(h, p.client(EventsDefinition).subscribe({ pattern: 'two' })[Symbol.asyncIterator](), 'Events/Subscribe');
-        assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
-        assert.match(err.details, /Events\/Subscribe two: the plugin already has 2 live subscriptions and watches, the limit/);
-        await watch.return?.();
-        await until(() => p.caller.subscriptions === 1, 'the watch is released');
-        await subscribe(p.client(EventsDefinition), 'two');
-      },
-      { modules: [eventsService, keyValueService], limits: { maxSubscriptions: 2 } },
-    ));
+    withHarness({ modules: [eventsService, keyValueService], limits: { maxSubscriptions: 2 } }, async (h) => {
+      const p = await h.plugin('a');
+      const watch = p.client(KeyValueDefinition).watch({ prefix: '' })[Symbol.asyncIterator]();
+      await watch.next();
+      await subscribe(p.client(EventsDefinition), 'one');
+      const err = await streamOutcome(h, p.client(EventsDefinition).subscribe({ pattern: 'two' })[Symbol.asyncIterator](), 'Events/Subscribe');
+      assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
+      assert.match(err.details, /Events\/Subscribe two: the plugin already has 2 live subscriptions and watches, the limit/);
+      await watch.return?.();
+      await until(() => p.caller.subscriptions === 1, 'the watch is released');
+      await subscribe(p.client(EventsDefinition), 'two');
+    }));
 
   it('lists topics seen with live subscriber counts and last publish times', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [eventsService] }, async (h) => {
       const events = (await h.plugin('a')).client(EventsDefinition);
       assert.deepEqual(await events.listTopics({}), { topics: [] });
       const wide = await subscribe(events, 'jobs.>');
@@ -258,24 +212,21 @@ describe('Events', () => {
 
   it('declares events.publish with the topic and events.subscribe with the pattern, or * to list', async () => {
     const decisions: Decision[] = [];
-    await withHarness(
-      async (h) => {
-        const events = (await h.plugin('a')).client(EventsDefinition);
-        await events.publish({ topic: 't.x' });
-        const stream = await subscribe(events, 't.*');
-        await stream.return?.();
-        await events.listTopics({});
-        assert.deepEqual(
-          decisions.map((d) => [d.operation, d.capability, d.resource]),
-          [
-            ['Events/Publish', 'events.publish', 't.x'],
-            ['Events/Subscribe', 'events.subscribe', 't.*'],
-            ['Events/ListTopics', 'events.subscribe', '*'],
-          ],
-        );
-        assert.deepEqual(Object.keys(eventsService.operations).sort(), Object.keys(EventsDefinition.methods).sort());
-      },
-      { modules: [eventsService], authorize: (d) => void decisions.push(d) },
-    );
+    await withHarness({ modules: [eventsService], authorize: (d) => void decisions.push(d) }, async (h) => {
+      const events = (await h.plugin('a')).client(EventsDefinition);
+      await events.publish({ topic: 't.x' });
+      const stream = await subscribe(events, 't.*');
+      await stream.return?.();
+      await events.listTopics({});
+      assert.deepEqual(
+        decisions.map((d) => [d.operation, d.capability, d.resource]),
+        [
+          ['Events/Publish', 'events.publish', 't.x'],
+          ['Events/Subscribe', 'events.subscribe', 't.*'],
+          ['Events/ListTopics', 'events.subscribe', '*'],
+        ],
+      );
+      assert.deepEqual(Object.keys(eventsService.operations).sort(), Object.keys(EventsDefinition.methods).sort());
+    });
   });
 });

@@ -13,12 +13,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FileType, FilesystemDefinition, WatchEventKind, WriteMode, type WatchResponse } from '../gen/hst/host/v1/filesystem.js';
 import type { Client } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { within } from '../util/within.js';
-import { hostHarness, type Harness } from '../../test/support/host-harness.js';
+import { bytes, collect, fails, openFdsUnder, sleep, text } from '../../test/support/assertions.js';
+import { withHarness, type Harness } from '../../test/support/host-harness.js';
 import type { Limits } from './limits.js';
 import { filesystemService } from './filesystem.js';
 
@@ -37,9 +37,8 @@ interface Env {
  * `out` (relative, to the outside directory), `abs` (absolute, same place)
  * and `secret-link` (to the outside file).
  */
-async function withFs(fn: (env: Env) => Promise<void>, limits: Partial<Limits> = {}): Promise<void> {
-  const h = await hostHarness({ modules: [filesystemService], limits });
-  try {
+function withFs(fn: (env: Env) => Promise<void>, limits: Partial<Limits> = {}): Promise<void> {
+  return withHarness({ modules: [filesystemService], limits }, async (h) => {
     const ws = h.workspace;
     const outside = join(h.dir, 'outside');
     mkdirSync(outside);
@@ -49,40 +48,7 @@ async function withFs(fn: (env: Env) => Promise<void>, limits: Partial<Limits> =
     symlinkSync(join(outside, 'secret'), join(ws, 'secret-link'));
     const p = await h.plugin('plugin-a');
     await fn({ h, fs: p.client(FilesystemDefinition), ws, outside });
-  } finally {
-    await h.close();
-  }
-}
-
-/** Awaits a call (or drains a stream) that must fail with `code` and a message matching `message`. */
-async function fails(call: Promise<unknown> | AsyncIterable<unknown>, code: Code, message: RegExp): Promise<void> {
-  const run = Symbol.asyncIterator in call ? collect(call) : call;
-  const err = await run.then(
-    () => assert.fail(`expected ${Code[code]}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof RpcError, String(err));
-  assert.equal(err.code, code, `${Code[err.code]}: ${err.details}`);
-  assert.match(err.details, message);
-}
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
-}
-
-const text = (s: string) => Buffer.from(s);
-const str = (b: Uint8Array) => Buffer.from(b).toString();
-
-function openFdsUnder(dir: string): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`);
-    } catch {
-      return false;
-    }
-  }).length;
+  });
 }
 
 describe('Filesystem service', () => {
@@ -99,27 +65,27 @@ describe('Filesystem service', () => {
 
   it('writes and reads whole files in every write mode', () =>
     withFs(async ({ h, fs, ws }) => {
-      assert.equal((await fs.writeFile({ path: 'a.txt', data: text('hello') })).bytesWritten, 5);
-      assert.equal(str((await fs.readFile({ path: 'a.txt' })).data), 'hello');
-      await fs.writeFile({ path: 'a.txt', data: text('hi') });
+      assert.equal((await fs.writeFile({ path: 'a.txt', data: bytes('hello') })).bytesWritten, 5);
+      assert.equal(text((await fs.readFile({ path: 'a.txt' })).data), 'hello');
+      await fs.writeFile({ path: 'a.txt', data: bytes('hi') });
       assert.equal(readFileSync(join(ws, 'a.txt'), 'utf8'), 'hi', 'the default mode truncates');
 
-      await fails(fs.writeFile({ path: 'a.txt', data: text('x'), mode: WriteMode.WRITE_MODE_EXCLUSIVE }), Code.ALREADY_EXISTS, /Filesystem\/WriteFile a\.txt: already exists/);
-      await fs.writeFile({ path: 'new.txt', data: text('n'), mode: WriteMode.WRITE_MODE_EXCLUSIVE, perm: 0o600 });
+      await fails(fs.writeFile({ path: 'a.txt', data: bytes('x'), mode: WriteMode.WRITE_MODE_EXCLUSIVE }), Code.ALREADY_EXISTS, /Filesystem\/WriteFile a\.txt: already exists/);
+      await fs.writeFile({ path: 'new.txt', data: bytes('n'), mode: WriteMode.WRITE_MODE_EXCLUSIVE, perm: 0o600 });
       assert.equal(statSync(join(ws, 'new.txt')).mode & 0o777, 0o600);
 
-      await fails(fs.writeFile({ path: 'none.txt', data: text('x'), mode: WriteMode.WRITE_MODE_TRUNCATE_EXISTING }), Code.NOT_FOUND, /WriteFile none\.txt/);
+      await fails(fs.writeFile({ path: 'none.txt', data: bytes('x'), mode: WriteMode.WRITE_MODE_TRUNCATE_EXISTING }), Code.NOT_FOUND, /WriteFile none\.txt/);
       assert.equal(existsSync(join(ws, 'none.txt')), false);
-      await fs.writeFile({ path: 'a.txt', data: text('t'), mode: WriteMode.WRITE_MODE_TRUNCATE_EXISTING });
+      await fs.writeFile({ path: 'a.txt', data: bytes('t'), mode: WriteMode.WRITE_MODE_TRUNCATE_EXISTING });
       assert.equal(readFileSync(join(ws, 'a.txt'), 'utf8'), 't');
 
-      await fails(fs.writeFile({ path: 'p.txt', data: text('x'), perm: 0o4755 }), Code.INVALID_ARGUMENT, /WriteFile p\.txt: permission bits must be within 0777/);
-      await fails(fs.writeFile({ path: 'p.txt', data: text('x'), mode: 7 as WriteMode }), Code.INVALID_ARGUMENT, /unknown write mode/);
+      await fails(fs.writeFile({ path: 'p.txt', data: bytes('x'), perm: 0o4755 }), Code.INVALID_ARGUMENT, /WriteFile p\.txt: permission bits must be within 0777/);
+      await fails(fs.writeFile({ path: 'p.txt', data: bytes('x'), mode: 7 as WriteMode }), Code.INVALID_ARGUMENT, /unknown write mode/);
       await fails(fs.readFile({ path: 'missing.txt' }), Code.NOT_FOUND, /Filesystem\/ReadFile missing\.txt: no such file or directory/);
       mkdirSync(join(ws, 'd'));
       await fails(fs.readFile({ path: 'd' }), Code.FAILED_PRECONDITION, /ReadFile d: is a directory/);
-      await fails(fs.writeFile({ path: 'd', data: text('x') }), Code.FAILED_PRECONDITION, /WriteFile d: is a directory/);
-      await fails(fs.writeFile({ path: 'nodir/x', data: text('x') }), Code.NOT_FOUND, /WriteFile nodir\/x/);
+      await fails(fs.writeFile({ path: 'd', data: bytes('x') }), Code.FAILED_PRECONDITION, /WriteFile d: is a directory/);
+      await fails(fs.writeFile({ path: 'nodir/x', data: bytes('x') }), Code.NOT_FOUND, /WriteFile nodir\/x/);
 
       const record = h.records.find((r) => r.operation === 'Filesystem/WriteFile');
       assert.equal(record?.capability, 'fs.write');
@@ -151,11 +117,11 @@ describe('Filesystem service', () => {
 
   it('appends, creating the file', () =>
     withFs(async ({ fs, ws }) => {
-      await fs.appendFile({ path: 'log', data: text('one\n'), perm: 0o640 });
-      await fs.appendFile({ path: 'log', data: text('two\n') });
+      await fs.appendFile({ path: 'log', data: bytes('one\n'), perm: 0o640 });
+      await fs.appendFile({ path: 'log', data: bytes('two\n') });
       assert.equal(readFileSync(join(ws, 'log'), 'utf8'), 'one\ntwo\n');
       assert.equal(statSync(join(ws, 'log')).mode & 0o777, 0o640);
-      await fails(fs.appendFile({ path: 'no/log', data: text('x') }), Code.NOT_FOUND, /AppendFile no\/log/);
+      await fails(fs.appendFile({ path: 'no/log', data: bytes('x') }), Code.NOT_FOUND, /AppendFile no\/log/);
     }));
 
   it('stats, lstats and tests existence, following only links that stay inside', () =>
@@ -293,7 +259,7 @@ describe('Filesystem service', () => {
       await fs.rename({ from: 'secret-link', to: 'moved-link' });
       assert.equal(readlinkSync(join(ws, 'moved-link')), join(outside, 'secret'), 'the link moved, not its target');
       assert.deepEqual(readdirSync(outside), ['secret']);
-      await fs.writeFile({ path: '$tmp/t', data: text('T') });
+      await fs.writeFile({ path: '$tmp/t', data: bytes('T') });
       await fs.rename({ from: '$tmp/t', to: 'from-tmp' });
       assert.equal(readFileSync(join(ws, 'from-tmp'), 'utf8'), 'T');
     }));
@@ -354,7 +320,7 @@ describe('Filesystem service', () => {
     withFs(async ({ fs, outside }) => {
       assert.equal((await fs.readlink({ path: 'out' })).target, '../outside');
       assert.equal((await fs.readlink({ path: 'secret-link' })).target, join(outside, 'secret'));
-      await fs.writeFile({ path: 'f', data: text('') });
+      await fs.writeFile({ path: 'f', data: bytes('') });
       await fails(fs.readlink({ path: 'f' }), Code.INVALID_ARGUMENT, /Filesystem\/Readlink f: not a symbolic link/);
       await fails(fs.readlink({ path: 'missing' }), Code.NOT_FOUND, /Readlink missing/);
       await fails(fs.readlink({ path: 'out/secret' }), Code.PERMISSION_DENIED, /Readlink out\/secret/);
@@ -386,7 +352,7 @@ describe('Filesystem service', () => {
         assert.deepEqual(await glob('src/zzz.ts'), []);
         const info = (await fs.glob({ pattern: 'src/lib' })).matches[0];
         assert.equal(info?.type, FileType.FILE_TYPE_DIRECTORY);
-        await fs.writeFile({ path: '$tmp/t1.txt', data: text('1') });
+        await fs.writeFile({ path: '$tmp/t1.txt', data: bytes('1') });
         assert.deepEqual(await glob('$tmp/*.txt'), ['$tmp/t1.txt']);
         await fails(fs.glob({ pattern: 'src/../*' }), Code.INVALID_ARGUMENT, /Glob src\/\.\.\/\*: "\.\." is not allowed/);
         await fails(fs.glob({ pattern: '!*.ts' }), Code.INVALID_ARGUMENT, /Glob !\*\.ts: negated patterns are not supported/);
@@ -454,14 +420,14 @@ describe('Filesystem service', () => {
         await fails(fs.readFileStream({ path: 'missing' }), Code.NOT_FOUND, /ReadFileStream missing/);
         await fails(fs.readFileStream({ path: 'secret-link' }), Code.PERMISSION_DENIED, /ReadFileStream secret-link/);
 
-        const written = await fs.writeFileStream([{ path: 'up', perm: 0o600, data: text('ab') }, { data: text('cd') }, { data: text('e') }]);
+        const written = await fs.writeFileStream([{ path: 'up', perm: 0o600, data: bytes('ab') }, { data: bytes('cd') }, { data: bytes('e') }]);
         assert.equal(written.bytesWritten, 5);
         assert.equal(readFileSync(join(ws, 'up'), 'utf8'), 'abcde');
         assert.equal(statSync(join(ws, 'up')).mode & 0o777, 0o600);
-        await fails(fs.writeFileStream([{ path: 'up', mode: WriteMode.WRITE_MODE_EXCLUSIVE }, { data: text('x') }]), Code.ALREADY_EXISTS, /WriteFileStream up: already exists/);
+        await fails(fs.writeFileStream([{ path: 'up', mode: WriteMode.WRITE_MODE_EXCLUSIVE }, { data: bytes('x') }]), Code.ALREADY_EXISTS, /WriteFileStream up: already exists/);
         await fails(fs.writeFileStream([{ path: 'up2' }, { data: Buffer.alloc(1001) }]), Code.OUT_OF_RANGE, /WriteFileStream up2: 1001 bytes .* send smaller messages/);
         await fails(fs.writeFileStream([]), Code.INVALID_ARGUMENT, /WriteFileStream/);
-        await fails(fs.writeFileStream([{ path: 'out/planted', data: text('x') }]), Code.PERMISSION_DENIED, /WriteFileStream out\/planted/);
+        await fails(fs.writeFileStream([{ path: 'out/planted', data: bytes('x') }]), Code.PERMISSION_DENIED, /WriteFileStream out\/planted/);
         const big = await fs.writeFileStream(Array.from({ length: 5 }, (_, i) => ({ path: i === 0 ? 'big' : '', data: Buffer.alloc(1000, i) })));
         assert.equal(big.bytesWritten, 5000, 'the total is not limited, only each message');
       },
@@ -475,8 +441,8 @@ describe('Filesystem service', () => {
       const badPaths = ['../outside/secret', '/etc/passwd', 'a\0b'];
       const calls: Array<[string, (p: string) => Promise<unknown> | AsyncIterable<unknown>]> = [
         ['ReadFile', (p) => fs.readFile({ path: p })],
-        ['WriteFile', (p) => fs.writeFile({ path: p, data: text('x') })],
-        ['AppendFile', (p) => fs.appendFile({ path: p, data: text('x') })],
+        ['WriteFile', (p) => fs.writeFile({ path: p, data: bytes('x') })],
+        ['AppendFile', (p) => fs.appendFile({ path: p, data: bytes('x') })],
         ['Mkdir', (p) => fs.mkdir({ path: p, recursive: true })],
         ['Remove', (p) => fs.remove({ path: p })],
         ['RemoveAll', (p) => fs.removeAll({ path: p })],
@@ -487,7 +453,7 @@ describe('Filesystem service', () => {
         ['ReadDir', (p) => fs.readDir({ path: p })],
         ['Walk', (p) => fs.walk({ path: p })],
         ['ReadFileStream', (p) => fs.readFileStream({ path: p })],
-        ['WriteFileStream', (p) => fs.writeFileStream([{ path: p, data: text('x') }])],
+        ['WriteFileStream', (p) => fs.writeFileStream([{ path: p, data: bytes('x') }])],
         ['Watch', (p) => fs.watch({ path: p })],
         ['DiskUsage', (p) => fs.diskUsage({ path: p })],
       ];
@@ -500,8 +466,8 @@ describe('Filesystem service', () => {
       }
       for (const name of ['secret-link']) {
         await fails(fs.readFile({ path: name }), Code.PERMISSION_DENIED, /ReadFile secret-link/);
-        await fails(fs.writeFile({ path: name, data: text('x') }), Code.PERMISSION_DENIED, /WriteFile secret-link/);
-        await fails(fs.appendFile({ path: name, data: text('x') }), Code.PERMISSION_DENIED, /AppendFile secret-link/);
+        await fails(fs.writeFile({ path: name, data: bytes('x') }), Code.PERMISSION_DENIED, /WriteFile secret-link/);
+        await fails(fs.appendFile({ path: name, data: bytes('x') }), Code.PERMISSION_DENIED, /AppendFile secret-link/);
       }
       assert.deepEqual(readdirSync(outside), ['secret']);
       assert.equal(readFileSync(join(outside, 'secret'), 'utf8'), 'SECRET');
@@ -511,7 +477,7 @@ describe('Filesystem service', () => {
   it('keeps $tmp paths in the private temp directory', () =>
     withFs(async ({ h, fs, ws }) => {
       await fs.mkdir({ path: '$tmp/sub/deeper', recursive: true });
-      await fs.writeFile({ path: '$tmp/sub/f', data: text('t') });
+      await fs.writeFile({ path: '$tmp/sub/f', data: bytes('t') });
       const caller = h.hostServices.callers()[0]!;
       assert.equal(readFileSync(join(caller.tempHostPath, 'sub', 'f'), 'utf8'), 't');
       assert.equal(existsSync(join(ws, '$tmp')), false);
@@ -617,9 +583,8 @@ describe('Filesystem watch', () => {
       await single.return?.();
     }));
 
-  it('refuses links out, counts toward the subscription limit and ends on disconnect', async () => {
-    const h = await hostHarness({ modules: [filesystemService], limits: { maxSubscriptions: 2 } });
-    try {
+  it('refuses links out, counts toward the subscription limit and ends on disconnect', () =>
+    withHarness({ modules: [filesystemService], limits: { maxSubscriptions: 2 } }, async (h) => {
       const outside = join(h.dir, 'outside');
       mkdirSync(outside);
       symlinkSync(outside, join(h.workspace, 'abs'));
@@ -645,8 +610,5 @@ describe('Filesystem watch', () => {
       await p.disconnect();
       const end = await within(first.next().then(() => 'ended', () => 'ended'), 3000);
       assert.equal(end, 'ended', 'the watch stream ends when its plugin goes');
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 });

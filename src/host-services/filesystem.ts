@@ -294,8 +294,9 @@ export const filesystemService = hostService({
     mkdir: { capability: 'fs.write', resource: (r) => visiblePath(r.path) },
     remove: { capability: 'fs.write', resource: (r) => visiblePath(r.path) },
     removeAll: { capability: 'fs.write', resource: (r) => visiblePath(r.path) },
-    rename: { capability: 'fs.write', resource: (r) => `${visiblePath(r.from)} -> ${visiblePath(r.to)}` },
-    copy: { capability: 'fs.write', resource: (r) => `${visiblePath(r.from)} -> ${visiblePath(r.to)}` },
+    rename: { capability: 'fs.write', resource: (r) => [visiblePath(r.from), visiblePath(r.to)] },
+    // Copy reads one path and writes the other; both are checked as writes, the stricter reading.
+    copy: { capability: 'fs.write', resource: (r) => [visiblePath(r.from), visiblePath(r.to)] },
     chmod: { capability: 'fs.write', resource: (r) => visiblePath(r.path) },
     truncate: { capability: 'fs.write', resource: (r) => visiblePath(r.path) },
     readlink: { capability: 'fs.read', resource: (r) => visiblePath(r.path) },

@@ -1,58 +1,24 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FilesystemDefinition } from '../gen/hst/host/v1/filesystem.js';
 import { FileHandlesDefinition, Whence } from '../gen/hst/host/v1/handles.js';
 import type { Client } from '../rpc/definition.js';
-import { Code, RpcError } from '../rpc/status.js';
-import { hostHarness, type Harness, type PluginSide } from '../../test/support/host-harness.js';
+import { Code } from '../rpc/status.js';
+import { bytes, collect, fails, failure, openFds, openFdsUnder, text } from '../../test/support/assertions.js';
+import { withHarness, type Harness, type PluginSide } from '../../test/support/host-harness.js';
 import type { Limits } from './limits.js';
 import { filesystemService } from './filesystem.js';
 import { fileHandlesService } from './handles.js';
 
 type Handles = Client<typeof FileHandlesDefinition>;
 
-async function withHandles(fn: (h: Harness, p: PluginSide, fh: Handles) => Promise<void>, limits: Partial<Limits> = {}): Promise<void> {
-  const h = await hostHarness({ modules: [filesystemService, fileHandlesService], limits });
-  try {
+function withHandles(fn: (h: Harness, p: PluginSide, fh: Handles) => Promise<void>, limits: Partial<Limits> = {}): Promise<void> {
+  return withHarness({ modules: [filesystemService, fileHandlesService], limits }, async (h) => {
     const p = await h.plugin('plugin-a');
     await fn(h, p, p.client(FileHandlesDefinition));
-  } finally {
-    await h.close();
-  }
-}
-
-async function fails(call: Promise<unknown> | AsyncIterable<unknown>, code: Code, message: RegExp): Promise<RpcError> {
-  const run = Symbol.asyncIterator in call ? collect(call) : call;
-  const err = await run.then(
-    () => assert.fail(`expected ${Code[code]}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof RpcError, String(err));
-  assert.equal(err.code, code, `${Code[err.code]}: ${err.details}`);
-  assert.match(err.details, message);
-  return err;
-}
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
-}
-
-const text = (s: string) => Buffer.from(s);
-const str = (b: Uint8Array) => Buffer.from(b).toString();
-
-/** fds of this process that point at files below `dir`. */
-function openFdsUnder(dir: string): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`);
-    } catch {
-      return false;
-    }
-  }).length;
+  });
 }
 
 describe('FileHandles service', () => {
@@ -70,18 +36,18 @@ describe('FileHandles service', () => {
       const { handle } = await fh.open({ path: 'f.txt', read: true, write: true, create: true, perm: 0o600 });
       assert.match(handle, /^[0-9a-f]{32}$/);
       assert.equal(statSync(join(h.workspace, 'f.txt')).mode & 0o777, 0o600);
-      assert.equal((await fh.write({ handle, data: text('hello world') })).bytesWritten, 11);
+      assert.equal((await fh.write({ handle, data: bytes('hello world') })).bytesWritten, 11);
       assert.equal((await fh.seek({ handle, offset: 0, whence: Whence.WHENCE_START })).position, 0);
       const first = await fh.read({ handle, n: 5 });
-      assert.deepEqual([str(first.data), first.eof], ['hello', false]);
+      assert.deepEqual([text(first.data), first.eof], ['hello', false]);
       assert.equal((await fh.seek({ handle, offset: 1, whence: Whence.WHENCE_CURRENT })).position, 6);
       const rest = await fh.read({ handle, n: 100 });
-      assert.deepEqual([str(rest.data), rest.eof], ['world', true]);
+      assert.deepEqual([text(rest.data), rest.eof], ['world', true]);
       assert.equal((await fh.seek({ handle, offset: -5, whence: Whence.WHENCE_END })).position, 6);
-      assert.equal(str((await fh.readAt({ handle, offset: 0, n: 4 })).data), 'hell');
-      assert.equal(str((await fh.read({ handle, n: 2 })).data), 'wo', 'ReadAt does not move the position');
-      await fh.writeAt({ handle, offset: 0, data: text('J') });
-      assert.equal(str((await fh.read({ handle, n: 3 })).data), 'rld', 'WriteAt does not move the position');
+      assert.equal(text((await fh.readAt({ handle, offset: 0, n: 4 })).data), 'hell');
+      assert.equal(text((await fh.read({ handle, n: 2 })).data), 'wo', 'ReadAt does not move the position');
+      await fh.writeAt({ handle, offset: 0, data: bytes('J') });
+      assert.equal(text((await fh.read({ handle, n: 3 })).data), 'rld', 'WriteAt does not move the position');
       assert.equal(readFileSync(join(h.workspace, 'f.txt'), 'utf8'), 'Jello world');
       await fh.truncateHandle({ handle, size: 5 });
       assert.equal(readFileSync(join(h.workspace, 'f.txt'), 'utf8'), 'Jello');
@@ -90,7 +56,7 @@ describe('FileHandles service', () => {
       assert.deepEqual([info?.name, info?.path, info?.size, info?.mode], ['f.txt', 'f.txt', 5, 0o600]);
       const eof = await fh.read({ handle, n: 1 });
       assert.deepEqual([eof.data.length, eof.eof], [0, true]);
-      await fh.write({ handle, data: text('!') });
+      await fh.write({ handle, data: bytes('!') });
       assert.deepEqual([...readFileSync(join(h.workspace, 'f.txt'))].slice(5), [0, 0, 0, 0, 0, 0, 33], 'a write at the position, past the end, leaves a hole');
       await fails(fh.seek({ handle, offset: -1, whence: Whence.WHENCE_START }), Code.INVALID_ARGUMENT, /FileHandles\/Seek f\.txt: position -1 is before the start/);
       await fails(fh.seek({ handle, offset: 0, whence: 9 as Whence }), Code.INVALID_ARGUMENT, /Seek f\.txt: unknown whence 9/);
@@ -106,8 +72,8 @@ describe('FileHandles service', () => {
     withHandles(async (h, _p, fh) => {
       writeFileSync(join(h.workspace, 'f'), 'abc');
       const ro = (await fh.open({ path: 'f', read: true })).handle;
-      await fails(fh.write({ handle: ro, data: text('x') }), Code.PERMISSION_DENIED, /FileHandles\/Write f: the handle was not opened for writing/);
-      await fails(fh.writeAt({ handle: ro, offset: 0, data: text('x') }), Code.PERMISSION_DENIED, /WriteAt f/);
+      await fails(fh.write({ handle: ro, data: bytes('x') }), Code.PERMISSION_DENIED, /FileHandles\/Write f: the handle was not opened for writing/);
+      await fails(fh.writeAt({ handle: ro, offset: 0, data: bytes('x') }), Code.PERMISSION_DENIED, /WriteAt f/);
       await fails(fh.truncateHandle({ handle: ro, size: 0 }), Code.PERMISSION_DENIED, /TruncateHandle f/);
       const wo = (await fh.open({ path: 'f', write: true })).handle;
       await fails(fh.read({ handle: wo, n: 1 }), Code.PERMISSION_DENIED, /FileHandles\/Read f: the handle was not opened for reading/);
@@ -116,11 +82,11 @@ describe('FileHandles service', () => {
       assert.equal(readFileSync(join(h.workspace, 'f'), 'utf8'), 'abc');
 
       const ap = (await fh.open({ path: 'f', append: true })).handle;
-      await fh.write({ handle: ap, data: text('de') });
-      await fh.write({ handle: wo, data: text('X') });
-      await fh.write({ handle: ap, data: text('f') });
+      await fh.write({ handle: ap, data: bytes('de') });
+      await fh.write({ handle: wo, data: bytes('X') });
+      await fh.write({ handle: ap, data: bytes('f') });
       assert.equal(readFileSync(join(h.workspace, 'f'), 'utf8'), 'Xbcdef', 'appends go to the end whatever else writes');
-      await fails(fh.writeAt({ handle: ap, offset: 0, data: text('x') }), Code.FAILED_PRECONDITION, /WriteAt f: the handle appends/);
+      await fails(fh.writeAt({ handle: ap, offset: 0, data: bytes('x') }), Code.FAILED_PRECONDITION, /WriteAt f: the handle appends/);
       const listed = (await fh.listHandles({})).handles.find((x) => x.handle === ap);
       assert.deepEqual([listed?.read, listed?.write, listed?.append, listed?.position], [false, true, true, 6]);
 
@@ -158,7 +124,7 @@ describe('FileHandles service', () => {
       assert.deepEqual(readdirSync(outside), ['secret']);
       assert.equal(readFileSync(join(outside, 'secret'), 'utf8'), 'SECRET');
       const viaLink = (await fh.open({ path: 'in-link', read: true })).handle;
-      assert.equal(str((await fh.read({ handle: viaLink, n: 10 })).data), 'in', 'a link inside the workspace is followed');
+      assert.equal(text((await fh.read({ handle: viaLink, n: 10 })).data), 'in', 'a link inside the workspace is followed');
       assert.deepEqual((await fh.listHandles({})).handles.map((x) => x.path), ['in-link']);
       const temp = (await fh.open({ path: '$tmp/t', write: true, create: true })).handle;
       assert.equal((await fh.statHandle({ handle: temp })).info?.path, '$tmp/t');
@@ -189,7 +155,7 @@ describe('FileHandles service', () => {
         const { handle } = await fh.open({ path: 'lines', read: true });
         const two = await collect(fh.readLines({ handle, maxLines: 2 }));
         assert.deepEqual(two.map((l) => l.line), ['first', 'second']);
-        assert.equal(str((await fh.read({ handle, n: 1 })).data), '\n', 'the position is just past the last line sent');
+        assert.equal(text((await fh.read({ handle, n: 1 })).data), '\n', 'the position is just past the last line sent');
         const rest = await collect(fh.readLines({ handle }));
         assert.deepEqual(rest.map((l) => l.line), ['fourth é', 'last without newline']);
         assert.deepEqual(await collect(fh.readLines({ handle })), [], 'nothing is left');
@@ -199,11 +165,12 @@ describe('FileHandles service', () => {
         writeFileSync(join(h.workspace, 'long'), `short\n${'x'.repeat(300)}\n`);
         const long = (await fh.open({ path: 'long', read: true })).handle;
         const seen: string[] = [];
-        const err = await (async () => {
-          for await (const l of fh.readLines({ handle: long })) seen.push(l.line);
-        })().catch((e: RpcError) => e);
+        const err = await failure(
+          (async () => {
+            for await (const l of fh.readLines({ handle: long })) seen.push(l.line);
+          })(),
+        );
         assert.deepEqual(seen, ['short']);
-        assert.ok(err instanceof RpcError);
         assert.equal(err.code, Code.OUT_OF_RANGE);
         assert.match(err.details, /ReadLines long: a line at offset 6 is longer than the host's limit of 100 bytes/);
         await fails(fh.readLines({ handle: 'nope' }), Code.NOT_FOUND, /ReadLines: no open handle/);
@@ -212,9 +179,8 @@ describe('FileHandles service', () => {
       { streamChunkBytes: 16, maxReadBytes: 100 },
     ));
 
-  it('keeps handle tables apart: another plugin can neither use nor see an id', async () => {
-    const h = await hostHarness({ modules: [fileHandlesService] });
-    try {
+  it('keeps handle tables apart: another plugin can neither use nor see an id', () =>
+    withHarness({ modules: [fileHandlesService] }, async (h) => {
       writeFileSync(join(h.workspace, 'shared'), 'shared');
       const a = (await h.plugin('a')).client(FileHandlesDefinition);
       const b = (await h.plugin('b')).client(FileHandlesDefinition);
@@ -224,13 +190,13 @@ describe('FileHandles service', () => {
       const foreign = await fails(b.read({ handle: ha, n: 1 }), Code.NOT_FOUND, /FileHandles\/Read: no open handle/);
       const unknown = await fails(b.read({ handle: 'f'.repeat(32), n: 1 }), Code.NOT_FOUND, /no open handle/);
       assert.equal(foreign.details.replace(ha, '<id>'), unknown.details.replace('f'.repeat(32), '<id>'), 'the same answer whether the id exists elsewhere or not');
-      for (const call of [b.write({ handle: ha, data: text('x') }), b.close({ handle: ha }), b.statHandle({ handle: ha }), b.seek({ handle: ha, offset: 0 })]) {
+      for (const call of [b.write({ handle: ha, data: bytes('x') }), b.close({ handle: ha }), b.statHandle({ handle: ha }), b.seek({ handle: ha, offset: 0 })]) {
         await fails(call, Code.NOT_FOUND, /no open handle/);
       }
       assert.deepEqual((await b.listHandles({})).handles.map((x) => x.handle), [hb]);
       const listed = (await a.listHandles({})).handles;
       assert.deepEqual(listed, [{ handle: ha, path: 'shared', read: true, write: true, append: false, position: 0 }]);
-      assert.equal(str((await a.read({ handle: ha, n: 6 })).data), 'shared', 'a\'s handle survived b\'s attempts');
+      assert.equal(text((await a.read({ handle: ha, n: 6 })).data), 'shared', 'a\'s handle survived b\'s attempts');
       const reads = h.records.filter((r) => r.operation === 'FileHandles/Read');
       assert.deepEqual(
         reads.map((r) => [r.owner, r.resource, r.capability]),
@@ -241,10 +207,7 @@ describe('FileHandles service', () => {
         ],
         'a handle operation names the file to a policy, but only for the plugin holding the handle',
       );
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
   it('closes every fd of a plugin when it disconnects', () =>
     withHandles(async (h, p, fh) => {
@@ -254,15 +217,14 @@ describe('FileHandles service', () => {
       for (let i = 0; i < 40; i++) ids.push((await fh.open({ path: i % 2 ? 'f' : `new${i}`, read: true, write: true, create: true })).handle);
       assert.equal(new Set(ids).size, 40);
       assert.equal(openFdsUnder(h.workspace), before + 40);
-      const totalOpen = readdirSync('/proc/self/fd').length;
+      const totalOpen = openFds();
       await p.disconnect();
       assert.equal(openFdsUnder(h.workspace), before);
-      assert.ok(readdirSync('/proc/self/fd').length <= totalOpen - 40, 'the handles\' fds are gone, not just renamed');
+      assert.ok(openFds() <= totalOpen - 40, 'the handles\' fds are gone, not just renamed');
     }));
 
-  it('serves 100 concurrent callers from two plugins consistently', async () => {
-    const h = await hostHarness({ modules: [filesystemService, fileHandlesService] });
-    try {
+  it('serves 100 concurrent callers from two plugins consistently', () =>
+    withHarness({ modules: [filesystemService, fileHandlesService] }, async (h) => {
       const sides = [await h.plugin('a'), await h.plugin('b')];
       const clients = sides.map((s) => ({ fs: s.client(FilesystemDefinition), fh: s.client(FileHandlesDefinition) }));
       await clients[0]!.fs.mkdir({ path: 'own' });
@@ -271,17 +233,17 @@ describe('FileHandles service', () => {
         Array.from({ length: 100 }, async (_, i) => {
           const { fs, fh } = clients[i % 2]!;
           // A file of its own, whole-file calls.
-          await fs.writeFile({ path: `own/${i}`, data: text(record(i)) });
-          const own = str((await fs.readFile({ path: `own/${i}` })).data);
+          await fs.writeFile({ path: `own/${i}`, data: bytes(record(i)) });
+          const own = text((await fs.readFile({ path: `own/${i}` })).data);
           // A shared log: appends from everyone.
-          await fs.appendFile({ path: 'shared.log', data: text(`line ${i}\n`) });
+          await fs.appendFile({ path: 'shared.log', data: bytes(`line ${i}\n`) });
           // A shared file: same-length records, whole-file writes.
-          await fs.writeFile({ path: 'shared.rec', data: text(record(i)) });
+          await fs.writeFile({ path: 'shared.rec', data: bytes(record(i)) });
           // A handle on its own file, and a read of a shared one through a handle.
           const { handle } = await fh.open({ path: `own/h${i}`, read: true, write: true, create: true });
-          await fh.write({ handle, data: text(`handle ${i}`) });
+          await fh.write({ handle, data: bytes(`handle ${i}`) });
           await fh.seek({ handle, offset: 0 });
-          const viaHandle = str((await fh.read({ handle, n: 100 })).data);
+          const viaHandle = text((await fh.read({ handle, n: 100 })).data);
           await fh.close({ handle });
           return { own, viaHandle, i };
         }),
@@ -297,8 +259,5 @@ describe('FileHandles service', () => {
       for (const { fh } of clients) assert.deepEqual((await fh.listHandles({})).handles, []);
       assert.equal(h.records.filter((r) => !r.ok).length, 0);
       assert.deepEqual(new Set(h.records.map((r) => r.owner)), new Set(['a', 'b']));
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 });

@@ -80,7 +80,12 @@ export const fileHandlesService = hostService({
   definition: FileHandlesDefinition,
   operations: {
     // Open can create, truncate and write, so it needs fs.write even to read.
-    open: { capability: 'fs.write', resource: (r) => visiblePath(r.path) },
+    open: {
+      capability: 'fs.write',
+      // Opening only to read needs only read rights.
+      capabilityFor: (r) => (r.write || r.append || r.create || r.truncate ? 'fs.write' : 'fs.read'),
+      resource: (r) => visiblePath(r.path),
+    },
     close: { capability: 'fs.read', resource: handleResource },
     read: { capability: 'fs.read', resource: handleResource },
     readAt: { capability: 'fs.read', resource: handleResource },
@@ -101,6 +106,16 @@ export const fileHandlesService = hostService({
       const open = [...files.values()];
       files.clear();
       await Promise.all(open.map((f) => f.close()));
+    });
+    // A revoked capability takes the handles opened under it with it.
+    caller.onPermissionsChanged(() => {
+      for (const file of [...files.values()]) {
+        const needed = file.rights.write || file.rights.append ? 'fs.write' : 'fs.read';
+        if (caller.permits(needed, file.path)) continue;
+        files.delete(file.id);
+        void file.close();
+        caller.logger.info({ handle: file.id, path: file.path }, 'handle closed: its capability was revoked');
+      }
     });
 
     /** The caller's own handle; any other id gets the same NOT_FOUND, whoever holds it. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ServiceRegistrar } from '../rpc/definition.js';
 import { defaultLogger, type Logger } from '../log.js';
 import { Caller, type CallerIdentity } from './caller.js';
-import { dispatch, type Authorizer, type CallRecord } from './dispatch.js';
+import { dispatch, type Authorizer, type CallRecord, type Decision } from './dispatch.js';
 import type { HostContext } from './host-context.js';
 import { defaultLimits, type Limits } from './limits.js';
 import type { HostServiceModule } from './operation.js';
@@ -38,9 +38,13 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
   private readonly ownTempBase: boolean;
   private readonly callersById = new Map<string, Caller>();
   private readonly singletons = new Map<string, { close?(): void | Promise<void> }>();
+  private authorizer: Authorizer | undefined;
+  private readonly modules: HostServiceModule<any>[];
 
-  constructor(private readonly options: HostServicesOptions) {
+  constructor(options: HostServicesOptions) {
     super();
+    this.authorizer = options.authorize;
+    this.modules = [...options.modules];
     this.limits = { ...defaultLimits, ...options.limits };
     this.logger = (options.logger ?? defaultLogger()).child({ name: 'host-services' });
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -62,6 +66,16 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
     };
   }
 
+  /** Installs the policy that decides every call (see security/guard.ts). */
+  setAuthorizer(authorize: Authorizer | undefined): void {
+    this.authorizer = authorize;
+  }
+
+  /** Adds a domain after construction (e.g. Permissions, which needs the policy). */
+  addModule(module: HostServiceModule<any>): void {
+    this.modules.push(module);
+  }
+
   /** A Caller for one plugin instance; pass it to register() on that plugin's own listener. */
   connect(identity: CallerIdentity): Caller {
     const caller = new Caller(identity, this.tempBase, this.limits, this.logger);
@@ -73,7 +87,8 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
   /** Adds every domain's handlers, bound to `caller`, to a registrar (a broker server). */
   register(registrar: ServiceRegistrar, caller: Caller): void {
     const hooks = {
-      ...(this.options.authorize ? { authorize: this.options.authorize } : {}),
+      // Read at call time, so a policy installed later applies to plugins already connected.
+      authorize: (d: Decision) => this.authorizer?.(d),
       record: (record: CallRecord) => {
         const { ok, ...rest } = record;
         const fields = {
@@ -90,7 +105,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
         this.emit('call', record);
       },
     };
-    for (const module of this.options.modules) {
+    for (const module of this.modules) {
       registrar.addService(module.definition, dispatch(module, module.create(caller, this.context), { caller, host: this.context }, hooks));
     }
   }

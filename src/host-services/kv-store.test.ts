@@ -4,11 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { bytes, sleep, text } from '../../test/support/assertions.js';
 import { KvStore, type KvChange } from './kv-store.js';
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString() : undefined);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('KvStore', () => {
   let dir: string;

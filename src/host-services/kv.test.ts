@@ -4,62 +4,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyValueChangeKind, KeyValueDefinition, type KeyValueWatchResponse } from '../gen/hst/host/v1/kv.js';
-import { Code, RpcError } from '../rpc/status.js';
-import { hostHarness, type Harness } from '../../test/support/host-harness.js';
+import { Code } from '../rpc/status.js';
+import { bytes, failure, sleep, streamOutcome, text, until } from '../../test/support/assertions.js';
+import { withHarness, type Harness } from '../../test/support/host-harness.js';
 import type { Decision } from './dispatch.js';
 import type { KvStore } from './kv-store.js';
 import { keyValueService } from './kv.js';
 
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array) => Buffer.from(b).toString();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<RpcError> {
-  const err = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
-  return err;
-}
-
-/**
- * Reads a stream to its end and returns how the host ended it, from its call
- * record: what it sent the plugin, whatever the plugin side makes of it.
- */
-async function streamOutcome(h: Harness, stream: AsyncIterator<unknown>, operation: string) {
-  for (;;) {
-    const next = await stream.next().catch(() => ({ done: true }));
-    if (next.done) break;
-  }
-  await until(() => h.records.some((r) => r.operation === operation && !r.ok), `${operation} is recorded as failed`);
-  const record = h.records.findLast((r) => r.operation === operation && !r.ok);
-  return { code: record?.code, details: record?.error ?? '' };
-}
-
 /** The store every plugin of this harness shares (created by the first KV call). */
 const storeOf = (h: Harness) => h.hostServices.context.shared<KvStore>('kv', () => assert.fail('the KV store is not open'));
 
-async function withHarness(fn: (h: Harness) => Promise<void>, options: Parameters<typeof hostHarness>[0] = { modules: [keyValueService] }): Promise<void> {
-  const h = await hostHarness(options);
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
-}
-
 describe('KeyValue', () => {
   it('puts, gets and deletes, with versions that only go up', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const kv = (await h.plugin('a')).client(KeyValueDefinition);
       assert.deepEqual(await kv.get({ key: 'k' }), { found: false, value: new Uint8Array(0), version: 0, expiresAtMs: 0 });
       const { version: v1 } = await kv.put({ key: 'k', value: bytes('one') });
@@ -80,58 +37,52 @@ describe('KeyValue', () => {
 
   it('declares capability kv with the key, or the prefix for List and Watch, for every method', async () => {
     const decisions: Decision[] = [];
-    await withHarness(
-      async (h) => {
-        const kv = (await h.plugin('a')).client(KeyValueDefinition);
-        await kv.get({ key: 'g' });
-        await kv.put({ key: 'p', value: bytes('x') });
-        await kv.delete({ key: 'd' });
-        await kv.list({ prefix: 'l/' });
-        await kv.compareAndSwap({ key: 'c', expectedVersion: 0, value: bytes('x') });
-        for await (const m of kv.watch({ prefix: 'w/' })) if (m.started) break;
-        const seen = decisions.map((d) => [d.operation, d.capability, d.resource]);
-        assert.deepEqual(seen, [
-          ['KeyValue/Get', 'kv', 'g'],
-          ['KeyValue/Put', 'kv', 'p'],
-          ['KeyValue/Delete', 'kv', 'd'],
-          ['KeyValue/List', 'kv', 'l/'],
-          ['KeyValue/CompareAndSwap', 'kv', 'c'],
-          ['KeyValue/Watch', 'kv', 'w/'],
-        ]);
-        assert.deepEqual(Object.keys(keyValueService.operations).sort(), Object.keys(KeyValueDefinition.methods).sort());
-      },
-      { modules: [keyValueService], authorize: (d) => void decisions.push(d) },
-    );
+    await withHarness({ modules: [keyValueService], authorize: (d) => void decisions.push(d) }, async (h) => {
+      const kv = (await h.plugin('a')).client(KeyValueDefinition);
+      await kv.get({ key: 'g' });
+      await kv.put({ key: 'p', value: bytes('x') });
+      await kv.delete({ key: 'd' });
+      await kv.list({ prefix: 'l/' });
+      await kv.compareAndSwap({ key: 'c', expectedVersion: 0, value: bytes('x') });
+      for await (const m of kv.watch({ prefix: 'w/' })) if (m.started) break;
+      const seen = decisions.map((d) => [d.operation, d.capability, d.resource]);
+      assert.deepEqual(seen, [
+        ['KeyValue/Get', 'kv', 'g'],
+        ['KeyValue/Put', 'kv', 'p'],
+        ['KeyValue/Delete', 'kv', 'd'],
+        ['KeyValue/List', 'kv', 'l/'],
+        ['KeyValue/CompareAndSwap', 'kv', 'c'],
+        ['KeyValue/Watch', 'kv', 'w/'],
+      ]);
+      assert.deepEqual(Object.keys(keyValueService.operations).sort(), Object.keys(KeyValueDefinition.methods).sort());
+    });
   });
 
   it('refuses bad keys, negative TTLs and oversized values, naming the operation and key', () =>
-    withHarness(
-      async (h) => {
-        const kv = (await h.plugin('a')).client(KeyValueDefinition);
-        let err = await failure(kv.get({ key: '' }));
-        assert.equal(err.code, Code.INVALID_ARGUMENT);
-        assert.match(err.details, /KeyValue\/Get: the key is empty/);
-        err = await failure(kv.put({ key: 'x'.repeat(1025), value: bytes('v') }));
-        assert.equal(err.code, Code.INVALID_ARGUMENT);
-        assert.match(err.details, /KeyValue\/Put x+…: the key is longer than 1024 bytes/);
-        err = await failure(kv.put({ key: 'neg', value: bytes('v'), ttlMs: -1 }));
-        assert.equal(err.code, Code.INVALID_ARGUMENT);
-        assert.match(err.details, /KeyValue\/Put neg: ttl_ms is negative/);
-        err = await failure(kv.put({ key: 'big', value: new Uint8Array(17) }));
-        assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
-        assert.match(err.details, /KeyValue\/Put big: the value is 17 bytes, more than the limit of 16/);
-        err = await failure(kv.compareAndSwap({ key: 'big', expectedVersion: 0, value: new Uint8Array(17) }));
-        assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
-        assert.match(err.details, /KeyValue\/CompareAndSwap big:/);
-        // Exactly at the limit is fine.
-        assert.ok((await kv.put({ key: 'big', value: new Uint8Array(16) })).version > 0);
-        assert.equal(h.records.filter((r) => !r.ok).length, 5);
-      },
-      { modules: [keyValueService], limits: { maxValueBytes: 16 } },
-    ));
+    withHarness({ modules: [keyValueService], limits: { maxValueBytes: 16 } }, async (h) => {
+      const kv = (await h.plugin('a')).client(KeyValueDefinition);
+      let err = await failure(kv.get({ key: '' }));
+      assert.equal(err.code, Code.INVALID_ARGUMENT);
+      assert.match(err.details, /KeyValue\/Get: the key is empty/);
+      err = await failure(kv.put({ key: 'x'.repeat(1025), value: bytes('v') }));
+      assert.equal(err.code, Code.INVALID_ARGUMENT);
+      assert.match(err.details, /KeyValue\/Put x+…: the key is longer than 1024 bytes/);
+      err = await failure(kv.put({ key: 'neg', value: bytes('v'), ttlMs: -1 }));
+      assert.equal(err.code, Code.INVALID_ARGUMENT);
+      assert.match(err.details, /KeyValue\/Put neg: ttl_ms is negative/);
+      err = await failure(kv.put({ key: 'big', value: new Uint8Array(17) }));
+      assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
+      assert.match(err.details, /KeyValue\/Put big: the value is 17 bytes, more than the limit of 16/);
+      err = await failure(kv.compareAndSwap({ key: 'big', expectedVersion: 0, value: new Uint8Array(17) }));
+      assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
+      assert.match(err.details, /KeyValue\/CompareAndSwap big:/);
+      // Exactly at the limit is fine.
+      assert.ok((await kv.put({ key: 'big', value: new Uint8Array(16) })).version > 0);
+      assert.equal(h.records.filter((r) => !r.ok).length, 5);
+    }));
 
   it('expires keys after their TTL: absent from Get, List and Delete', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const kv = (await h.plugin('a')).client(KeyValueDefinition);
       const before = Date.now();
       await kv.put({ key: 't/short', value: bytes('x'), ttlMs: 40 });
@@ -150,7 +101,7 @@ describe('KeyValue', () => {
     }));
 
   it('compare-and-swap: creates only if absent, swaps only on the expected version', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const kv = (await h.plugin('a')).client(KeyValueDefinition);
       const created = await kv.compareAndSwap({ key: 'c', expectedVersion: 0, value: bytes('1') });
       assert.equal(created.swapped, true);
@@ -172,7 +123,7 @@ describe('KeyValue', () => {
     }));
 
   it('50 concurrent CAS increments from two connections of the same plugin add up to 50', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const clients = [(await h.plugin('counter')).client(KeyValueDefinition), (await h.plugin('counter')).client(KeyValueDefinition)];
       let swaps = 0;
       let conflicts = 0;
@@ -193,44 +144,41 @@ describe('KeyValue', () => {
     }));
 
   it('lists by prefix over several pages, clamping page_size to the entry limit', () =>
-    withHarness(
-      async (h) => {
-        const kv = (await h.plugin('a')).client(KeyValueDefinition);
-        const keys = Array.from({ length: 130 }, (_, i) => `page/${String(i).padStart(3, '0')}`);
-        for (const key of keys) await kv.put({ key, value: bytes(key) });
-        await kv.put({ key: 'pagf', value: bytes('outside the prefix') });
-        const listed: string[] = [];
-        let pageToken = '';
-        let pages = 0;
-        do {
-          const page = await kv.list({ prefix: 'page/', pageSize: 1000, pageToken });
-          assert.ok(page.entries.length <= 50, 'page_size is lowered to maxEntries');
-          listed.push(...page.entries.map((e) => e.key));
-          pageToken = page.nextPageToken;
-          pages++;
-        } while (pageToken);
-        assert.equal(pages, 3);
-        assert.deepEqual(listed, keys);
-        const first = await kv.list({ prefix: 'page/', pageSize: 2 });
-        assert.deepEqual(first.entries[0], { key: 'page/000', version: first.entries[0]?.version, size: 8, expiresAtMs: 0 });
-        assert.equal(Buffer.from(first.nextPageToken, 'base64').toString(), 'page/001');
-        // Without page_size, 100 (here capped at 50).
-        assert.equal((await kv.list({ prefix: '' })).entries.length, 50);
+    withHarness({ modules: [keyValueService], limits: { maxEntries: 50 } }, async (h) => {
+      const kv = (await h.plugin('a')).client(KeyValueDefinition);
+      const keys = Array.from({ length: 130 }, (_, i) => `page/${String(i).padStart(3, '0')}`);
+      for (const key of keys) await kv.put({ key, value: bytes(key) });
+      await kv.put({ key: 'pagf', value: bytes('outside the prefix') });
+      const listed: string[] = [];
+      let pageToken = '';
+      let pages = 0;
+      do {
+        const page = await kv.list({ prefix: 'page/', pageSize: 1000, pageToken });
+        assert.ok(page.entries.length <= 50, 'page_size is lowered to maxEntries');
+        listed.push(...page.entries.map((e) => e.key));
+        pageToken = page.nextPageToken;
+        pages++;
+      } while (pageToken);
+      assert.equal(pages, 3);
+      assert.deepEqual(listed, keys);
+      const first = await kv.list({ prefix: 'page/', pageSize: 2 });
+      assert.deepEqual(first.entries[0], { key: 'page/000', version: first.entries[0]?.version, size: 8, expiresAtMs: 0 });
+      assert.equal(Buffer.from(first.nextPageToken, 'base64').toString(), 'page/001');
+      // Without page_size, 100 (here capped at 50).
+      assert.equal((await kv.list({ prefix: '' })).entries.length, 50);
 
-        let err = await failure(kv.list({ prefix: 'page/', pageSize: -1 }));
-        assert.equal(err.code, Code.INVALID_ARGUMENT);
-        assert.match(err.details, /KeyValue\/List page\/: page_size is negative/);
-        err = await failure(kv.list({ prefix: 'other/', pageToken: first.nextPageToken }));
-        assert.equal(err.code, Code.INVALID_ARGUMENT);
-        assert.match(err.details, /KeyValue\/List other\/: the page token is not from a listing of this prefix/);
-        err = await failure(kv.list({ prefix: 'page/', pageToken: '!!not base64' }));
-        assert.equal(err.code, Code.INVALID_ARGUMENT);
-      },
-      { modules: [keyValueService], limits: { maxEntries: 50 } },
-    ));
+      let err = await failure(kv.list({ prefix: 'page/', pageSize: -1 }));
+      assert.equal(err.code, Code.INVALID_ARGUMENT);
+      assert.match(err.details, /KeyValue\/List page\/: page_size is negative/);
+      err = await failure(kv.list({ prefix: 'other/', pageToken: first.nextPageToken }));
+      assert.equal(err.code, Code.INVALID_ARGUMENT);
+      assert.match(err.details, /KeyValue\/List other\/: the page token is not from a listing of this prefix/);
+      err = await failure(kv.list({ prefix: 'page/', pageToken: '!!not base64' }));
+      assert.equal(err.code, Code.INVALID_ARGUMENT);
+    }));
 
   it('keeps each plugin in its own namespace', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const a = (await h.plugin('a')).client(KeyValueDefinition);
       const b = (await h.plugin('b')).client(KeyValueDefinition);
       await a.put({ key: 'secret', value: bytes('a-only') });
@@ -245,7 +193,7 @@ describe('KeyValue', () => {
     }));
 
   it('watches puts and deletes under a prefix, live from the call, own namespace only', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const a = (await h.plugin('a')).client(KeyValueDefinition);
       const b = (await h.plugin('b')).client(KeyValueDefinition);
       await a.put({ key: 'w/before', value: bytes('old') });
@@ -283,7 +231,7 @@ describe('KeyValue', () => {
     }));
 
   it('leaves values out of watch events unless asked', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const kv = (await h.plugin('a')).client(KeyValueDefinition);
       const stream = kv.watch({ prefix: '' })[Symbol.asyncIterator]();
       await stream.next();
@@ -295,7 +243,7 @@ describe('KeyValue', () => {
     }));
 
   it('ends a watch and releases it when the caller cancels or the plugin disconnects', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const p = await h.plugin('a');
       const kv = p.client(KeyValueDefinition);
       const cancel = new AbortController();
@@ -323,30 +271,27 @@ describe('KeyValue', () => {
     }));
 
   it('limits live watches per plugin', () =>
-    withHarness(
-      async (h) => {
-        const kv = (await h.plugin('a')).client(KeyValueDefinition);
-        const first = kv.watch({ prefix: '1' })[Symbol.asyncIterator]();
-        const second = kv.watch({ prefix: '2' })[Symbol.asyncIterator]();
-        await first.next();
-        await second.next();
-        const err = await streamOutcome(h, kv.watch({ prefix: '3' })[Symbol.asyncIterator](), 'KeyValue/Watch');
-        assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
-        assert.match(err.details, /KeyValue\/Watch 3: the plugin already has 2 live subscriptions and watches, the limit/);
-        // Another plugin has its own allowance.
-        const other = (await h.plugin('b')).client(KeyValueDefinition).watch({ prefix: '3' })[Symbol.asyncIterator]();
-        assert.equal((await other.next()).value.started, true);
-        await first.return?.();
-        await until(() => storeOf(h).listenerCount('change') === 2, 'the first watch is released');
-        const again = kv.watch({ prefix: '3' })[Symbol.asyncIterator]();
-        assert.equal((await again.next()).value.started, true);
-        await Promise.all([second.return?.(), other.return?.(), again.return?.()]);
-      },
-      { modules: [keyValueService], limits: { maxSubscriptions: 2 } },
-    ));
+    withHarness({ modules: [keyValueService], limits: { maxSubscriptions: 2 } }, async (h) => {
+      const kv = (await h.plugin('a')).client(KeyValueDefinition);
+      const first = kv.watch({ prefix: '1' })[Symbol.asyncIterator]();
+      const second = kv.watch({ prefix: '2' })[Symbol.asyncIterator]();
+      await first.next();
+      await second.next();
+      const err = await streamOutcome(h, kv.watch({ prefix: '3' })[Symbol.asyncIterator](), 'KeyValue/Watch');
+      assert.equal(err.code, Code.RESOURCE_EXHAUSTED);
+      assert.match(err.details, /KeyValue\/Watch 3: the plugin already has 2 live subscriptions and watches, the limit/);
+      // Another plugin has its own allowance.
+      const other = (await h.plugin('b')).client(KeyValueDefinition).watch({ prefix: '3' })[Symbol.asyncIterator]();
+      assert.equal((await other.next()).value.started, true);
+      await first.return?.();
+      await until(() => storeOf(h).listenerCount('change') === 2, 'the first watch is released');
+      const again = kv.watch({ prefix: '3' })[Symbol.asyncIterator]();
+      assert.equal((await again.next()).value.started, true);
+      await Promise.all([second.return?.(), other.return?.(), again.return?.()]);
+    }));
 
   it('fails a watcher that falls too far behind rather than skip changes', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [keyValueService] }, async (h) => {
       const kv = (await h.plugin('a')).client(KeyValueDefinition);
       const stream = kv.watch({ prefix: '' })[Symbol.asyncIterator]();
       await stream.next();
@@ -363,23 +308,17 @@ describe('KeyValue', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hst-kv-data-'));
     try {
       let version = 0;
-      await withHarness(
-        async (h) => {
-          const kv = (await h.plugin('a')).client(KeyValueDefinition);
-          ({ version } = await kv.put({ key: 'kept', value: bytes('across restarts') }));
-        },
-        { modules: [keyValueService], dataDir },
-      );
-      await withHarness(
-        async (h) => {
-          const p = await h.plugin('a');
-          const got = await p.client(KeyValueDefinition).get({ key: 'kept' });
-          assert.equal(text(got.value), 'across restarts');
-          assert.equal(got.version, version);
-          assert.equal((await (await h.plugin('b')).client(KeyValueDefinition).get({ key: 'kept' })).found, false);
-        },
-        { modules: [keyValueService], dataDir },
-      );
+      await withHarness({ modules: [keyValueService], dataDir }, async (h) => {
+        const kv = (await h.plugin('a')).client(KeyValueDefinition);
+        ({ version } = await kv.put({ key: 'kept', value: bytes('across restarts') }));
+      });
+      await withHarness({ modules: [keyValueService], dataDir }, async (h) => {
+        const p = await h.plugin('a');
+        const got = await p.client(KeyValueDefinition).get({ key: 'kept' });
+        assert.equal(text(got.value), 'across restarts');
+        assert.equal(got.version, version);
+        assert.equal((await (await h.plugin('b')).client(KeyValueDefinition).get({ key: 'kept' })).found, false);
+      });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

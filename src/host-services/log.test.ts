@@ -1,26 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogDefinition, LogLevel } from '../gen/hst/host/v1/log.js';
-import { Code, RpcError } from '../rpc/status.js';
-import { hostHarness, type Harness } from '../../test/support/host-harness.js';
+import { Code } from '../rpc/status.js';
+import { failure } from '../../test/support/assertions.js';
+import { withHarness, type Harness } from '../../test/support/host-harness.js';
 import { CLAIMED_CLIENT_ID_HEADER, type Decision } from './dispatch.js';
 import { logService } from './log.js';
-
-async function withHarness(fn: (h: Harness) => Promise<void>, options: Parameters<typeof hostHarness>[0] = { modules: [logService] }): Promise<void> {
-  const h = await hostHarness(options);
-  try {
-    await fn(h);
-  } finally {
-    await h.close();
-  }
-}
 
 /** What plugins logged, without the host's own records of the calls. */
 const pluginEntries = (h: Harness) => h.logger.entries.filter((e) => !e.message.startsWith('host call'));
 
 describe('Log', () => {
   it('writes each level into the host log with the caller identity', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [logService] }, async (h) => {
       const p = await h.plugin('writer');
       const log = p.client(LogDefinition);
       const levels = [
@@ -44,7 +36,7 @@ describe('Log', () => {
     }));
 
   it('keeps identity fields the plugin sends, renamed, and ignores claimed client ids', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [logService] }, async (h) => {
       const a = await h.plugin('a');
       const b = await h.plugin('b');
       await b.client(LogDefinition).log(
@@ -66,10 +58,9 @@ describe('Log', () => {
     }));
 
   it('refuses an unknown level, naming it', () =>
-    withHarness(async (h) => {
+    withHarness({ modules: [logService] }, async (h) => {
       const log = (await h.plugin('a')).client(LogDefinition);
-      const err = await log.log({ level: 42 as LogLevel, message: 'x' }).catch((e: unknown) => e);
-      assert.ok(err instanceof RpcError);
+      const err = await failure(log.log({ level: 42 as LogLevel, message: 'x' }));
       assert.equal(err.code, Code.INVALID_ARGUMENT);
       assert.match(err.details, /Log\/Log 42: unknown level/);
       assert.equal(pluginEntries(h).length, 0);
@@ -78,21 +69,18 @@ describe('Log', () => {
 
   it('declares capability log with the level name', async () => {
     const decisions: Decision[] = [];
-    await withHarness(
-      async (h) => {
-        const log = (await h.plugin('a')).client(LogDefinition);
-        await log.log({ level: LogLevel.LOG_LEVEL_ERROR, message: 'x' });
-        await log.log({ message: 'y' });
-        assert.deepEqual(
-          decisions.map((d) => [d.operation, d.capability, d.resource]),
-          [
-            ['Log/Log', 'log', 'error'],
-            ['Log/Log', 'log', 'info'],
-          ],
-        );
-        assert.deepEqual(Object.keys(logService.operations), Object.keys(LogDefinition.methods));
-      },
-      { modules: [logService], authorize: (d) => void decisions.push(d) },
-    );
+    await withHarness({ modules: [logService], authorize: (d) => void decisions.push(d) }, async (h) => {
+      const log = (await h.plugin('a')).client(LogDefinition);
+      await log.log({ level: LogLevel.LOG_LEVEL_ERROR, message: 'x' });
+      await log.log({ message: 'y' });
+      assert.deepEqual(
+        decisions.map((d) => [d.operation, d.capability, d.resource]),
+        [
+          ['Log/Log', 'log', 'error'],
+          ['Log/Log', 'log', 'info'],
+        ],
+      );
+      assert.deepEqual(Object.keys(logService.operations), Object.keys(LogDefinition.methods));
+    });
   });
 });

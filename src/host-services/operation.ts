@@ -14,12 +14,15 @@ export interface OperationSpec<Req> {
    * `process.spawn`, `kv`, `temp`, `system`, `events.publish`, `events.subscribe`, `log`.
    */
   capability: string;
+  /** When the capability depends on the request (a read-only open needs only fs.read). */
+  capabilityFor?: (request: Req) => string;
   /**
    * The resource in the capability's terms (a path, a variable, a topic...),
    * resolved as the handler will use it (e.g. the absolute program path).
-   * For client streams, from the first message.
+   * For client streams, from the first message. Operations on two paths
+   * (rename, copy) give both: each must be allowed.
    */
-  resource?: (request: Req, scope: { caller: Caller; host: HostContext }) => string;
+  resource?: (request: Req, scope: { caller: Caller; host: HostContext }) => string | string[];
 }
 
 export type OperationTable<D extends ServiceDefinition> = {

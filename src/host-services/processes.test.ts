@@ -1,34 +1,22 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OutputStream, ProcessesDefinition, ProcessOutputRequest, SpawnRequest, WriteStdinRequest, type ProcessExit } from '../gen/hst/host/v1/processes.js';
 import type { Client } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
-import { hostHarness, type Harness } from '../../test/support/host-harness.js';
+import { failure, openFds, sleep, until } from '../../test/support/assertions.js';
+import { hostHarness, withHarness, type Harness } from '../../test/support/host-harness.js';
 import type { Limits } from './limits.js';
 import { processesService } from './processes.js';
 
 const HOST_PATH = '/usr/local/bin:/usr/bin:/bin';
 type Processes = Client<typeof ProcessesDefinition>;
 
-async function withHost(fn: (h: Harness, processes: Processes) => Promise<void>, options: { limits?: Partial<Limits>; env?: Record<string, string> } = {}) {
-  const h = await hostHarness({ modules: [processesService], env: options.env ?? { PATH: HOST_PATH }, limits: options.limits ?? {} });
-  try {
-    await fn(h, (await h.plugin('plugin-a')).client(ProcessesDefinition));
-  } finally {
-    await h.close();
-  }
-}
-
-async function failure(promise: Promise<unknown>): Promise<RpcError> {
-  const err = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
+function withHost(fn: (h: Harness, processes: Processes) => Promise<void>, options: { limits?: Partial<Limits>; env?: Record<string, string> } = {}) {
+  return withHarness({ modules: [processesService], env: options.env ?? { PATH: HOST_PATH }, limits: options.limits ?? {} }, async (h) =>
+    fn(h, (await h.plugin('plugin-a')).client(ProcessesDefinition)),
   );
-  assert.ok(err instanceof RpcError, String(err));
-  return err;
 }
 
 /** Dead or a zombie nobody reaped yet (containers' pid 1 may never reap). */
@@ -42,12 +30,6 @@ function gone(pid: number): boolean {
     return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return true;
-  }
-}
-
-async function eventually(check: () => boolean, what: string, ms = 3_000): Promise<void> {
-  for (const end = Date.now() + ms; !check(); await sleep(20)) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
   }
 }
 
@@ -83,7 +65,7 @@ async function untilExited(processes: Processes, id: string) {
 }
 
 const waitForPidFile = async (path: string) => {
-  await eventually(() => existsSync(path) && readFileSync(path, 'utf8').endsWith('\n'), path);
+  await until(() => existsSync(path) && readFileSync(path, 'utf8').endsWith('\n'), `${path} is written`, 3_000);
   return Number(readFileSync(path, 'utf8'));
 };
 
@@ -155,7 +137,7 @@ describe('Processes service: Exec', () => {
       assert.ok(Date.now() - started < 5_000);
       const shPid = await waitForPidFile(join(h.workspace, 'sh.pid'));
       const sleepPid = await waitForPidFile(join(h.workspace, 'sleep.pid'));
-      await eventually(() => gone(shPid) && gone(sleepPid), 'the program and its child to be killed');
+      await until(() => gone(shPid) && gone(sleepPid), 'the program and its child are killed', 3_000);
     });
   });
 
@@ -243,9 +225,8 @@ describe('Processes service: Exec', () => {
     });
   });
 
-  it('looks bare names up in the PATH the host exposes, not its own', async () => {
-    const h = await hostHarness({ modules: [processesService], env: {} });
-    try {
+  it('looks bare names up in the PATH the host exposes, not its own', () =>
+    withHarness({ modules: [processesService], env: {} }, async (h) => {
       const bin = join(h.dir, 'bin');
       mkdirSync(bin);
       writeFileSync(join(bin, 'hst-hello'), '#!/bin/sh\necho hello from $0\n');
@@ -261,10 +242,7 @@ describe('Processes service: Exec', () => {
       } finally {
         await withPath.close();
       }
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
   it('limits stdin to the write limit', async () => {
     await withHost(
@@ -281,7 +259,7 @@ describe('Processes service: Exec', () => {
 describe('Processes service: spawned processes', () => {
   it('streams output, takes stdin, and Wait returns the status and releases the handle', async () => {
     await withHost(async (_h, processes) => {
-      const fdsBefore = readdirSync('/proc/self/fd').length;
+      const fdsBefore = openFds();
       const spawned = await processes.spawn({ program: 'cat', stdin: Buffer.from('first\n') });
       assert.equal(spawned.program.endsWith('/cat'), true);
       assert.ok(spawned.pid > 0);
@@ -303,7 +281,7 @@ describe('Processes service: spawned processes', () => {
       const released = await failure(processes.wait({ id: spawned.id }));
       assert.equal(released.code, Code.NOT_FOUND);
       assert.match(released.details, /Processes\/Wait ".*": no such process handle/);
-      assert.equal(readdirSync('/proc/self/fd').length, fdsBefore, 'the pipes are closed');
+      assert.equal(openFds(), fdsBefore, 'the pipes are closed');
     });
   });
 
@@ -370,7 +348,7 @@ describe('Processes service: spawned processes', () => {
       assert.equal(late.code, Code.FAILED_PRECONDITION);
       assert.match(late.details, /the process has exited/);
       assert.deepEqual((await processes.wait({ id })).exit, { exitCode: -1, signal: 'SIGTERM' });
-      await eventually(() => gone(sleepPid), 'the child in the group to get the signal');
+      await until(() => gone(sleepPid), 'the child in the group gets the signal', 3_000);
     });
   });
 
@@ -434,9 +412,8 @@ describe('Processes service: spawned processes', () => {
     );
   });
 
-  it('kills every process group of a plugin when it disconnects', async () => {
-    const h = await hostHarness({ modules: [processesService], env: { PATH: HOST_PATH } });
-    try {
+  it('kills every process group of a plugin when it disconnects', () =>
+    withHarness({ modules: [processesService], env: { PATH: HOST_PATH } }, async (h) => {
       const a = await h.plugin('plugin-a');
       const b = await h.plugin('plugin-b');
       const processes = a.client(ProcessesDefinition);
@@ -452,10 +429,7 @@ describe('Processes service: spawned processes', () => {
       assert.ok(!gone(bProcess.pid), "the other plugin's process is untouched");
       await b.disconnect();
       assert.ok(gone(bProcess.pid));
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
   it('declares a capability and resource for every method', async () => {
     await withHost(async (h, processes) => {

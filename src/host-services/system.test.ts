@@ -2,13 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { SystemDefinition } from '../gen/hst/host/v1/system.js';
-import { hostHarness } from '../../test/support/host-harness.js';
+import { hostHarness, withHarness } from '../../test/support/host-harness.js';
 import { systemService } from './system.js';
 
 describe('System service', () => {
-  it('reports the machine, and declares the system capability per subject', async () => {
-    const h = await hostHarness({ modules: [systemService] });
-    try {
+  it('reports the machine, and declares the system capability per subject', () =>
+    withHarness({ modules: [systemService] }, async (h) => {
       const system = (await h.plugin('plugin-a')).client(SystemDefinition);
 
       assert.equal((await system.hostname({})).hostname, os.hostname());
@@ -60,10 +59,7 @@ describe('System service', () => {
           ['System/UserInfo', 'system', 'user', true],
         ],
       );
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
   it('is refused as a whole when the policy denies the system capability', async () => {
     const h = await hostHarness({

@@ -3,30 +3,19 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TempDefinition, TempEntryKind } from '../gen/hst/host/v1/temp.js';
-import { Code, RpcError } from '../rpc/status.js';
-import { hostHarness } from '../../test/support/host-harness.js';
+import { Code } from '../rpc/status.js';
+import { failure, openFds } from '../../test/support/assertions.js';
+import { withHarness } from '../../test/support/host-harness.js';
 import { tempService } from './temp.js';
-
-async function failure(promise: Promise<unknown>): Promise<RpcError> {
-  const err = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof RpcError, String(err));
-  return err;
-}
 
 /** Host path of a `$tmp/...` plugin path. */
 function hostPathOf(tempDir: string, path: string): string {
   return join(tempDir, path.slice('$tmp/'.length));
 }
 
-const openFds = () => readdirSync('/proc/self/fd').length;
-
 describe('Temp service', () => {
-  it('creates files and directories with random names in the private temp dir', async () => {
-    const h = await hostHarness({ modules: [tempService] });
-    try {
+  it('creates files and directories with random names in the private temp dir', () =>
+    withHarness({ modules: [tempService] }, async (h) => {
       const p = await h.plugin('plugin-a');
       const temp = p.client(TempDefinition);
       const a = await temp.createTempFile({ prefix: 'build-', suffix: '.log' });
@@ -43,14 +32,10 @@ describe('Temp service', () => {
       assert.ok(dir.isDirectory());
       assert.equal(dir.mode & 0o777, 0o700);
       assert.ok(!p.caller.tempHostPath.startsWith(h.workspace), 'temp files stay out of the workspace');
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('refuses prefixes and suffixes that would leave the directory or overflow the name', async () => {
-    const h = await hostHarness({ modules: [tempService] });
-    try {
+  it('refuses prefixes and suffixes that would leave the directory or overflow the name', () =>
+    withHarness({ modules: [tempService] }, async (h) => {
       const temp = (await h.plugin('plugin-a')).client(TempDefinition);
       for (const [prefix, suffix] of [['../', ''], ['', '/x'], ['a\0', ''], ['x'.repeat(250), '']] as const) {
         const err = await failure(temp.createTempFile({ prefix, suffix }));
@@ -60,14 +45,10 @@ describe('Temp service', () => {
       const err = await failure(temp.createTempDir({ prefix: 'a/b' }));
       assert.equal(err.code, Code.INVALID_ARGUMENT);
       assert.match(err.details, /Temp\/CreateTempDir "a\/b"/);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('lists the top-level entries with their kind, up to the entry limit', async () => {
-    const h = await hostHarness({ modules: [tempService], limits: { maxEntries: 3 } });
-    try {
+  it('lists the top-level entries with their kind, up to the entry limit', () =>
+    withHarness({ modules: [tempService], limits: { maxEntries: 3 } }, async (h) => {
       const p = await h.plugin('plugin-a');
       const temp = p.client(TempDefinition);
       assert.deepEqual(await temp.listTemp({}), { entries: [], truncated: false });
@@ -86,14 +67,10 @@ describe('Temp service', () => {
       const capped = await temp.listTemp({});
       assert.equal(capped.entries.length, 3);
       assert.equal(capped.truncated, true);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('removes files, directory trees and links (never what they point to)', async () => {
-    const h = await hostHarness({ modules: [tempService] });
-    try {
+  it('removes files, directory trees and links (never what they point to)', () =>
+    withHarness({ modules: [tempService] }, async (h) => {
       const p = await h.plugin('plugin-a');
       const temp = p.client(TempDefinition);
       const outside = join(h.dir, 'outside');
@@ -118,14 +95,10 @@ describe('Temp service', () => {
       assert.match(through.details, /Temp\/RemoveTemp \$tmp\/escape\/keep/);
       assert.deepEqual(await temp.removeTemp({ path: '$tmp/escape' }), { removed: 1 });
       assert.equal(existsSync(join(outside, 'keep')), true);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('refuses paths outside $tmp/ and reports missing entries', async () => {
-    const h = await hostHarness({ modules: [tempService] });
-    try {
+  it('refuses paths outside $tmp/ and reports missing entries', () =>
+    withHarness({ modules: [tempService] }, async (h) => {
       const p = await h.plugin('plugin-a');
       const temp = p.client(TempDefinition);
       writeFileSync(join(h.workspace, 'file'), 'workspace');
@@ -138,14 +111,10 @@ describe('Temp service', () => {
       const missing = await failure(temp.removeTemp({ path: '$tmp/nothing' }));
       assert.equal(missing.code, Code.NOT_FOUND);
       assert.match(missing.details, /Temp\/RemoveTemp \$tmp\/nothing: no such file or directory/);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('cleans up everything and counts it, leaving link targets alone', async () => {
-    const h = await hostHarness({ modules: [tempService] });
-    try {
+  it('cleans up everything and counts it, leaving link targets alone', () =>
+    withHarness({ modules: [tempService] }, async (h) => {
       const p = await h.plugin('plugin-a');
       const temp = p.client(TempDefinition);
       const outside = join(h.dir, 'outside-file');
@@ -160,14 +129,10 @@ describe('Temp service', () => {
       assert.deepEqual(readdirSync(p.caller.tempHostPath), []);
       assert.equal(existsSync(outside), true);
       assert.deepEqual(await temp.cleanupTemp({}), { removed: 0 });
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('keeps each plugin to its own temp dir, and deletes it on disconnect', async () => {
-    const h = await hostHarness({ modules: [tempService] });
-    try {
+  it('keeps each plugin to its own temp dir, and deletes it on disconnect', () =>
+    withHarness({ modules: [tempService] }, async (h) => {
       const a = await h.plugin('plugin-a');
       const b = await h.plugin('plugin-b');
       const created = await a.client(TempDefinition).createTempFile({ prefix: 'mine-' });
@@ -179,14 +144,10 @@ describe('Temp service', () => {
       await a.disconnect();
       assert.equal(existsSync(a.caller.tempHostPath), false, 'the Caller removes the temp dir when the plugin goes');
       assert.equal(existsSync(b.caller.tempHostPath), true);
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 
-  it('declares the temp capability with the path as resource', async () => {
-    const h = await hostHarness({ modules: [tempService] });
-    try {
+  it('declares the temp capability with the path as resource', () =>
+    withHarness({ modules: [tempService] }, async (h) => {
       const temp = (await h.plugin('plugin-a')).client(TempDefinition);
       const f = await temp.createTempFile({ prefix: 'p', suffix: 's' });
       await temp.createTempDir({});
@@ -203,8 +164,5 @@ describe('Temp service', () => {
           ['Temp/CleanupTemp', 'temp', '$tmp'],
         ],
       );
-    } finally {
-      await h.close();
-    }
-  });
+    }));
 });

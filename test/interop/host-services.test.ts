@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PluginClient } from '../../src/index.js';
 import { MemoryLogger } from '../../src/log.js';
@@ -14,13 +14,10 @@ import { establishHostServices } from '../../src/host-services/establish.js';
 import { HostServices } from '../../src/host-services/host-services.js';
 import type { CallRecord } from '../../src/host-services/dispatch.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
+import { openFds } from '../support/assertions.js';
 import { eventually, fixture, goPeers, inTempDir } from '../support/peers.js';
 
 const go = goPeers();
-
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length;
-}
 
 function kvClient(name: string, command: { path: string; args?: string[] }) {
   return new PluginClient({ name, handshake, plugins: { [PLUGIN_NAME]: kvPlugin() }, command, logger: new MemoryLogger(), stdin: 'ignore' });

@@ -12,6 +12,7 @@ import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/sha
 import { counterPlugin, PLUGIN_NAME as COUNTER } from '../../examples/bidirectional/shared.js';
 import { checkCounterCallsBack, killCleanly } from '../support/contracts.js';
 import { MemoryLogger } from '../../src/log.js';
+import { sleep } from '../support/assertions.js';
 import { alive, collector, eventually, groupMembers, inTempDir, nodePlugin, repo } from '../support/peers.js';
 
 function kvClient(cwd: string, extra: Partial<PluginClientOptions> = {}, env: Record<string, string> = {}) {
@@ -198,7 +199,7 @@ describe('TS host loads TS plugins', () => {
       const { client } = kvClient(dir);
       await client.start();
       process.kill(client.pid as number, 'SIGINT');
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       await client.ping();
       const first = client.kill();
       assert.equal(client.kill(), first, 'kill is not idempotent');

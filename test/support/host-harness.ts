@@ -79,3 +79,13 @@ export async function hostHarness(options: Partial<HostServicesOptions> & Pick<H
   };
   return harness;
 }
+
+/** Runs `fn` on a fresh harness and closes it however `fn` ends: each test its own host. */
+export async function withHarness<T>(options: Parameters<typeof hostHarness>[0], fn: (h: Harness) => Promise<T>): Promise<T> {
+  const h = await hostHarness(options);
+  try {
+    return await fn(h);
+  } finally {
+    await h.close();
+  }
+}

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './assertions.js';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const dist = join(repo, 'dist');
@@ -96,7 +97,7 @@ export async function eventually(check: () => boolean, ms = 5_000): Promise<bool
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (check()) return true;
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   return check();
 }

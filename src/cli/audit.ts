@@ -1,0 +1,38 @@
+/**
+ * `hst audit`: read the audit log, filtered by plugin or to denials, as
+ * text for people or JSON lines for machines, optionally following it.
+ */
+import { existsSync } from 'node:fs';
+import { followAudit, readAudit, type AuditQuery, type AuditRecord } from '../security/audit.js';
+
+export interface AuditCommandOptions extends AuditQuery {
+  path: string;
+  json: boolean;
+  follow: boolean;
+  color: boolean;
+}
+
+export function formatAuditRecord(r: AuditRecord, color: boolean): string {
+  const verdict = r.decision === 'deny' ? 'DENY ' : 'allow';
+  const paint = color ? (r.decision === 'deny' ? '\u001b[31m' : '\u001b[32m') : '';
+  const reset = color ? '\u001b[0m' : '';
+  const what = r.event ? `${r.event} ${r.capability}` : `${r.op} ${r.resource}`;
+  const extra = r.error ? `  (failed: ${r.error})` : '';
+  return `${r.time}  ${paint}${verdict}${reset}  ${r.plugin.padEnd(16)} ${what}  [${r.rule}]${extra}`;
+}
+
+export async function auditCommand(options: AuditCommandOptions, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
+  if (!existsSync(options.path) && !options.follow) {
+    write(`no audit log at ${options.path} yet`);
+    return 0;
+  }
+  const show = (r: AuditRecord) => write(options.json ? JSON.stringify(r) : formatAuditRecord(r, options.color));
+  const query: AuditQuery = { ...(options.plugin ? { plugin: options.plugin } : {}), ...(options.denied ? { denied: true } : {}) };
+  for (const r of readAudit(options.path, query)) show(r);
+  if (!options.follow) return 0;
+  const controller = new AbortController();
+  signal?.addEventListener('abort', () => controller.abort());
+  followAudit(options.path, query, show, controller.signal);
+  await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve()));
+  return 0;
+}

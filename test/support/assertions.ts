@@ -1,0 +1,90 @@
+/**
+ * Small helpers the tests share, so that each file awaits failures, polls,
+ * drains streams, counts fds and converts bytes the same way, with the same
+ * failure messages.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { Code, RpcError } from '../../src/rpc/status.js';
+import type { Harness } from './host-harness.js';
+
+/** Waits `ms` milliseconds: for tests about real time passing (TTLs, timeouts, retries). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The UTF-8 bytes of a string: request fields and stored values are bytes. */
+export function bytes(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** The UTF-8 text of bytes a call returned; an absent optional value stays undefined. */
+export function text(b: Uint8Array): string;
+export function text(b: Uint8Array | undefined): string | undefined;
+export function text(b: Uint8Array | undefined): string | undefined {
+  return b ? Buffer.from(b).toString() : undefined;
+}
+
+/** Reads a stream to its end: to assert on everything a server stream sent. */
+export async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of stream) out.push(item);
+  return out;
+}
+
+/** Awaits a call that must fail with an RpcError and returns it, for the test to check its code and details. */
+export async function failure(promise: Promise<unknown>, expected = 'expected the call to fail'): Promise<RpcError> {
+  const err = await promise.then(
+    () => assert.fail(expected),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof RpcError, `expected an RpcError, got ${String(err)}`);
+  return err;
+}
+
+/** Awaits a call (or drains a stream) that must fail with `code` and details matching `message`; returns the error. */
+export async function fails(call: Promise<unknown> | AsyncIterable<unknown>, code: Code, message: RegExp): Promise<RpcError> {
+  const err = await failure(Symbol.asyncIterator in call ? collect(call) : call, `expected ${Code[code]}`);
+  assert.equal(err.code, code, `${Code[err.code]}: ${err.details}`);
+  assert.match(err.details, message);
+  return err;
+}
+
+/** Polls until `condition` holds, failing with `what` after `timeoutMs`: for what the host finishes asynchronously. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await sleep(5);
+  }
+}
+
+/**
+ * Reads a stream to its end and returns how the host ended it, from its call
+ * record: what it sent the plugin, whatever the plugin side makes of it.
+ */
+export async function streamOutcome(h: Harness, stream: AsyncIterator<unknown>, operation: string): Promise<{ code: number | undefined; details: string }> {
+  for (;;) {
+    const next = await stream.next().catch(() => ({ done: true }));
+    if (next.done) break;
+  }
+  await until(() => h.records.some((r) => r.operation === operation && !r.ok), `${operation} is recorded as failed`);
+  const record = h.records.findLast((r) => r.operation === operation && !r.ok);
+  return { code: record?.code, details: record?.error ?? '' };
+}
+
+/** How many fds this process has open: to check that an operation leaves none behind. */
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** How many fds of this process point at files below `dir`: a leak check that other fds (sockets, the runner's) cannot disturb. */
+export function openFdsUnder(dir: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`);
+    } catch {
+      return false;
+    }
+  }).length;
+}
