@@ -3,6 +3,7 @@ import { environmentService } from './environment.js';
 import { eventsService } from './events.js';
 import { filesystemService } from './filesystem.js';
 import { fileHandlesService } from './handles.js';
+import { httpService } from './http.js';
 import { keyValueService } from './kv.js';
 import { logService } from './log.js';
 import type { HostServiceModule } from './operation.js';
@@ -20,4 +21,5 @@ export const allHostServices: HostServiceModule<any>[] = [
   keyValueService,
   eventsService,
   logService,
+  httpService,
 ];

@@ -7,6 +7,7 @@ import { EnvironmentDefinition } from '../gen/hst/host/v1/environment.js';
 import { EventsDefinition } from '../gen/hst/host/v1/events.js';
 import { FilesystemDefinition } from '../gen/hst/host/v1/filesystem.js';
 import { FileHandlesDefinition } from '../gen/hst/host/v1/handles.js';
+import { HttpDefinition } from '../gen/hst/host/v1/http.js';
 import { KeyValueDefinition } from '../gen/hst/host/v1/kv.js';
 import { LogDefinition } from '../gen/hst/host/v1/log.js';
 import { ProcessesDefinition } from '../gen/hst/host/v1/processes.js';
@@ -25,6 +26,7 @@ export const hostServiceDefinitions = {
   kv: KeyValueDefinition,
   events: EventsDefinition,
   log: LogDefinition,
+  http: HttpDefinition,
 } as const;
 
 type Definitions = typeof hostServiceDefinitions;

@@ -111,7 +111,8 @@ async function writeAll(
   for await (const response of responses) {
     if (signal.aborted) return;
     if (!call.write(method.responseType.fromPartial(response))) {
-      await Promise.race([once(call, 'drain'), once(signal, 'abort')]);
+      // `signal` removes the abort listener again when drain wins.
+      await once(call, 'drain', { signal }).catch(() => undefined);
     }
   }
 }
