@@ -4,7 +4,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatProbeReport, probe } from './probe.js';
 import { runDemo } from './demo.js';
 import { auditCommand } from './audit.js';
-import { auditPath } from './paths.js';
+import { auditPath, dataDir } from './paths.js';
+import { keygenCommand, signCommand, verifyCommand } from './keys.js';
+import { parseManifest } from '../security/manifest.js';
+import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
+import { join } from 'node:path';
 
 function parseCookie(value: string): { key: string; value: string } {
   const i = value.indexOf('=');
@@ -75,5 +79,40 @@ program
       stop.signal,
     );
   });
+
+/** Name, version and command from plugin.yaml, parsed from the very bytes the signature covers. */
+async function manifestFields(pluginDir: string) {
+  const manifestBytes = await readManifestBytes(pluginDir);
+  const manifest = parseManifest(manifestBytes, join(pluginDir, MANIFEST_FILE));
+  return { name: manifest.name, version: manifest.version, command: manifest.command, manifestBytes };
+}
+
+function finish(result: { exitCode: number; output: string }): void {
+  (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
+  process.exitCode = result.exitCode;
+}
+
+program
+  .command('keygen')
+  .description('make an ed25519 key pair for signing plugins')
+  .option('--dir <dir>', 'where to write <keyId>.key and <keyId>.pub', join(dataDir(), 'keys'))
+  .action((opts: { dir: string }) => finish(keygenCommand({ dir: opts.dir })));
+
+program
+  .command('sign')
+  .description("sign a plugin directory: its manifest and its executable's sha256, into plugin.sig")
+  .argument('<plugin-dir>')
+  .requiredOption('--key <file>', 'the private key (<keyId>.key)')
+  .action(async (pluginDir: string, opts: { key: string }) => finish(await signCommand({ pluginDir, key: opts.key, loadManifest: manifestFields })));
+
+program
+  .command('verify')
+  .description("check a plugin's signature against trusted public keys")
+  .argument('<plugin-dir>')
+  .option('--trusted <dir>', 'directory of trusted .pub keys', join(dataDir(), 'trusted-keys'))
+  .option('--json', 'print one JSON object', false)
+  .action(async (pluginDir: string, opts: { trusted: string; json: boolean }) =>
+    finish(await verifyCommand({ pluginDir, trusted: opts.trusted, json: opts.json, loadManifest: manifestFields })),
+  );
 
 await program.parseAsync();
