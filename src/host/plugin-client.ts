@@ -47,6 +47,7 @@ import { composeEnv } from './env.js';
 import { manage } from './managed.js';
 import { processAlive, processStartTime, ReattachedProcess, SpawnedProcess, type ExitInfo, type PluginProcess } from './plugin-process.js';
 import { openVerified, type SecureConfig, type VerifiedExecutable } from './secure-exec.js';
+import { planSandbox, type SandboxLayer, type SandboxPlan, type SandboxResources, type SandboxRuntime } from '../security/sandbox.js';
 
 export interface PluginCommand {
   path: string;
@@ -54,6 +55,21 @@ export interface PluginCommand {
   /** The command's own variables; the host's environment is laid over them. */
   env?: Record<string, string>;
   cwd?: string;
+}
+
+/** Run the plugin inside the OS sandbox (src/security/sandbox.ts); `command.path` is its entry. */
+export interface PluginSandboxOptions {
+  runtime: SandboxRuntime;
+  /** Read-only inside; must contain `command.path`. */
+  pluginDir: string;
+  readOnlyPaths?: string[];
+  /** The plugin's private writable directory and cwd. */
+  workDir: string;
+  /** node or python executable; see SandboxRequest.interpreter. */
+  interpreter?: string;
+  resources?: SandboxResources;
+  /** Refuse to start without these layers. */
+  require?: SandboxLayer[];
 }
 
 /** Everything needed to reconnect to a running plugin from another host process. */
@@ -91,6 +107,8 @@ export interface PluginClientOptions {
   maxPort?: number;
   /** Put the plugin's sockets in a fresh directory under `dir`, owned by `group`. */
   unixSocket?: { dir?: string; group?: string };
+  /** Sandbox the plugin process; implies an empty host environment and a socket directory. */
+  sandbox?: PluginSandboxOptions;
   /** go-plugin hands the host's stdin to the plugin; a TUI host wants 'ignore'. */
   stdin?: 'inherit' | 'ignore';
   /** Raw copy of the plugin's stderr lines. */
@@ -135,6 +153,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   private tls: TlsMaterial | undefined;
   private socketDir: string | undefined;
   private verified: VerifiedExecutable | undefined;
+  private sandbox: SandboxPlan | undefined;
   private unmanage: (() => void) | undefined;
 
   constructor(private readonly options: PluginClientOptions) {
@@ -281,6 +300,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   private cleanup(): void {
     this.unmanage?.();
     this.verified?.release();
+    this.sandbox?.cleanup();
     if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
   }
 
@@ -302,12 +322,14 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       hostCert = await mtls.generateCertificate();
       protocolEnv[ENV_CLIENT_CERT] = hostCert.cert;
     }
-    if (opts.unixSocket) {
-      this.socketDir = mkdtempSync(join(opts.unixSocket.dir ?? tmpdir(), 'plugin-dir'));
+    // A sandboxed plugin can only reach the host through a socket directory bound into its sandbox.
+    if (opts.unixSocket || opts.sandbox) {
+      this.socketDir = mkdtempSync(join(opts.unixSocket?.dir ?? tmpdir(), 'plugin-dir'));
       protocolEnv[ENV_UNIX_SOCKET_DIR] = this.socketDir;
-      if (opts.unixSocket.group) protocolEnv[ENV_UNIX_SOCKET_GROUP] = opts.unixSocket.group;
+      if (opts.unixSocket?.group) protocolEnv[ENV_UNIX_SOCKET_GROUP] = opts.unixSocket.group;
     }
-    const env = composeEnv(command.env, opts.skipHostEnv ? undefined : process.env, protocolEnv);
+    // A sandboxed plugin never sees the host's environment.
+    const env = composeEnv(command.env, opts.skipHostEnv || opts.sandbox ? undefined : process.env, protocolEnv);
 
     let execPath = command.path;
     if (opts.secureConfig) {
@@ -321,11 +343,21 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       stderrTail: [],
       cookie: { key: opts.handshake.magicCookieKey, value: opts.handshake.magicCookieValue },
     };
-    const child = spawn(execPath, command.args ?? [], {
-      argv0: command.path,
-      env,
-      ...(command.cwd ? { cwd: command.cwd } : {}),
-      stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe'],
+    if (opts.sandbox) {
+      this.sandbox = await planSandbox({
+        ...opts.sandbox,
+        entry: command.path,
+        args: command.args ?? [],
+        socketDir: this.socketDir as string,
+        env,
+        ...(this.verified && opts.sandbox.runtime === 'binary' ? { executableFd: this.verified.fd } : {}),
+      });
+      this.logger.info({ layers: this.sandbox.layers, inactive: this.sandbox.inactive }, 'plugin sandbox');
+    }
+    const plan = this.sandbox;
+    const child = spawn(plan ? plan.command : execPath, plan ? plan.args : (command.args ?? []), {
+      ...(plan ? { env: plan.env, cwd: plan.cwd } : { argv0: command.path, env, ...(command.cwd ? { cwd: command.cwd } : {}) }),
+      stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe', ...(plan?.stdio ?? [])],
       // Its own process group, so kill() takes whatever it started along with it.
       detached: true,
     });
@@ -399,6 +431,13 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       }
       return fail((err as Error).message, err);
     }
+    if (plan) {
+      try {
+        info = { ...info, address: plan.translateAddress(info.address) };
+      } catch (err) {
+        fail((err as Error).message, err);
+      }
+    }
     if (info.protocol === 'netrpc') {
       fail(`plugin ${JSON.stringify(this.name)} speaks go-plugin's netrpc protocol, which hst does not implement; serve it with gRPC (plugin.DefaultGRPCServer in Go)`);
     }
@@ -453,11 +492,15 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     const signal = this.streams.signal;
     const outbound = new AsyncQueue<ConnInfo>();
     signal.addEventListener('abort', () => outbound.end());
+    const plan = this.sandbox;
+    const socketDir = this.socketDir;
     const broker = new GrpcBroker({
       send: (c) => outbound.push(c),
-      transport: this.transport,
+      // Broker endpoints the plugin announces are checked like its handshake address.
+      transport: plan ? { ...this.transport, connect: (address, o) => this.transport.connect(plan.translateAddress(address), o) } : this.transport,
       ...(this.tls ? { tls: this.tls } : {}),
-      listen: () => listen({ network: info.address.network }),
+      // Our broker endpoints must be inside the sandbox's view: its socket directory.
+      listen: () => listen({ network: info.address.network, ...(plan && socketDir ? { env: { [ENV_UNIX_SOCKET_DIR]: socketDir } } : {}) }),
       logger: this.logger.child({ name: 'broker' }),
     });
     this.brokerInstance = broker;

@@ -41,6 +41,8 @@ export function resolveExecutable(command: string, pathEnv = process.env.PATH ??
 export interface VerifiedExecutable {
   /** Path to exec: the already-open, already-hashed file. */
   execPath: string;
+  /** That open file, for a sandbox that cannot see this process's /proc entry. */
+  fd: number;
   /** Close once the process has exited (interpreters may reopen the file by that path). */
   release(): void;
 }
@@ -66,6 +68,7 @@ export async function openVerified(command: string, config: SecureConfig, pathEn
   let open = true;
   return {
     execPath: `/proc/${process.pid}/fd/${fd}`,
+    fd,
     release: () => {
       if (open) closeSync(fd);
       open = false;

@@ -1,0 +1,672 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
+import { PluginClient } from '../host/plugin-client.js';
+import { planSandbox, probeSandbox, SandboxAddressError, SandboxUnavailableError, type SandboxPlan, type SandboxProbe, type SandboxRequest } from './sandbox.js';
+
+const probe = await probeSandbox();
+const { ENOENT, EAFNOSUPPORT, EROFS, ENOSPC } = constants.errno;
+
+/** No tool at all: the plain process with only the always-on layers. */
+const NOTHING: SandboxProbe = {
+  bwrap: false,
+  seccomp: false,
+  unshareUser: false,
+  unshareNet: false,
+  prlimit: false,
+  setpriv: false,
+  tools: {},
+  reasons: {
+    bwrap: 'bwrap not found (test)',
+    seccomp: 'needs bwrap (test)',
+    unshareUser: 'unshare not found (test)',
+    unshareNet: 'unshare not found (test)',
+    prlimit: 'prlimit not found (test)',
+    setpriv: 'setpriv not found (test)',
+  },
+};
+
+function without(base: SandboxProbe, ...keys: Array<keyof typeof NOTHING.reasons>): SandboxProbe {
+  const p: SandboxProbe = { ...base, reasons: { ...base.reasons } };
+  for (const key of keys) {
+    p[key] = false;
+    p.reasons[key] = NOTHING.reasons[key] as string;
+  }
+  return p;
+}
+
+interface Case {
+  base: string;
+  pluginDir: string;
+  workDir: string;
+  socketDir: string;
+  request(partial: Partial<SandboxRequest> & Pick<SandboxRequest, 'runtime' | 'entry'>): SandboxRequest;
+  cleanup(): void;
+}
+
+function makeCase(files: Record<string, string> = {}): Case {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'hst-sandbox-')));
+  const [pluginDir, workDir, socketDir] = ['plugin', 'work', 'sock'].map((d) => join(base, d)) as [string, string, string];
+  for (const dir of [pluginDir, workDir, socketDir]) mkdirSync(dir, { mode: 0o700 });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(pluginDir, name), text, { mode: 0o755 });
+  return {
+    base,
+    pluginDir,
+    workDir,
+    socketDir,
+    request: (partial) => ({ args: [], pluginDir, workDir, socketDir, env: {}, ...partial, entry: join(pluginDir, partial.entry) }),
+    cleanup: () => rmSync(base, { recursive: true, force: true }),
+  };
+}
+
+function spawnPlan(plan: SandboxPlan): ChildProcess {
+  return spawn(plan.command, plan.args, { env: plan.env, cwd: plan.cwd, stdio: ['ignore', 'pipe', 'pipe', ...plan.stdio], detached: true });
+}
+
+/** Runs a plan to its end and returns the plugin's first stdout line as JSON. */
+async function runReport(plan: SandboxPlan): Promise<Record<string, unknown>> {
+  const child = spawnPlan(plan);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  plan.cleanup();
+  assert.equal(code, 0, `plugin failed (code ${code}, signal ${signal}): ${stderr}`);
+  return JSON.parse(stdout.split('\n')[0] as string) as Record<string, unknown>;
+}
+
+async function loopbackServer(): Promise<{ server: Server; port: number }> {
+  const server = createServer((c) => c.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+function readAll(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    connect(path)
+      .setEncoding('utf8')
+      .on('data', (d: string) => (text += d))
+      .on('end', () => resolve(text))
+      .on('error', reject);
+  });
+}
+
+/**
+ * A node plugin that reports what it may do, then serves one connection on a
+ * unix socket in PLUGIN_UNIX_SOCKET_DIR and exits.
+ */
+const NODE_PLUGIN = `
+import fs from 'node:fs';
+import net from 'node:net';
+import cp from 'node:child_process';
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+const outcome = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code ?? e.message; } };
+const report = {
+  env: process.env,
+  cwd: process.cwd(),
+  passwd: outcome(() => fs.readFileSync('/etc/passwd')),
+  writeWork: outcome(() => fs.writeFileSync('written.txt', 'from plugin')),
+  writePluginDir: outcome(() => fs.writeFileSync(new URL('./dropped.txt', import.meta.url), 'x')),
+  spawn: outcome(() => { const r = cp.spawnSync('/usr/bin/true'); if (r.error) throw r.error; }),
+  worker: outcome(() => new Worker('0', { eval: true }).terminate()),
+};
+report.tcp = await new Promise((resolve) =>
+  net.connect(Number(process.argv[2]), '127.0.0.1')
+    .on('connect', function () { this.destroy(); resolve('connected'); })
+    .on('error', (e) => resolve(e.code)));
+const server = net.createServer((c) => c.end('hello from plugin', () => server.close()));
+server.listen(join(process.env.PLUGIN_UNIX_SOCKET_DIR, 'plugin.sock'), () => console.log(JSON.stringify(report)));
+setTimeout(() => process.exit(3), 10000).unref();
+`;
+
+/** Starts NODE_PLUGIN under `plan`, dials its socket through translateAddress, and returns its report. */
+async function runNodePlugin(c: Case, plan: SandboxPlan): Promise<{ report: Record<string, unknown>; greeting: string; dialled: string }> {
+  const child = spawnPlan(plan);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = once(child, 'close');
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+    });
+    child.once('close', () => reject(new Error(`plugin exited before reporting: ${stderr}`)));
+  });
+  const dialled = plan.translateAddress({ network: 'unix', address: join(c.socketDir, 'plugin.sock') }).address;
+  const greeting = await readAll(dialled);
+  const [code] = (await exited) as [number | null];
+  plan.cleanup();
+  assert.equal(code, 0, stderr);
+  return { report: JSON.parse(line) as Record<string, unknown>, greeting, dialled };
+}
+
+const PYTHON_PLUGIN = `
+import json, os, socket
+report = {'env': dict(os.environ)}
+def errno(fn):
+    try:
+        fn()
+        return 0
+    except OSError as e:
+        return e.errno
+    except MemoryError:
+        return 'MemoryError'
+report['passwd'] = errno(lambda: open('/etc/passwd').read())
+report['inet'] = errno(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+report['unix'] = errno(lambda: socket.socket(socket.AF_UNIX).bind(os.path.join(os.environ['PLUGIN_UNIX_SOCKET_DIR'], 'py.sock')))
+report['bigAlloc'] = errno(lambda: bytearray(512 * 1024 * 1024))
+report['rootWrite'] = errno(lambda: open('/escape', 'w').close())
+def fill_tmp():
+    with open('/tmp/fill', 'wb') as f:
+        for _ in range(200):
+            f.write(bytes(1024 * 1024))
+            f.flush()
+report['tmpFill'] = errno(fill_tmp)
+status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)
+report['capEff'] = status['CapEff'].strip()
+report['noNewPrivs'] = status['NoNewPrivs'].strip()
+print(json.dumps(report))
+`;
+
+const GO_PLUGIN = `package main
+
+import (
+	"os"
+	"strconv"
+	"syscall"
+)
+
+func errno(err error) string {
+	if err == nil {
+		return "0"
+	}
+	if pe, ok := err.(*os.PathError); ok {
+		err = pe.Err
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return strconv.Itoa(int(e))
+	}
+	return err.Error()
+}
+
+func main() {
+	_, readErr := os.ReadFile("/etc/passwd")
+	fd, inetErr := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if inetErr == nil {
+		syscall.Close(fd)
+	}
+	ufd, unixErr := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if unixErr == nil {
+		unixErr = syscall.Bind(ufd, &syscall.SockaddrUnix{Name: os.Getenv("PLUGIN_UNIX_SOCKET_DIR") + "/go.sock"})
+	}
+	os.Stdout.WriteString("{\\"passwd\\":" + errno(readErr) + ",\\"inet\\":" + errno(inetErr) + ",\\"unix\\":" + errno(unixErr) + "}\\n")
+}
+`;
+
+const hasGo = spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
+const hasPython = spawnSync('python3', ['-c', 'pass'], { stdio: 'ignore' }).status === 0;
+
+const PLUGIN_ENV = { PLUGIN_TEST: 'visible', NODE_OPTIONS: '--allow-fs-read=/', PLUGIN_UNIX_SOCKET_GROUP: 'nogroup' };
+/** Variables the runtimes or bwrap add on their own. */
+const ADDED_BY_RUNTIME = new Set(['PWD', 'LC_CTYPE']);
+
+// Present in every host-side environment the tests use; the plugins must never see it.
+process.env.HST_SANDBOX_HOST_ONLY = 'must not leak';
+
+/** The plugin's variables are the given ones, less what would undo a layer, plus the socket dir. */
+function assertOnlyGivenEnv(env: unknown, expected = ['PLUGIN_TEST', 'PLUGIN_UNIX_SOCKET_DIR']): void {
+  const names = Object.keys(env as object).filter((n) => !ADDED_BY_RUNTIME.has(n)).sort();
+  assert.deepEqual(names, expected);
+}
+
+describe('probeSandbox', () => {
+  it('tries each tool once, remembers the answer, and explains every missing feature', async (t) => {
+    assert.equal(await probeSandbox(), probe);
+    for (const key of ['bwrap', 'seccomp', 'unshareUser', 'unshareNet', 'prlimit', 'setpriv'] as const) {
+      if (probe[key]) assert.equal(probe.reasons[key], undefined, key);
+      else assert.match(probe.reasons[key] ?? '', /\S/, `${key} is off without a reason`);
+    }
+    for (const path of Object.values(probe.tools)) assert.ok(path.startsWith('/'), path);
+    if (probe.seccomp) assert.ok(probe.bwrap, 'seccomp is loaded through bwrap');
+    t.diagnostic(`measured: ${JSON.stringify(probe)}`);
+  });
+});
+
+describe('sandboxed node plugin', () => {
+  it('under bwrap and seccomp: no /etc/passwd, no TCP, only the given env, writable workDir, reachable unix socket', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
+    const c = makeCase({ 'main.mjs': NODE_PLUGIN });
+    const { server, port } = await loopbackServer();
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }));
+      assert.deepEqual(
+        plan.layers.filter((l) => ['bwrap', 'seccomp', 'node-permissions', 'watchdog', 'privileges'].includes(l)).sort(),
+        ['bwrap', 'node-permissions', 'privileges', 'watchdog', ...(probe.seccomp ? ['seccomp'] : [])].sort(),
+      );
+      const { report, greeting, dialled } = await runNodePlugin(c, plan);
+      assert.equal(report.passwd, 'ERR_ACCESS_DENIED');
+      assert.equal(report.tcp, probe.seccomp ? 'EAFNOSUPPORT' : 'ECONNREFUSED');
+      assertOnlyGivenEnv(report.env);
+      assert.equal((report.env as Record<string, string>).PLUGIN_UNIX_SOCKET_DIR, c.socketDir);
+      assert.equal(report.cwd, c.workDir);
+      assert.equal(report.writeWork, 'ok');
+      assert.equal(readFileSync(join(c.workDir, 'written.txt'), 'utf8'), 'from plugin');
+      assert.equal(report.writePluginDir, 'ERR_ACCESS_DENIED');
+      assert.equal(report.spawn, 'ERR_ACCESS_DENIED');
+      assert.equal(report.worker, 'ERR_ACCESS_DENIED');
+      assert.equal(greeting, 'hello from plugin');
+      assert.ok(!dialled.startsWith(c.socketDir + '/'), 'the host dials its own link, not the plugin-writable path');
+      assert.ok(!existsSync(dialled), 'cleanup removes the dial links');
+    } finally {
+      server.close();
+      c.cleanup();
+    }
+  });
+
+  it('without seccomp, bwrap still cuts it off the host loopback: its own network namespace', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
+    const c = makeCase({ 'main.mjs': NODE_PLUGIN });
+    const { server, port } = await loopbackServer();
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), without(probe, 'seccomp'));
+      assert.ok(!plan.layers.includes('seccomp'));
+      const { report, greeting } = await runNodePlugin(c, plan);
+      assert.equal(report.tcp, 'ECONNREFUSED', 'the host listens on that port, but not in the plugin\'s namespace');
+      assert.equal(greeting, 'hello from plugin');
+    } finally {
+      server.close();
+      c.cleanup();
+    }
+  });
+
+  it('with unshare instead of bwrap: own network namespace, unix sockets still cross it, watchdog and privileges from setpriv', { skip: !(probe.unshareNet && probe.setpriv) && 'unshare or setpriv unavailable' }, async () => {
+    const c = makeCase({ 'main.mjs': NODE_PLUGIN });
+    const { server, port } = await loopbackServer();
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), without(probe, 'bwrap', 'seccomp'));
+      assert.ok(plan.layers.includes('unshare') && plan.layers.includes('watchdog') && plan.layers.includes('privileges'), plan.layers.join());
+      assert.ok(!plan.layers.includes('bwrap'));
+      const { report, greeting } = await runNodePlugin(c, plan);
+      assert.equal(report.tcp, 'ENETUNREACH', 'unshare leaves even lo down in the new namespace');
+      assert.equal(report.passwd, 'ERR_ACCESS_DENIED');
+      assertOnlyGivenEnv(report.env);
+      assert.equal(greeting, 'hello from plugin');
+    } finally {
+      server.close();
+      c.cleanup();
+    }
+  });
+
+  it('with no OS tool at all: Node\'s permission model and a clean environment still hold', async () => {
+    const c = makeCase({ 'main.mjs': NODE_PLUGIN });
+    const { server, port } = await loopbackServer();
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), NOTHING);
+      assert.deepEqual(plan.layers, ['env', 'session', 'node-permissions']);
+      assert.deepEqual(plan.inactive, [
+        { layer: 'prlimit', reason: 'prlimit not found (test)' },
+        { layer: 'bwrap', reason: 'bwrap not found (test)' },
+        { layer: 'seccomp', reason: 'needs bwrap (bwrap not found (test))' },
+        { layer: 'unshare', reason: 'unshare not found (test)' },
+        { layer: 'privileges', reason: 'setpriv not found (test)' },
+        { layer: 'watchdog', reason: 'setpriv not found (test)' },
+      ]);
+      assert.equal(plan.command, realpathSync(process.execPath));
+      const { report, greeting } = await runNodePlugin(c, plan);
+      assert.equal(report.passwd, 'ERR_ACCESS_DENIED');
+      assert.equal(report.spawn, 'ERR_ACCESS_DENIED');
+      assert.equal(report.worker, 'ERR_ACCESS_DENIED');
+      assert.equal(report.writePluginDir, 'ERR_ACCESS_DENIED');
+      assert.equal(report.tcp, 'connected', 'Node 20 does not guard the network: that is what the OS layers are for');
+      assertOnlyGivenEnv(report.env);
+      assert.equal(greeting, 'hello from plugin');
+    } finally {
+      server.close();
+      c.cleanup();
+    }
+  });
+});
+
+describe('go-plugin handshake through the sandbox', () => {
+  it('the TS kv plugin announces a socket in socketDir and serves gRPC at the translated address', async () => {
+    const root = realpathSync(fileURLToPath(new URL('../../../', import.meta.url)));
+    const c = makeCase();
+    try {
+      const plan = await planSandbox({
+        runtime: 'node',
+        entry: join(root, 'dist', 'test', 'fixtures', 'kv-plugin.js'),
+        args: [],
+        // The whole checkout read-only: the plugin needs its package.json, node_modules and dist.
+        pluginDir: root,
+        workDir: c.workDir,
+        socketDir: c.socketDir,
+        env: { [handshake.magicCookieKey]: handshake.magicCookieValue, PLUGIN_PROTOCOL_VERSIONS: String(handshake.protocolVersion) },
+      });
+      const child = spawnPlan(plan);
+      const exited = once(child, 'close');
+      const line = await new Promise<string>((resolve) => child.stdout?.setEncoding('utf8').once('data', (d: string) => resolve(d.split('\n')[0] as string)));
+      const [, appVersion, network, address] = line.split('|') as [string, string, 'unix' | 'tcp', string];
+      assert.equal(network, 'unix');
+      assert.ok(address.startsWith(c.socketDir + '/'), address);
+      const client = new PluginClient({
+        handshake,
+        plugins: { [PLUGIN_NAME]: kvPlugin() },
+        reattach: { protocol: 'grpc', protocolVersion: Number(appVersion), addr: plan.translateAddress({ network, address }), pid: child.pid as number },
+        managed: false,
+      });
+      try {
+        const kv = await client.dispense<KV>(PLUGIN_NAME);
+        await kv.put('sandboxed', Buffer.from('value'));
+        assert.match(String(await kv.get('sandboxed')), /^value\n/);
+        assert.match(readFileSync(join(c.workDir, 'kv_sandboxed'), 'utf8'), /^value\n/, 'its cwd is workDir');
+      } finally {
+        await client.kill();
+        await exited;
+        plan.cleanup();
+      }
+    } finally {
+      c.cleanup();
+    }
+  });
+});
+
+describe('other runtimes under bwrap', () => {
+  it('python3: /etc/passwd is not there, AF_INET is refused, its socket dir works, RLIMIT_DATA and the /tmp cap hold, / is read-only', { skip: (!probe.bwrap && 'bwrap unavailable') || (!hasPython && 'python3 unavailable') }, async () => {
+    const c = makeCase({ 'main.py': PYTHON_PLUGIN });
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'python', entry: 'main.py', env: PLUGIN_ENV, resources: { memoryMb: 128 } }));
+      assert.ok(plan.layers.includes('bwrap'));
+      assert.ok(!plan.layers.includes('node-permissions'));
+      const report = await runReport(plan);
+      assert.equal(report.passwd, ENOENT);
+      assert.equal(report.inet, probe.seccomp ? EAFNOSUPPORT : 0);
+      assert.equal(report.unix, 0);
+      assert.ok(existsSync(join(c.socketDir, 'py.sock')));
+      assert.equal(report.bigAlloc, probe.prlimit ? 'MemoryError' : 0);
+      assert.equal(report.rootWrite, EROFS);
+      assert.equal(report.tmpFill, probe.bwrapTmpfsSize ? ENOSPC : 0, '/tmp is capped at memoryMb');
+      assert.equal(report.capEff, '0000000000000000');
+      assert.equal(report.noNewPrivs, '1');
+      // NODE_OPTIONS only matters to node plugins, so only they lose it.
+      assertOnlyGivenEnv(report.env, ['NODE_OPTIONS', 'PLUGIN_TEST', 'PLUGIN_UNIX_SOCKET_DIR']);
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  it('a static Go binary, by path and by an already-open fd (SecureConfig)', { skip: (!probe.bwrap && 'bwrap unavailable') || (!hasGo && 'go unavailable'), timeout: 150_000 }, async () => {
+    const c = makeCase();
+    const src = mkdtempSync(join(tmpdir(), 'hst-sandbox-go-'));
+    try {
+      writeFileSync(join(src, 'go.mod'), 'module sandboxprobe\n\ngo 1.20\n');
+      writeFileSync(join(src, 'main.go'), GO_PLUGIN);
+      const build = spawnSync('go', ['build', '-o', join(c.pluginDir, 'plugin'), '.'], {
+        cwd: src,
+        env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOPROXY: 'off', GOFLAGS: '-mod=mod' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.equal(build.status, 0, build.stderr);
+
+      const byPath = await runReport(await planSandbox(c.request({ runtime: 'binary', entry: 'plugin', env: PLUGIN_ENV })));
+      assert.deepEqual(byPath, { passwd: ENOENT, inet: probe.seccomp ? EAFNOSUPPORT : 0, unix: 0 });
+
+      rmSync(join(c.socketDir, 'go.sock'));
+      const fd = openSync(join(c.pluginDir, 'plugin'), 'r');
+      try {
+        const plan = await planSandbox(c.request({ runtime: 'binary', entry: 'plugin', env: PLUGIN_ENV, executableFd: fd }));
+        assert.ok(plan.args.includes(`/proc/self/fd/${3 + plan.stdio.indexOf(fd)}`), plan.args.join(' '));
+        assert.deepEqual(await runReport(plan), byPath);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      rmSync(src, { recursive: true, force: true });
+      c.cleanup();
+    }
+  });
+});
+
+describe('resource limits', () => {
+  it('prlimit enforces maxOpenFiles', { skip: !probe.prlimit && 'prlimit unavailable' }, async () => {
+    const c = makeCase({
+      'files.mjs': `
+import fs from 'node:fs';
+let opened = 0;
+try { for (;;) { fs.openSync(new URL(import.meta.url), 'r'); opened++; } }
+catch (e) { console.log(JSON.stringify({ opened, code: e.code })); }
+`,
+    });
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'files.mjs', resources: { maxOpenFiles: 48 } }));
+      assert.ok(plan.layers.includes('prlimit'));
+      const report = await runReport(plan);
+      assert.equal(report.code, 'EMFILE');
+      assert.ok((report.opened as number) > 0 && (report.opened as number) < 48, `opened ${report.opened}`);
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  it('node gets --max-old-space-size for memoryMb', async () => {
+    const c = makeCase({ 'heap.mjs': `import v8 from 'node:v8'; console.log(JSON.stringify({ limitMb: v8.getHeapStatistics().heap_size_limit / 1048576 }));` });
+    try {
+      const report = await runReport(await planSandbox(c.request({ runtime: 'node', entry: 'heap.mjs', resources: { memoryMb: 96 } }), NOTHING));
+      assert.ok((report.limitMb as number) < 200, `heap limit ${report.limitMb} MiB`);
+    } finally {
+      c.cleanup();
+    }
+  });
+});
+
+describe('required layers', () => {
+  const full: SandboxProbe = {
+    bwrap: true,
+    seccomp: true,
+    unshareUser: true,
+    unshareNet: true,
+    prlimit: true,
+    setpriv: true,
+    tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', setpriv: '/usr/bin/setpriv', unshare: '/usr/bin/unshare' },
+    reasons: {},
+  };
+
+  it('refuses to plan without bwrap when bwrap is required, naming the layer and the reason, and leaves nothing behind', async () => {
+    const c = makeCase({ 'main.mjs': '' });
+    try {
+      const fds = readdirSync('/proc/self/fd').length;
+      await assert.rejects(planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', require: ['bwrap', 'seccomp', 'watchdog'] }), without(full, 'bwrap', 'seccomp')), (err: Error) => {
+        assert.ok(err instanceof SandboxUnavailableError);
+        assert.match(err.message, /required layers unavailable: bwrap \(bwrap not found \(test\)\); seccomp \(needs bwrap \(bwrap not found \(test\)\)\)/);
+        assert.deepEqual(
+          err.missing.map((m) => m.layer),
+          ['bwrap', 'seccomp'],
+          'setpriv still gives the watchdog',
+        );
+        return true;
+      });
+      assert.deepEqual(readdirSync(c.base).sort(), ['plugin', 'sock', 'work'], 'no private directory left');
+      assert.equal(readdirSync('/proc/self/fd').length, fds);
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  it('refuses node-permissions for a binary plugin and seccomp when only bwrap works; unshare is met by bwrap', async () => {
+    const c = makeCase({ 'main.py': '', 'main.mjs': '' });
+    try {
+      await assert.rejects(planSandbox(c.request({ runtime: 'binary', entry: 'main.py', require: ['node-permissions'] }), full), /node-permissions \(runtime binary: Node's permission model applies to node plugins only\)/);
+      await assert.rejects(planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', require: ['seccomp'] }), { ...full, seccomp: false, reasons: { seccomp: 'filter rejected (test)' } }), /seccomp \(filter rejected \(test\)\)/);
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', require: ['unshare', 'bwrap', 'seccomp', 'prlimit', 'watchdog'] }), full);
+      assert.ok(!plan.layers.includes('unshare'));
+      plan.cleanup();
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  it('refuses an entry outside the plugin directory and directories that would expose the host', async () => {
+    const c = makeCase();
+    try {
+      await assert.rejects(planSandbox(c.request({ runtime: 'binary', entry: '../work' }), NOTHING), /entry .* is outside pluginDir/);
+      await assert.rejects(planSandbox({ ...c.request({ runtime: 'binary', entry: 'x' }), pluginDir: '/' }), /pluginDir \/ cannot be mounted/);
+      await assert.rejects(planSandbox({ ...c.request({ runtime: 'binary', entry: 'x' }), workDir: '/proc/self' }, NOTHING), /workDir \/proc\/\d+ cannot be mounted/);
+      await assert.rejects(planSandbox({ ...c.request({ runtime: 'binary', entry: 'x' }), socketDir: 'relative' }, NOTHING), /socketDir "relative" is not an absolute path/);
+    } finally {
+      c.cleanup();
+    }
+  });
+});
+
+describe('translateAddress', () => {
+  it('dials only sockets inside socketDir, through a link the plugin cannot swap', async () => {
+    const c = makeCase({ 'main.mjs': '' });
+    const outside = join(c.base, 'outside.sock');
+    const server = createServer((s) => s.end('outside'));
+    await new Promise<void>((resolve) => server.listen(outside, resolve));
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs' }), NOTHING);
+      const refuse = (address: string, pattern: RegExp) =>
+        assert.throws(() => plan.translateAddress({ network: 'unix', address }), (err: Error) => err instanceof SandboxAddressError && pattern.test(err.message));
+      refuse(outside, /not in its socket directory/);
+      refuse(join(c.socketDir, '..', 'outside.sock'), /not in its socket directory/);
+      refuse(`${c.socketDir}/../outside.sock`, /not in its socket directory/);
+      refuse(c.socketDir + '/', /not in its socket directory/);
+      mkdirSync(join(c.socketDir, 'sub'));
+      refuse(join(c.socketDir, 'sub', 'x.sock'), /not in its socket directory/);
+      symlinkSync(outside, join(c.socketDir, 'link.sock'));
+      refuse(join(c.socketDir, 'link.sock'), /which is not a unix socket/);
+      writeFileSync(join(c.socketDir, 'file.sock'), '');
+      refuse(join(c.socketDir, 'file.sock'), /which is not a unix socket/);
+      refuse(join(c.socketDir, 'missing.sock'), /cannot be used: ENOENT/);
+      assert.deepEqual(plan.translateAddress({ network: 'tcp', address: '127.0.0.1:1234' }), { network: 'tcp', address: '127.0.0.1:1234' }, 'shared network: tcp is fine');
+      plan.cleanup();
+      refuse(join(c.socketDir, 'file.sock'), /after its sandbox was cleaned up/);
+    } finally {
+      server.close();
+      c.cleanup();
+    }
+  });
+
+  it('refuses tcp when the plugin has its own network namespace', async () => {
+    const c = makeCase({ 'main.mjs': '' });
+    try {
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs' }), { ...NOTHING, unshareNet: true, tools: { unshare: '/usr/bin/unshare' } });
+      assert.ok(plan.layers.includes('unshare'));
+      assert.throws(() => plan.translateAddress({ network: 'tcp', address: '127.0.0.1:1234' }), /own network namespace.*PLUGIN_UNIX_SOCKET_DIR/);
+      plan.cleanup();
+    } finally {
+      c.cleanup();
+    }
+  });
+
+  it('cleanup closes the seccomp fd and removes the private directory', async () => {
+    const c = makeCase({ 'main.mjs': '' });
+    try {
+      const fds = readdirSync('/proc/self/fd').length;
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs' }), { ...NOTHING, bwrap: true, seccomp: true, tools: { bwrap: '/usr/bin/bwrap' } });
+      assert.equal(plan.stdio.length, 1);
+      assert.ok(plan.args.includes('--seccomp'));
+      assert.equal(readdirSync('/proc/self/fd').length, fds + 1);
+      assert.equal(readdirSync(c.base).length, 4);
+      plan.cleanup();
+      plan.cleanup();
+      assert.equal(readdirSync('/proc/self/fd').length, fds);
+      assert.deepEqual(readdirSync(c.base).sort(), ['plugin', 'sock', 'work']);
+    } finally {
+      c.cleanup();
+    }
+  });
+});
+
+/** Pids of every process below `pid`, from /proc. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    for (const child of children.get(queue.shift() as number) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** Running, as opposed to gone or a zombie nobody reaped. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const FAKE_HOST = `
+import { spawn } from 'node:child_process';
+const { planSandbox } = await import(process.argv[2]);
+const plan = await planSandbox(JSON.parse(process.argv[3]), JSON.parse(process.argv[4]));
+spawn(plan.command, plan.args, { env: plan.env, cwd: plan.cwd, stdio: ['ignore', 'inherit', 'inherit', ...plan.stdio], detached: true });
+setInterval(() => {}, 1000);
+`;
+
+/** A host that starts a sandboxed plugin and is then killed with SIGKILL; returns the plugin's processes still running after `waitMs`. */
+async function survivorsOfHostKill(sandboxProbe: SandboxProbe, waitMs: number): Promise<{ plugin: number[]; survivors: number[] }> {
+  const c = makeCase({ 'idle.mjs': "setInterval(() => {}, 1000); console.log('ready');", 'host.mjs': FAKE_HOST });
+  try {
+    const sandboxModule = new URL('./sandbox.js', import.meta.url).href;
+    const host = spawn(process.execPath, [join(c.pluginDir, 'host.mjs'), sandboxModule, JSON.stringify(c.request({ runtime: 'node', entry: 'idle.mjs' })), JSON.stringify(sandboxProbe)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      host.stdout?.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve());
+      host.once('exit', () => reject(new Error('fake host exited before its plugin was ready')));
+    });
+    const plugin = descendants(host.pid as number);
+    assert.ok(plugin.length > 0);
+    host.kill('SIGKILL');
+    const deadline = Date.now() + waitMs;
+    while (plugin.some(running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return { plugin, survivors: plugin.filter(running) };
+  } finally {
+    c.cleanup();
+  }
+}
+
+describe('watchdog', () => {
+  it('bwrap: the plugin dies when its host is killed with SIGKILL', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
+    const { survivors } = await survivorsOfHostKill(probe, 5_000);
+    assert.deepEqual(survivors, []);
+  });
+
+  it('setpriv: the plugin dies when its host is killed with SIGKILL', { skip: !probe.setpriv && 'setpriv unavailable' }, async () => {
+    const { survivors } = await survivorsOfHostKill(without(probe, 'bwrap', 'seccomp'), 5_000);
+    assert.deepEqual(survivors, []);
+  });
+
+  it('without a watchdog the plugin would outlive its host (the check above can fail)', async () => {
+    const { plugin, survivors } = await survivorsOfHostKill(NOTHING, 500);
+    for (const pid of plugin) process.kill(pid, 'SIGKILL');
+    assert.deepEqual(survivors, plugin);
+  });
+});
