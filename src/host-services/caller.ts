@@ -12,6 +12,8 @@ import type { Logger } from '../log.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { ConfinedRoot, normalizePath } from '../security/confine.js';
 import type { Limits } from './limits.js';
+import { currentCall } from './call-scope.js';
+import { DeniedError } from './errors.js';
 
 /** Paths starting with this segment name the plugin's private temp directory. */
 export const TEMP_PREFIX = '$tmp';
@@ -23,7 +25,15 @@ export interface CallerIdentity {
   workspace: string;
 }
 
-export type PermissionCheck = (capability: string, resource: string) => boolean;
+/** The policy's answer for one capability and resource, with the rule that decided. */
+export interface Verdict {
+  allowed: boolean;
+  rule: string;
+}
+
+export type PermissionCheck = (capability: string, resource: string) => Verdict;
+
+const ALLOW_ALL: PermissionCheck = () => ({ allowed: true, rule: 'no policy' });
 
 export class Caller {
   /** UUIDv7 for this plugin instance. */
@@ -38,7 +48,7 @@ export class Caller {
   private readonly cleanups: Array<() => void | Promise<void>> = [];
   private disposed: Promise<void> | undefined;
   private liveSubscriptions = 0;
-  private permissionCheck: PermissionCheck = () => true;
+  private permissionCheck: PermissionCheck = ALLOW_ALL;
   private readonly permissionWatchers = new Set<() => void>();
 
   constructor(
@@ -48,7 +58,7 @@ export class Caller {
     logger: Logger,
   ) {
     this.owner = identity.owner;
-    this.workspace = new ConfinedRoot(identity.workspace);
+    this.workspace = new ConfinedRoot(identity.workspace, (segments) => this.checkFollowed(segments.join('/') || '.'));
     this.tempHostPath = join(tempBase, this.clientId);
     this.logger = logger.child({ client_id: this.clientId, owner: this.owner });
   }
@@ -62,6 +72,14 @@ export class Caller {
     return this.controller.signal.aborted;
   }
 
+  /** A symlink inside the root leads to `path`: the current call must be allowed there too. */
+  private checkFollowed(path: string): void {
+    const call = currentCall.getStore();
+    if (!call) return;
+    const verdict = this.verdict(call.capability, path);
+    if (!verdict.allowed) throw new DeniedError(`${call.operation}: a symbolic link leads to ${path}, which is denied by ${verdict.rule}`, verdict.rule);
+  }
+
   /** The confined root and root-relative path a plugin path refers to. */
   resolve(path: string): { root: ConfinedRoot; path: string } {
     const segments = normalizePath(path);
@@ -73,7 +91,7 @@ export class Caller {
   temp(): ConfinedRoot {
     if (!this.tempRoot) {
       mkdirSync(this.tempHostPath, { recursive: true, mode: 0o700 });
-      this.tempRoot = new ConfinedRoot(this.tempHostPath);
+      this.tempRoot = new ConfinedRoot(this.tempHostPath, (segments) => this.checkFollowed([TEMP_PREFIX, ...segments].join('/')));
     }
     return this.tempRoot;
   }
@@ -85,6 +103,11 @@ export class Caller {
    * redirect hop) and when permissions change (open handles).
    */
   permits(capability: string, resource: string): boolean {
+    return this.permissionCheck(capability, resource).allowed;
+  }
+
+  /** The full answer, with the deciding rule (for refusals that go to the audit log). */
+  verdict(capability: string, resource: string): Verdict {
     return this.permissionCheck(capability, resource);
   }
 

@@ -8,7 +8,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { CallContext, MethodDefinition, ServiceDefinition, ServiceImplementation } from '../rpc/definition.js';
 import { RpcError } from '../rpc/status.js';
 import type { Caller } from './caller.js';
-import { toRpcError } from './errors.js';
+import { DeniedError, toRpcError } from './errors.js';
+import { currentCall } from './call-scope.js';
 import type { HostContext } from './host-context.js';
 import type { HostServiceModule, OperationSpec } from './operation.js';
 
@@ -98,6 +99,8 @@ function wrap(
     const claimed = ctx.metadata[CLAIMED_CLIENT_ID_HEADER];
     const finish = (err?: unknown) => {
       const e = err === undefined ? undefined : toRpcError(err, operation, resource);
+      // A refusal inside the call (a symlink, a redirect hop) is decided by its own rule.
+      if (e instanceof DeniedError) rule = e.rule;
       hooks.record({
         clientId: caller.clientId,
         owner: caller.owner,
@@ -118,18 +121,17 @@ function wrap(
       const verdict = await hooks.authorize?.({ caller, operation, capability, resource, resources, requestId });
       rule = verdict?.rule;
     } catch (err) {
-      rule = (err as { rule?: string }).rule;
       throw finish(err);
     }
-    return finish;
+    return { finish, scope: { operation, capability } };
   };
 
   if (!method.responseStream) {
     if (!method.requestStream) {
       return async (request, ctx) => {
-        const finish = await begin(request, ctx);
+        const { finish, scope } = await begin(request, ctx);
         try {
-          const res = await handler(request, ctx);
+          const res = await currentCall.run(scope, () => handler(request, ctx));
           finish();
           return res;
         } catch (err) {
@@ -139,9 +141,9 @@ function wrap(
     }
     return async (requests: AsyncIterable<unknown>, ctx) => {
       const { first, rest } = await peek(requests);
-      const finish = await begin(first, ctx);
+      const { finish, scope } = await begin(first, ctx);
       try {
-        const res = await handler(rest, ctx);
+        const res = await currentCall.run(scope, () => handler(rest, ctx));
         finish();
         return res;
       } catch (err) {
@@ -152,19 +154,33 @@ function wrap(
   return (input: unknown, ctx: CallContext) =>
     (async function* () {
       let request = input;
-      let finish: (err?: unknown) => RpcError | undefined;
+      let started: Awaited<ReturnType<typeof begin>>;
       if (method.requestStream) {
         const { first, rest } = await peek(input as AsyncIterable<unknown>);
-        finish = await begin(first, ctx);
+        started = await begin(first, ctx);
         request = rest;
       } else {
-        finish = await begin(input, ctx);
+        started = await begin(input, ctx);
       }
+      const { finish, scope } = started;
+      // Each step of the stream runs inside the call's scope.
+      const it = currentCall.run(scope, () => (handler(request, ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator]());
+      let completed = false;
       try {
-        yield* handler(request, ctx) as AsyncIterable<unknown>;
+        for (let step = await currentCall.run(scope, () => it.next()); !step.done; step = await currentCall.run(scope, () => it.next())) {
+          yield step.value;
+        }
+        completed = true;
         finish();
       } catch (err) {
+        completed = true;
         throw finish(err);
+      } finally {
+        // The reader went away early: let the handler clean up, and record the call.
+        if (!completed) {
+          await currentCall.run(scope, () => it.return?.());
+          finish();
+        }
       }
     })();
 }

@@ -3,7 +3,7 @@
  * names the operation and the resource, never a host path the plugin cannot see.
  */
 import { Code, RpcError } from '../rpc/status.js';
-import { PathError } from '../security/confine.js';
+import { ConfinementError, PathError } from '../security/confine.js';
 
 const ERRNO_CODES: Record<string, [Code, string]> = {
   ENOENT: [Code.NOT_FOUND, 'no such file or directory'],
@@ -30,11 +30,23 @@ const ERRNO_CODES: Record<string, [Code, string]> = {
   SQLITE_FULL: [Code.RESOURCE_EXHAUSTED, 'the store is full'],
 };
 
+/** A refusal, carrying the rule that decided it for the audit record. */
+export class DeniedError extends RpcError {
+  constructor(
+    details: string,
+    readonly rule: string,
+  ) {
+    super(Code.PERMISSION_DENIED, details);
+  }
+}
+
 /** `op resource: reason`, with the right code; RpcErrors pass through. */
 export function toRpcError(err: unknown, operation: string, resource: string): RpcError {
   // A refused path says which operation refused it.
   if (err instanceof PathError && !err.details.startsWith(operation)) return new RpcError(err.code, `${operation}: ${err.details}`, { cause: err });
   if (err instanceof RpcError) return err;
+  // The confined root's own refusals (a link out of the workspace) are decisions too.
+  if (err instanceof ConfinementError) return new DeniedError(`${operation} ${resource}: ${err.message}`, 'workspace confinement');
   const errno = (err as NodeJS.ErrnoException)?.code;
   const mapped = errno ? ERRNO_CODES[errno] : undefined;
   const where = resource ? `${operation} ${resource}` : operation;

@@ -106,11 +106,15 @@ async function collect(stream: AsyncIterable<FetchResponse>) {
 /** A policy on the caller: `net` and `net!explicit` by resource, everything recorded; other capabilities refused. */
 function grant(caller: Caller, net: (resource: string) => boolean, explicit: (resource: string) => boolean = () => false): string[] {
   const asked: string[] = [];
-  caller.setPermissionCheck((capability, resource) => {
+  const decide = (capability: string, resource: string): boolean => {
     asked.push(`${capability} ${resource}`);
     if (capability === 'net') return net(resource);
     if (capability === 'net!explicit') return explicit(resource);
     return false;
+  };
+  caller.setPermissionCheck((capability, resource) => {
+    const allowed = decide(capability, resource);
+    return { allowed, rule: allowed ? `test grant ${capability}` : 'test deny' };
   });
   return asked;
 }

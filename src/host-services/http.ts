@@ -53,6 +53,7 @@ import { Code, RpcError } from '../rpc/status.js';
 import { classifyAddress, ipLiteral, sameAddress } from '../security/net-address.js';
 import type { Caller } from './caller.js';
 import { hostService } from './operation.js';
+import { DeniedError } from './errors.js';
 
 const OPERATION = 'Http/Fetch';
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -154,8 +155,8 @@ function holds(caller: Caller, hop: Pick<Hop, 'resource' | 'needsExplicit'>): bo
   return caller.permits('net', hop.resource) && (!hop.needsExplicit || caller.permits('net!explicit', hop.resource));
 }
 
-function denied(where: string, why: string): RpcError {
-  return new RpcError(Code.PERMISSION_DENIED, `${where}: ${why}`);
+function denied(where: string, why: string, rule: string): DeniedError {
+  return new DeniedError(`${where}: ${why}`, rule);
 }
 
 /** Resolves `promise` unless `signal` aborts first. */
@@ -171,7 +172,8 @@ function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 /** Checks one hop: scheme, grant, resolution, and the class of every address. */
 async function vet(caller: Caller, url: URL, where: string, signal: AbortSignal): Promise<Hop> {
   const resource = netResource(url);
-  if (!caller.permits('net', resource)) throw denied(where, `${resource} is not granted by the net capability`);
+  const grant = caller.verdict('net', resource);
+  if (!grant.allowed) throw denied(where, `${resource} is not granted by the net capability`, grant.rule);
   const literal = ipLiteral(url.hostname);
   const host = literal ?? url.hostname;
   let addresses: LookupAddress[];
@@ -189,10 +191,11 @@ async function vet(caller: Caller, url: URL, where: string, signal: AbortSignal)
     if (addresses.length === 0) throw new RpcError(Code.NOT_FOUND, `${where}: ${host} does not resolve`);
   }
   const local = addresses.map((a) => ({ address: a.address, kind: classifyAddress(a.address) })).filter((a) => a.kind !== 'public');
-  if (local.length > 0 && !caller.permits('net!explicit', resource)) {
+  const explicit = local.length > 0 ? caller.verdict('net!explicit', resource) : undefined;
+  if (explicit && !explicit.allowed) {
     const kind = local[0]?.kind ?? '';
     const what = literal ? `${url.hostname} is ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} address` : `${host} resolves to ${local.map((a) => `${a.address} (${a.kind})`).join(', ')}`;
-    throw denied(where, `${what}; that needs a net grant naming ${resource} exactly, not a wildcard`);
+    throw denied(where, `${what}; that needs a net grant naming ${resource} exactly, not a wildcard`, `${explicit.rule} (private address)`);
   }
   return { url, resource, host, addresses, needsExplicit: local.length > 0, where };
 }
@@ -241,7 +244,7 @@ function send(hop: Hop, method: string, headers: Array<[string, string]>, body: 
     socket.once('connect', () => {
       const peer = socket.remoteAddress ?? '';
       if (!hop.addresses.some((a) => sameAddress(a.address, peer))) {
-        socket.destroy(denied(hop.where, `connected to ${peer}, which is not an address that was checked`));
+        socket.destroy(denied(hop.where, `connected to ${peer}, which is not an address that was checked`, 'address pinning'));
       }
     });
   });
@@ -289,7 +292,7 @@ async function* fetch(caller: Caller, request: FetchRequest, ctx: CallContext): 
   };
   signal.addEventListener('abort', stopExchange, { once: true });
   const stopWatching = caller.onPermissionsChanged(() => {
-    if (hop && !holds(caller, hop)) stop.abort(denied(hop.where, `the grant for ${hop.resource} was withdrawn`));
+    if (hop && !holds(caller, hop)) stop.abort(denied(hop.where, `the grant for ${hop.resource} was withdrawn`, caller.verdict('net', hop.resource).rule));
   });
   try {
     let { url, method, body } = p;
@@ -317,8 +320,8 @@ async function* fetch(caller: Caller, request: FetchRequest, ctx: CallContext): 
           throw new RpcError(Code.FAILED_PRECONDITION, `${where}: answered ${status} with an invalid Location`);
         }
         const nextWhere = `${first}: redirect ${redirects + 1}`;
-        if (next.protocol !== 'http:' && next.protocol !== 'https:') throw denied(nextWhere, `goes to a ${next.protocol} URL; only http: and https: are followed`);
-        if (next.username || next.password) throw denied(nextWhere, 'goes to a URL with credentials');
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') throw denied(nextWhere, `goes to a ${next.protocol} URL; only http: and https: are followed`, 'http redirect rules');
+        if (next.username || next.password) throw denied(nextWhere, 'goes to a URL with credentials', 'http redirect rules');
         if (status === 303 ? method.toUpperCase() !== 'HEAD' : (status === 301 || status === 302) && method.toUpperCase() === 'POST') {
           method = 'GET';
           body = Buffer.alloc(0);

@@ -58,6 +58,12 @@ function fdPath(dirFd: number, name?: string): string {
   return name === undefined ? `/proc/self/fd/${dirFd}` : `/proc/self/fd/${dirFd}/${name}`;
 }
 
+/** A refusal by the confinement itself: a symlink that leads out, or to a place the call may not go. */
+export class ConfinementError extends Error {
+  override readonly name = 'ConfinementError';
+  readonly code = 'EACCES';
+}
+
 function errno(code: string, message: string): NodeJS.ErrnoException {
   const e = new Error(message) as NodeJS.ErrnoException;
   e.code = code;
@@ -82,7 +88,14 @@ export class ConfinedRoot {
   private readonly rootFd: number;
   private closed = false;
 
-  constructor(hostPath: string) {
+  /**
+   * `onFollow` sees the path a symlink leads to, before it is taken, and may
+   * throw: the policy checks that path, so the path checked is the path opened.
+   */
+  constructor(
+    hostPath: string,
+    private readonly onFollow?: (segments: readonly string[]) => void,
+  ) {
     this.hostPath = realpathSync(hostPath);
     this.rootFd = openSync(this.hostPath, C.O_RDONLY | C.O_DIRECTORY);
   }
@@ -134,6 +147,7 @@ export class ConfinedRoot {
           if (target === undefined) throw err;
           if (++hops > MAX_SYMLINK_HOPS) throw errno('ELOOP', 'too many levels of symbolic links');
           const rest = [...this.splice(done, target), ...segments.slice(i + 1)];
+          this.onFollow?.(rest);
           closeSync(fd);
           fd = -1;
           return this.walk(rest, hops);
@@ -160,12 +174,12 @@ export class ConfinedRoot {
 
   /** Resolves a link target against the directory holding the link; refuses escapes. */
   private splice(dirSegments: string[], target: string): string[] {
-    if (target.startsWith('/')) throw errno('EACCES', 'symbolic link points outside the workspace');
+    if (target.startsWith('/')) throw new ConfinementError('a symbolic link on the way points outside the workspace');
     const out = [...dirSegments];
     for (const s of target.split('/')) {
       if (s === '' || s === '.') continue;
       if (s === '..') {
-        if (out.length === 0) throw errno('EACCES', 'symbolic link points outside the workspace');
+        if (out.length === 0) throw new ConfinementError('a symbolic link on the way points outside the workspace');
         out.pop();
       } else out.push(s);
     }
@@ -200,6 +214,7 @@ export class ConfinedRoot {
         if (target === undefined) throw err;
         if (hops >= MAX_SYMLINK_HOPS) throw errno('ELOOP', 'too many levels of symbolic links');
         segments = this.splice(parent.segments, target);
+        this.onFollow?.(segments);
       } finally {
         parent.close();
       }

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Caller } from '../host-services/caller.js';
 import type { Decision } from '../host-services/dispatch.js';
-import { Code, RpcError } from '../rpc/status.js';
+import { DeniedError } from '../host-services/errors.js';
 import { TEMP_PREFIX } from '../host-services/caller.js';
 import { covers, parseCapabilityString, type Capability } from './capability.js';
 
@@ -31,13 +31,9 @@ export interface Verdict {
   rule: string;
 }
 
-export class PolicyDenied extends RpcError {
-  constructor(
-    operation: string,
-    resource: string,
-    readonly rule: string,
-  ) {
-    super(Code.PERMISSION_DENIED, `${operation} ${resource}: denied by ${rule}`);
+export class PolicyDenied extends DeniedError {
+  constructor(operation: string, resource: string, rule: string) {
+    super(`${operation} ${resource}: denied by ${rule}`, rule);
   }
 }
 
@@ -151,7 +147,7 @@ export class Policy extends EventEmitter<{ change: [PolicyChange] }> {
   /** Lets a caller's handlers ask (Caller.permits) and re-check when grants change. */
   attach(caller: Caller): void {
     const owner = caller.owner;
-    caller.setPermissionCheck((kind, resource) => this.decide(owner, kind, resource).allowed);
+    caller.setPermissionCheck((kind, resource) => this.decide(owner, kind, resource));
     let set = this.callers.get(owner);
     if (!set) this.callers.set(owner, (set = new Set()));
     set.add(caller);
@@ -160,7 +156,7 @@ export class Policy extends EventEmitter<{ change: [PolicyChange] }> {
 
   private changed(plugin: string): void {
     for (const caller of this.callers.get(plugin) ?? []) {
-      caller.setPermissionCheck((kind, resource) => this.decide(plugin, kind, resource).allowed);
+      caller.setPermissionCheck((kind, resource) => this.decide(plugin, kind, resource));
     }
   }
 
