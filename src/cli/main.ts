@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatProbeReport, probe } from './probe.js';
 import { runDemo } from './demo.js';
 import { auditCommand } from './audit.js';
+import { formatInspectReport, inspectPlugin } from './inspect.js';
 import { auditPath, dataDir } from './paths.js';
 import { keygenCommand, signCommand, verifyCommand } from './keys.js';
 import { parseManifest } from '../security/manifest.js';
@@ -114,5 +115,22 @@ program
   .action(async (pluginDir: string, opts: { trusted: string; json: boolean }) =>
     finish(await verifyCommand({ pluginDir, trusted: opts.trusted, json: opts.json, loadManifest: manifestFields })),
   );
+
+program
+  .command('inspect')
+  .description("show a plugin's manifest, signature, effective capabilities and the sandbox layers it would get")
+  .argument('<plugin-dir>')
+  .option('--trusted <dir>', 'directory of trusted .pub keys, to check the signature')
+  .option('--policy <file>', "the operator's policy file (YAML)")
+  .option('--json', 'print one JSON object', false)
+  .action(async (pluginDir: string, opts: { trusted?: string; policy?: string; json: boolean }) => {
+    try {
+      const report = await inspectPlugin({ pluginDir, ...(opts.trusted ? { trusted: opts.trusted } : {}), ...(opts.policy ? { policyFile: opts.policy } : {}) });
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspectReport(report)}\n`);
+    } catch (err) {
+      process.stderr.write(`error: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    }
+  });
 
 await program.parseAsync();

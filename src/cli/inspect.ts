@@ -1,0 +1,78 @@
+/**
+ * `hst inspect <plugin-dir>`: what a plugin is, what it may do and how it
+ * would be confined: its manifest, its signature, its effective
+ * capabilities under the operator's policy, and the sandbox layers this
+ * machine can give it.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseManifest, type Manifest } from '../security/manifest.js';
+import { Policy, type OperatorPolicy } from '../security/policy.js';
+import { probeSandbox, type SandboxProbe } from '../security/sandbox.js';
+import { MANIFEST_FILE, readManifestBytes, verifyPlugin, type VerifyResult } from '../security/signature.js';
+
+export interface InspectReport {
+  manifest: Omit<Manifest, 'file' | 'dir'> & { file: string };
+  signature: VerifyResult | { status: 'not checked'; detail: string };
+  capabilities: { declared: string[]; effective: string[] };
+  sandbox: { available: string[]; unavailable: Record<string, string> };
+}
+
+export interface InspectOptions {
+  pluginDir: string;
+  trusted?: string;
+  policyFile?: string;
+}
+
+export async function inspectPlugin(options: InspectOptions): Promise<InspectReport> {
+  const bytes = await readManifestBytes(options.pluginDir).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' || /does not exist/.test(err.message) ? new Error(`no ${MANIFEST_FILE} in ${options.pluginDir}`) : err;
+  });
+  const manifest = parseManifest(bytes, join(options.pluginDir, MANIFEST_FILE));
+  const signature = options.trusted
+    ? await verifyPlugin(options.pluginDir, options.trusted, { name: manifest.name, version: manifest.version, command: manifest.command, manifestBytes: bytes }, 'warn')
+    : ({ status: 'not checked', detail: 'no --trusted keys directory given' } as const);
+  const operator = options.policyFile ? (parseYaml(readFileSync(options.policyFile, 'utf8')) as OperatorPolicy) : {};
+  const policy = new Policy(operator);
+  policy.setManifest(manifest.name, manifest.capabilities);
+  const probe = await probeSandbox();
+  const { dir: _dir, file, ...rest } = manifest;
+  return {
+    manifest: { ...rest, file },
+    signature,
+    capabilities: { declared: manifest.capabilities, effective: policy.effective(manifest.name) },
+    sandbox: sandboxSummary(probe),
+  };
+}
+
+function sandboxSummary(probe: SandboxProbe): InspectReport['sandbox'] {
+  const layers: Array<[string, boolean, string]> = [
+    ['bwrap', probe.bwrap, 'bwrap'],
+    ['seccomp', probe.seccomp, 'seccomp'],
+    ['unshare (user + net)', probe.unshareUser && probe.unshareNet, 'unshareNet'],
+    ['prlimit', probe.prlimit, 'prlimit'],
+    ['watchdog (die with the host)', probe.bwrap || probe.setpriv, 'setpriv'],
+  ];
+  const available = ['empty environment', 'own session and process group', ...layers.filter(([, ok]) => ok).map(([name]) => name)];
+  const unavailable: Record<string, string> = {};
+  for (const [name, ok, key] of layers) if (!ok) unavailable[name] = (probe.reasons as Record<string, string>)[key] ?? 'not available';
+  return { available, unavailable };
+}
+
+export function formatInspectReport(r: InspectReport): string {
+  const m = r.manifest;
+  const lines = [
+    `${m.name} ${m.version} (${m.runtime})  ${m.file}`,
+    m.description ? `  ${m.description}` : '',
+    `  command      ${m.command}${m.args.length ? ` ${m.args.join(' ')}` : ''}`,
+    `  handshake    versions ${m.handshake.protocolVersions.join(',')}, cookie ${m.handshake.magicCookieKey}`,
+    `  signature    ${r.signature.status}: ${r.signature.detail}`,
+    `  declared     ${r.capabilities.declared.join(', ') || '(none)'}`,
+    `  effective    ${r.capabilities.effective.join(', ') || '(none)'}`,
+    `  sandbox      ${r.sandbox.available.join(', ')}`,
+    ...Object.entries(r.sandbox.unavailable).map(([layer, why]) => `  unavailable  ${layer}: ${why}`),
+    ...(m.commands.length ? ['  commands', ...m.commands.map((c) => `    ${c.name.padEnd(14)} ${c.help}`)] : []),
+  ];
+  return lines.filter((l) => l !== '').join('\n');
+}

@@ -1,0 +1,51 @@
+/** `hst inspect` through the real command line. */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inTempDir, repo } from '../support/peers.js';
+
+const hst = (...args: string[]) => spawnSync(join(repo, 'hst'), args, { encoding: 'utf8' });
+
+it('shows the manifest, the effective capabilities under the operator policy, and the sandbox layers', () =>
+  inTempDir(async (dir) => {
+    const plugin = join(dir, 'lister');
+    mkdirSync(plugin);
+    writeFileSync(
+      join(plugin, 'plugin.yaml'),
+      [
+        'name: lister',
+        'version: 1.2.3',
+        'description: lists files',
+        'runtime: node',
+        'command: main.js',
+        'handshake:',
+        '  magic_cookie_key: BASIC_PLUGIN',
+        '  magic_cookie_value: hello',
+        'capabilities: ["fs.read:src/**", "kv", "net:api.example.com:443"]',
+        'commands:',
+        '  - name: list',
+        '    help: list a directory',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(join(plugin, 'main.js'), '');
+    writeFileSync(join(dir, 'policy.yaml'), 'plugins:\n  lister:\n    allow: ["fs.read:src/**", "kv"]\n');
+    const res = hst('inspect', plugin, '--policy', join(dir, 'policy.yaml'), '--json');
+    assert.equal(res.status, 0, res.stderr);
+    const report = JSON.parse(res.stdout);
+    assert.equal(report.manifest.name, 'lister');
+    assert.deepEqual(report.capabilities.declared, ['fs.read:src/**', 'kv', 'net:api.example.com:443']);
+    assert.deepEqual(report.capabilities.effective, ['fs.read:src/**', 'kv'], 'the operator allow list did not narrow the grants');
+    assert.equal(report.signature.status, 'not checked');
+    assert.ok(report.sandbox.available.includes('empty environment'));
+    const human = hst('inspect', plugin);
+    assert.match(human.stdout, /^lister 1\.2\.3 \(node\)/);
+    assert.match(human.stdout, /effective +fs\.read:src\/\*\*, kv, net:api\.example\.com:443/);
+    assert.match(human.stdout, /list +list a directory/);
+
+    const missing = hst('inspect', dir);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no plugin\.yaml in /);
+  }));
