@@ -137,7 +137,12 @@ const STDERR_TAIL_LINES = 20;
 /** How long a failed call waits to learn whether the plugin died under it. */
 const EXIT_GRACE_MS = 250;
 
-export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [HandshakeInfo] }> {
+export interface SandboxReport {
+  layers: SandboxLayer[];
+  inactive: Array<{ layer: SandboxLayer; reason: string }>;
+}
+
+export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [HandshakeInfo]; sandbox: [SandboxReport] }> {
   readonly name: string;
   private readonly logger: Logger;
   private readonly transport: Transport;
@@ -353,6 +358,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
         ...(this.verified && opts.sandbox.runtime === 'binary' ? { executableFd: this.verified.fd } : {}),
       });
       this.logger.info({ layers: this.sandbox.layers, inactive: this.sandbox.inactive }, 'plugin sandbox');
+      // For the audit log and `hst inspect`: which layers this plugin actually runs under.
+      this.emit('sandbox', { layers: this.sandbox.layers, inactive: this.sandbox.inactive });
     }
     const plan = this.sandbox;
     const child = spawn(plan ? plan.command : execPath, plan ? plan.args : (command.args ?? []), {

@@ -101,6 +101,24 @@ export class AuditLog {
     });
   }
 
+  /** A decision that is not a host call: sandbox layers at start, a signature check, a grant. */
+  recordEvent(plugin: string, event: string, detail: Record<string, unknown>, decision: 'allow' | 'deny' = 'allow', rule = 'host'): void {
+    this.write({
+      time: new Date().toISOString(),
+      plugin,
+      instance: '',
+      op: `Host/${event}`,
+      capability: '',
+      resource: '',
+      decision,
+      rule,
+      request_id: '',
+      duration_us: 0,
+      event,
+      detail,
+    });
+  }
+
   private rotate(): void {
     closeSync(this.fd);
     const p = this.options.path;

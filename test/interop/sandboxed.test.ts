@@ -13,6 +13,7 @@ import { allHostServices } from '../../src/host-services/catalog.js';
 import { establishHostServices } from '../../src/host-services/establish.js';
 import { HostServices } from '../../src/host-services/host-services.js';
 import { probeSandbox } from '../../src/security/sandbox.js';
+import { AuditLog, readAudit } from '../../src/security/audit.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { goPeers, inTempDir, repo } from '../support/peers.js';
 
@@ -51,9 +52,12 @@ describe('sandboxed plugins', { skip }, () => {
           logger,
           stdin: 'ignore',
         });
+        const audit = new AuditLog({ path: join(dir, 'data', 'audit.jsonl') });
+        client.on('sandbox', (report) => audit.recordEvent(client.name, 'sandbox', { ...report }));
         try {
           await client.start();
-          const layers = logger.find('plugin sandbox')?.fields.layers as string[];
+          const recorded = readAudit(audit.path).find((r) => r.event === 'sandbox');
+          const layers = (recorded?.detail as { layers: string[] } | undefined)?.layers ?? [];
           for (const layer of ['bwrap', 'seccomp', 'env', 'watchdog']) assert.ok(layers.includes(layer), `layer ${layer} missing: ${layers}`);
           assert.ok(await establishHostServices(client, hostServices, { workspace }));
           const kv = await client.dispense<KV>(PLUGIN_NAME);
@@ -63,6 +67,7 @@ describe('sandboxed plugins', { skip }, () => {
         } finally {
           await client.kill();
           await hostServices.close();
+          audit.close();
         }
       }));
   }
