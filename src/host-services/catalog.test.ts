@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { allHostServices } from './catalog.js';
 import { hostServiceDefinitions } from '../plugin/host-services-client.js';
 
-const CAPABILITIES = new Set(['fs.read', 'fs.write', 'env', 'exec', 'process.spawn', 'kv', 'temp', 'system', 'events.publish', 'events.subscribe', 'log', 'net', 'permissions']);
+const CAPABILITIES = new Set(['fs.read', 'fs.write', 'env', 'exec', 'process.spawn', 'kv', 'temp', 'system', 'events.publish', 'events.subscribe', 'log', 'net', 'permissions', 'self']);
 
 it('every RPC of every host service declares a known capability', () => {
   const missing: string[] = [];

@@ -19,6 +19,7 @@ const ERRNO_CODES: Record<string, [Code, string]> = {
   EMFILE: [Code.RESOURCE_EXHAUSTED, 'too many open files'],
   EFBIG: [Code.OUT_OF_RANGE, 'file too large'],
   EINVAL: [Code.INVALID_ARGUMENT, 'invalid argument'],
+  ENAMETOOLONG: [Code.INVALID_ARGUMENT, 'name too long'],
   EBADF: [Code.FAILED_PRECONDITION, 'bad file descriptor'],
   ESRCH: [Code.NOT_FOUND, 'no such process'],
   ETIMEDOUT: [Code.DEADLINE_EXCEEDED, 'timed out'],

@@ -27,7 +27,8 @@ describe('FileHandles service', () => {
     assert.deepEqual(Object.keys(fileHandlesService.operations).sort(), methods);
     const ops = fileHandlesService.operations;
     assert.equal(ops.open.capability, 'fs.write');
-    for (const m of ['read', 'readAt', 'seek', 'statHandle', 'readLines', 'listHandles', 'close'] as const) assert.equal(ops[m].capability, 'fs.read', m);
+    for (const m of ['read', 'readAt', 'seek', 'statHandle', 'readLines', 'close'] as const) assert.equal(ops[m].capability, 'fs.read', m);
+    assert.equal(ops.listHandles.capability, 'self', 'listing its own handles is introspection');
     for (const m of ['write', 'writeAt', 'sync', 'truncateHandle'] as const) assert.equal(ops[m].capability, 'fs.write', m);
   });
 

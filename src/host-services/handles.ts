@@ -96,7 +96,8 @@ export const fileHandlesService = hostService({
     truncateHandle: { capability: 'fs.write', resource: handleResource },
     statHandle: { capability: 'fs.read', resource: handleResource },
     readLines: { capability: 'fs.read', resource: handleResource },
-    listHandles: { capability: 'fs.read' },
+    // Only the plugin's own handles: introspection, like asking about its permissions.
+    listHandles: { capability: 'self' },
   },
   create(caller) {
     const limits = caller.limits;

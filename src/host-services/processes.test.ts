@@ -443,7 +443,7 @@ describe('Processes service: spawned processes', () => {
       assert.deepEqual(
         h.records.map((r) => [r.operation, r.capability, r.resource]),
         [
-          ['Processes/Exec', 'exec', '/bin/true'],
+          ['Processes/Exec', 'exec', realpathSync('/bin/true')],
           // A bare name is recorded as the program that actually runs.
           ['Processes/Spawn', 'exec', catPath],
           ['Processes/WriteStdin', 'process.spawn', id],

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants as C, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as C, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -260,7 +260,7 @@ function resolveProgram(operation: string, program: string, searchPath: string |
 /** The program as it will run, for policy and audit; as requested when it cannot be resolved (the call then fails). */
 function programResource(operation: string, program: string, searchPath: string | undefined): string {
   try {
-    return resolveProgram(operation, program, searchPath);
+    return realpathSync(resolveProgram(operation, program, searchPath));
   } catch {
     return program;
   }
@@ -336,6 +336,9 @@ class ProcessTable {
       throw new RpcError(Code.OUT_OF_RANGE, `${where}: stdin is ${request.stdin.length} bytes, more than the limit of ${limits.maxWriteBytes}`);
     }
     const program = resolveProgram(operation, request.program, this.host.env.PATH);
+    // Exec the real file, as the policy checked it, under the name it was asked by
+    // (multi-call binaries such as busybox decide what to be from argv[0]).
+    const file = realpathSync(program);
     const env = childEnvironment(operation, this.caller, this.host.env.PATH, request.env);
     const count = this.starting + new Set([...this.running, ...this.handles.values()]).size;
     if (count >= limits.maxProcesses) {
@@ -345,7 +348,7 @@ class ProcessTable {
     let child: ChildProcess;
     try {
       // The fd path, not a looked-up host path: the child enters the very directory the confined walk opened.
-      child = spawn(program, request.args, { cwd: pathOfFd(cwdFd), env, detached: true, stdio: 'pipe' });
+      child = spawn(file, request.args, { argv0: program, cwd: pathOfFd(cwdFd), env, detached: true, stdio: 'pipe' });
     } finally {
       closeSync(cwdFd);
     }

@@ -10,6 +10,7 @@ import type { Caller } from '../host-services/caller.js';
 import type { Decision } from '../host-services/dispatch.js';
 import { DeniedError } from '../host-services/errors.js';
 import { TEMP_PREFIX } from '../host-services/caller.js';
+import { realpathSync } from 'node:fs';
 import { covers, parseCapabilityString, type Capability } from './capability.js';
 
 export interface OperatorPolicy {
@@ -34,6 +35,21 @@ export interface Verdict {
 export class PolicyDenied extends DeniedError {
   constructor(operation: string, resource: string, rule: string) {
     super(`${operation} ${resource}: denied by ${rule}`, rule);
+  }
+}
+
+/**
+ * A capability as granted: `exec:` paths are resolved now, at grant time, so
+ * `exec:/bin/echo` names the file that runs (/usr/bin/echo where /bin is a
+ * link) and a link swapped in later changes nothing.
+ */
+function parseGrant(text: string): Capability {
+  const cap = parseCapabilityString(text);
+  if (cap.kind !== 'exec' || !cap.pattern) return cap;
+  try {
+    return { ...cap, pattern: realpathSync(cap.pattern) };
+  } catch {
+    return cap; // a program that does not exist yet matches only its literal path
   }
 }
 
@@ -72,12 +88,12 @@ export class Policy extends EventEmitter<{ change: [PolicyChange] }> {
   /** Declares a plugin's manifest capabilities (replacing earlier ones). */
   setManifest(plugin: string, capabilities: readonly string[]): void {
     const rules = this.rules(plugin);
-    rules.manifest = capabilities.map(parseCapabilityString);
+    rules.manifest = capabilities.map(parseGrant);
     this.changed(plugin);
   }
 
   grant(plugin: string, capability: string): void {
-    const cap = parseCapabilityString(capability);
+    const cap = parseGrant(capability);
     const rules = this.rules(plugin);
     rules.revoked.delete(capability);
     if (!rules.granted.some((c) => c.source === capability) && !rules.manifest.some((c) => c.source === capability)) rules.granted.push(cap);
@@ -120,8 +136,8 @@ export class Policy extends EventEmitter<{ change: [PolicyChange] }> {
     // The private temp area is governed by `temp`, whatever the file operation.
     const inTemp = rawKind.startsWith('fs.') && (resource === TEMP_PREFIX || resource.startsWith(`${TEMP_PREFIX}/`));
     const kind = inTemp ? 'temp' : rawKind;
-    // Asking about one's own permissions is always allowed.
-    if (kind === 'permissions') return { allowed: true, rule: 'permissions are always queryable' };
+    // A plugin may always look at its own permissions and what it holds.
+    if (kind === 'permissions' || kind === 'self') return { allowed: true, rule: 'introspection of the plugin itself' };
     if (kind === 'env' && resource === '') return { allowed: true, rule: 'no variables referenced' };
     const rules = this.rules(plugin);
     const operator = this.operatorPlugins.get(plugin);

@@ -1,0 +1,226 @@
+// Command attacker-plugin is a hostile go-plugin Go plugin for the security
+// tests. It implements go-plugin's example KV contract ("kv_grpc"), but Get
+// does not look anything up: its key names a host call, "<method>:<path>",
+// optionally after "claim=<client id>;" to put that id in the call's
+// x-hst-client-id metadata, as if it were someone else. The call goes to the
+// hst host's services over the broker, and whatever the host refuses comes
+// back as the host's own gRPC status, so the test sees the code and message.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/examples/grpc/proto"
+	"github.com/hashicorp/go-plugin/examples/grpc/shared"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	hostv1 "hst.local/interop/gen/hst/host/v1"
+	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
+)
+
+// establishWait bounds how long a call waits for the host's Establish.
+const establishWait = 10 * time.Second
+
+type hostLink struct {
+	mu    sync.Mutex
+	conn  *grpc.ClientConn
+	ready chan struct{}
+}
+
+func (h *hostLink) get(ctx context.Context) (*grpc.ClientConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, establishWait)
+	defer cancel()
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return nil, errors.New("host services were never established")
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conn, nil
+}
+
+type hostConnection struct {
+	pluginv1.UnimplementedHostConnectionServer
+	broker *plugin.GRPCBroker
+	link   *hostLink
+}
+
+func (s *hostConnection) Establish(_ context.Context, req *pluginv1.EstablishRequest) (*pluginv1.EstablishResponse, error) {
+	s.link.mu.Lock()
+	defer s.link.mu.Unlock()
+	if s.link.conn != nil {
+		return nil, errors.New("host services already established")
+	}
+	conn, err := s.broker.Dial(req.BrokerId)
+	if err != nil {
+		return nil, fmt.Errorf("dial host services on broker id %d: %w", req.BrokerId, err)
+	}
+	s.link.conn = conn
+	close(s.link.ready)
+	return &pluginv1.EstablishResponse{}, nil
+}
+
+type attacker struct {
+	proto.UnimplementedKVServer
+	link *hostLink
+}
+
+// Put is not an attack; the contract only needs Get.
+func (a *attacker) Put(context.Context, *proto.PutRequest) (*proto.Empty, error) {
+	return nil, errors.New("attacker-plugin: Put is not used")
+}
+
+// Get makes the host call its key names and returns what came back.
+func (a *attacker) Get(ctx context.Context, req *proto.GetRequest) (*proto.GetResponse, error) {
+	conn, err := a.link.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := req.Key
+	if rest, ok := strings.CutPrefix(key, "claim="); ok {
+		claim, call, found := strings.Cut(rest, ";")
+		if !found {
+			return nil, fmt.Errorf("attacker-plugin: %q: claim=<id>; must precede the call", key)
+		}
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-hst-client-id", claim)
+		key = call
+	}
+	method, path, found := strings.Cut(key, ":")
+	if !found {
+		return nil, fmt.Errorf("attacker-plugin: %q is not <method>:<path>", key)
+	}
+	value, err := call(ctx, conn, method, path)
+	if err != nil {
+		return nil, err
+	}
+	return &proto.GetResponse{Value: value}, nil
+}
+
+// call makes one host call on path and renders its answer as bytes.
+func call(ctx context.Context, conn *grpc.ClientConn, method, path string) ([]byte, error) {
+	fs := hostv1.NewFilesystemClient(conn)
+	switch method {
+	case "readFile":
+		res, err := fs.ReadFile(ctx, &hostv1.ReadFileRequest{Path: path})
+		if err != nil {
+			return nil, err
+		}
+		return res.Data, nil
+	case "writeFile":
+		_, err := fs.WriteFile(ctx, &hostv1.WriteFileRequest{Path: path, Data: []byte("pwned by a Go plugin")})
+		return []byte("written"), err
+	case "stat":
+		res, err := fs.Stat(ctx, &hostv1.StatRequest{Path: path})
+		if err != nil {
+			return nil, err
+		}
+		return []byte(fmt.Sprintf("%s %d", res.Info.GetPath(), res.Info.GetSize())), nil
+	case "readDir":
+		res, err := fs.ReadDir(ctx, &hostv1.ReadDirRequest{Path: path})
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, 0, len(res.Entries))
+		for _, e := range res.Entries {
+			names = append(names, e.GetPath())
+		}
+		return []byte(strings.Join(names, "\n")), nil
+	case "remove":
+		_, err := fs.Remove(ctx, &hostv1.RemoveRequest{Path: path})
+		return []byte("removed"), err
+	case "readFileStream":
+		stream, err := fs.ReadFileStream(ctx, &hostv1.ReadFileStreamRequest{Path: path})
+		if err != nil {
+			return nil, err
+		}
+		var out []byte
+		for {
+			msg, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, msg.Data...)
+		}
+	case "walk":
+		stream, err := fs.Walk(ctx, &hostv1.WalkRequest{Path: path})
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for {
+			msg, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return []byte(strings.Join(names, "\n")), nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, msg.Entry.GetPath())
+		}
+	case "open":
+		handles := hostv1.NewFileHandlesClient(conn)
+		res, err := handles.Open(ctx, &hostv1.OpenRequest{Path: path, Read: true})
+		if err != nil {
+			return nil, err
+		}
+		read, err := handles.Read(ctx, &hostv1.ReadRequest{Handle: res.Handle, N: 4096})
+		if err != nil {
+			return nil, err
+		}
+		return read.Data, nil
+	case "readHandle":
+		read, err := hostv1.NewFileHandlesClient(conn).Read(ctx, &hostv1.ReadRequest{Handle: path, N: 4096})
+		if err != nil {
+			return nil, err
+		}
+		return read.Data, nil
+	case "getEnv":
+		res, err := hostv1.NewEnvironmentClient(conn).GetEnv(ctx, &hostv1.GetEnvRequest{Name: path})
+		if err != nil {
+			return nil, err
+		}
+		return []byte(res.Value), nil
+	case "exec":
+		res, err := hostv1.NewProcessesClient(conn).Exec(ctx, &hostv1.ExecRequest{Program: path, Args: []string{"-c", "cat /etc/passwd"}})
+		if err != nil {
+			return nil, err
+		}
+		return res.Stdout, nil
+	}
+	return nil, fmt.Errorf("attacker-plugin: unknown method %q", method)
+}
+
+type attackerPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	link *hostLink
+}
+
+func (p *attackerPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	proto.RegisterKVServer(s, &attacker{link: p.link})
+	pluginv1.RegisterHostConnectionServer(s, &hostConnection{broker: broker, link: p.link})
+	return nil
+}
+
+func (p *attackerPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
+	return nil, errors.New("attacker-plugin is a plugin, not a client")
+}
+
+func main() {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: shared.Handshake,
+		Plugins:         plugin.PluginSet{"kv_grpc": &attackerPlugin{link: &hostLink{ready: make(chan struct{})}}},
+		GRPCServer:      plugin.DefaultGRPCServer,
+	})
+}
