@@ -1,60 +1,120 @@
 /**
- * The attacker run inside the OS sandbox that planSandbox plans, reaching
- * past host services for files, sockets, processes and variables itself.
- * Only the sandbox stands in the way, so these cases fail without it: the
- * last case runs the same attacks from an unsandboxed copy to prove it.
- *
- * PluginClient does not run sandbox plans yet, so the plan is run here by
- * hand: its command line, its exact environment (skipHostEnv), the seccomp
- * program handed over as fd 3 through a shell redirect (PluginClient has no
- * extra stdio fds), and the host's broker listening in the plan's socket
- * directory (the only place the plugin's network namespace can reach).
+ * The attacker run inside the OS sandbox through PluginClient's `sandbox`
+ * option, reaching past host services for files, sockets, processes and
+ * variables itself. Only the sandbox stands in the way, so these cases fail
+ * without it: the control case runs the same attacks from an unsandboxed
+ * copy to prove it.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PluginCommand } from '../../src/host/plugin-client.js';
+import { pathToFileURL } from 'node:url';
+import type { PluginSandboxOptions } from '../../src/host/plugin-client.js';
 import { Code } from '../../src/rpc/status.js';
-import { planSandbox, probeSandbox, type SandboxLayer } from '../../src/security/sandbox.js';
+import { readAudit } from '../../src/security/audit.js';
+import { probeSandbox, type SandboxLayer } from '../../src/security/sandbox.js';
+import { sleep } from '../support/assertions.js';
 import { fixture, nodePlugin, repo } from '../support/peers.js';
-import { createScene, narrowManifest, type AttackCase, type Outcome, type Scene } from './scene.js';
+import { ATTACKER, createScene, handshake, narrowManifest, type AttackCase, type Outcome, type Scene } from './scene.js';
 
 const probe = await probeSandbox();
 const skip = !probe.bwrap || !probe.seccomp ? `no bwrap sandbox with seccomp here: ${probe.reasons.bwrap ?? probe.reasons.seccomp}` : false;
-const REQUIRED: SandboxLayer[] = ['env', 'bwrap', 'seccomp', 'node-permissions', 'privileges'];
+const REQUIRED: SandboxLayer[] = ['env', 'bwrap', 'seccomp', 'node-permissions', 'privileges', 'watchdog'];
 
 /** A variable of the host process: the plugin must not see it. */
 const HOST_SECRET = `SECRET-HOST-PROCESS-${randomBytes(8).toString('hex')}`;
 process.env.HST_SECURITY_HOST_SECRET = HOST_SECRET;
 
 let scene: Scene;
-let layers: SandboxLayer[] = [];
 const check = (c: AttackCase) => async () => void (await scene.attack(c));
 
-async function sandboxed(_name: string, s: Scene): Promise<PluginCommand> {
-  const socketDir = join(s.dir, 'sockets');
-  const workDir = join(s.dir, 'work');
-  mkdirSync(socketDir, { mode: 0o700 });
-  mkdirSync(workDir);
-  const plan = await planSandbox({
+/** The attacker fixture under the sandbox, refusing to start without every required layer. */
+function sandbox(workDir: string): PluginSandboxOptions {
+  return {
     runtime: 'node',
-    entry: fixture('attacker-plugin'),
-    args: [],
     pluginDir: join(repo, 'dist'),
     readOnlyPaths: [join(repo, 'node_modules'), join(repo, 'package.json')],
     workDir,
-    socketDir,
-    env: {},
     require: REQUIRED,
+  };
+}
+
+/** A host that starts one plugin with the PluginClient options in argv[2], prints the plugin's pid and stays up. */
+const HOST_SCRIPT = `
+const { PluginClient } = await import(process.argv[1]);
+const client = new PluginClient(JSON.parse(process.argv[2]));
+await client.start();
+console.log(client.pid);
+setInterval(() => {}, 60_000);
+`;
+
+interface ProcessRef {
+  pid: number;
+  /** The start time in /proc/<pid>/stat, so a reused pid is not taken for the process. */
+  start: string;
+}
+
+function procStat(pid: number): { state: string; ppid: number; start: string } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name before ')' may hold spaces; the fields after it do not.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', ppid: Number(fields[1]), start: fields[19] ?? '' };
+}
+
+/** `root` and every process below it. */
+function processTree(root: number): ProcessRef[] {
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      const stat = procStat(Number(d));
+      return stat ? [{ pid: Number(d), ...stat }] : [];
+    });
+  const tree = all.filter((p) => p.pid === root);
+  for (let i = 0; i < tree.length; i++) tree.push(...all.filter((p) => p.ppid === tree[i]?.pid));
+  return tree.map(({ pid, start }) => ({ pid, start }));
+}
+
+/** Still running: a zombie nobody reaps (an orphan in a container without an init) has died. */
+function running(p: ProcessRef): boolean {
+  const stat = procStat(p.pid);
+  return stat !== undefined && stat.start === p.start && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+function argv(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+/** The first line the child prints, or a failure with its stderr once it exits or the time is up. */
+function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no line within ${timeoutMs} ms; stderr:\n${err}`)), timeoutMs);
+    child.stderr?.on('data', (chunk) => (err += String(chunk)));
+    child.stdout?.on('data', (chunk) => {
+      out += String(chunk);
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(out.slice(0, out.indexOf('\n')));
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${code ?? signal}) before printing a line; stderr:\n${err}`));
+    });
   });
-  s.cleanups.push(() => plan.cleanup());
-  layers = plan.layers;
-  assert.equal(plan.stdio.length, 1, 'the plan passes more fds than the seccomp program');
-  // The host's broker listener for this plugin must be where the plugin can dial it.
-  process.env.PLUGIN_UNIX_SOCKET_DIR = socketDir;
-  return { path: '/bin/sh', args: ['-c', `exec "$@" 3</proc/${process.pid}/fd/${plan.stdio[0]}`, 'sh', plan.command, ...plan.args], env: plan.env, cwd: plan.cwd };
 }
 
 /** An attack the plugin makes by itself: it must fail, return no secret, and never reach the host. */
@@ -129,15 +189,27 @@ const hostCases: AttackCase[] = [
 
 describe('attacks from inside the sandbox', { skip }, () => {
   before(async () => {
-    scene = await createScene({ attacker: narrowManifest(1), command: sandboxed });
+    scene = await createScene({
+      attacker: narrowManifest(1),
+      command: () => ({ path: fixture('attacker-plugin') }),
+      sandbox: (_name, s) => {
+        const workDir = join(s.dir, 'work');
+        mkdirSync(workDir);
+        return sandbox(workDir);
+      },
+    });
   });
   after(async () => {
-    delete process.env.PLUGIN_UNIX_SOCKET_DIR;
     await scene.close();
   });
 
-  it('runs with every required layer', () => {
-    for (const layer of REQUIRED) assert.ok(layers.includes(layer), `layer ${layer} is not active: ${layers.join(', ')}`);
+  it('runs with every required layer, as its audited sandbox event says', () => {
+    const events = readAudit(scene.audit.path, { plugin: ATTACKER }).filter((r) => r.event === 'sandbox');
+    assert.equal(events.length, 1, `sandbox events: ${JSON.stringify(events)}`);
+    const layers = (events[0]?.detail as { layers?: string[] } | undefined)?.layers ?? [];
+    for (const layer of ['bwrap', 'seccomp', 'env', 'watchdog', ...REQUIRED]) {
+      assert.ok(layers.includes(layer), `layer ${layer} is not active: ${layers.join(', ')}`);
+    }
   });
 
   describe('direct attacks, past host services', () => {
@@ -152,9 +224,10 @@ describe('attacks from inside the sandbox', { skip }, () => {
     it('the environment holds only the protocol variables', async () => {
       const outcome = await direct('envNames', {});
       const names = (outcome.response as { names: string[] }).names;
-      // PWD comes from the shell that hands over the seccomp fd.
       const stray = names.filter((n) => !/^(BASIC_PLUGIN|PLUGIN_[A-Z_]+|PWD)$/.test(n));
       assert.deepEqual(stray, [], `host variables in the plugin's environment: ${stray.join(', ')}`);
+      // bwrap sets PWD to the directory it starts the plugin in: never the host's own.
+      if (names.includes('PWD')) assert.equal((await direct('env', { name: 'PWD' })).response?.value, join(scene.dir, 'work'));
     });
 
     it('the filesystem it sees holds none of the host directories around its own', async () => {
@@ -183,5 +256,46 @@ describe('attacks from inside the sandbox', { skip }, () => {
     const env = await control.run('direct', 'env', { name: 'HST_SECURITY_HOST_SECRET' });
     assert.equal(env.response?.value, HOST_SECRET);
     assert.equal((await control.run('direct', 'listen', { host: '127.0.0.1', port: 0 })).ok, true);
+  });
+
+  it('the plugin dies with its host, even when the host is SIGKILLed', async () => {
+    const dir = mkdtempSync(join(scene.dir, 'killed-host-'));
+    const workDir = join(dir, 'work');
+    mkdirSync(workDir);
+    const options = {
+      name: 'orphan',
+      handshake,
+      plugins: {},
+      command: { path: fixture('attacker-plugin') },
+      sandbox: sandbox(workDir),
+      // What the killed host cannot remove stays inside the scene, which removes it.
+      unixSocket: { dir },
+      stdin: 'ignore',
+      startTimeoutMs: 20_000,
+    };
+    const clientModule = pathToFileURL(join(repo, 'dist', 'src', 'host', 'plugin-client.js')).href;
+    const host = spawn(process.execPath, ['--input-type=module', '-e', HOST_SCRIPT, clientModule, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const hostExited = new Promise((resolve) => host.once('exit', resolve));
+    let tree: ProcessRef[] = [];
+    try {
+      const pid = Number(await firstLine(host, 30_000));
+      assert.ok(Number.isInteger(pid) && pid > 0, `the host printed no pid: ${pid}`);
+      tree = processTree(pid);
+      // Every wrapper's command line names the entry too; the plugin itself is the node process running it.
+      const plugin = tree.filter((p) => argv(p.pid)[0] === process.execPath && argv(p.pid).includes(fixture('attacker-plugin')));
+      assert.equal(plugin.length, 1, `no plugin process below ${pid}: ${tree.map((p) => argv(p.pid).join(' ')).join('\n')}`);
+      const killedAt = Date.now();
+      host.kill('SIGKILL');
+      await hostExited;
+      while (tree.some(running) && Date.now() - killedAt < 3_000) await sleep(50);
+      assert.deepEqual(
+        tree.filter(running).map((p) => argv(p.pid).join(' ')),
+        [],
+        'processes outlived their SIGKILLed host by 3 s',
+      );
+    } finally {
+      host.kill('SIGKILL');
+      for (const p of tree) if (running(p)) process.kill(p.pid, 'SIGKILL');
+    }
   });
 });

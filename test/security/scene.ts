@@ -12,7 +12,7 @@ import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, read
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { PluginClient, type PluginCommand } from '../../src/host/plugin-client.js';
+import { PluginClient, type PluginCommand, type PluginSandboxOptions } from '../../src/host/plugin-client.js';
 import type { GrpcPlugin, PluginSet } from '../../src/plugin-set.js';
 import { MemoryLogger } from '../../src/log.js';
 import { allHostServices } from '../../src/host-services/catalog.js';
@@ -126,8 +126,17 @@ export interface SceneOptions {
   victim?: string[];
   /** How to run a plugin; default the attacker fixture under node. */
   command?: (name: string, scene: Scene) => Promise<PluginCommand> | PluginCommand;
+  /** Run each plugin in PluginClient's OS sandbox; `command.path` is then its entry. */
+  sandbox?: (name: string, scene: Scene) => PluginSandboxOptions;
   /** Runs before the plugins start (e.g. local servers whose ports go into the manifest). */
   prepare?: (scene: Scene) => Promise<void>;
+}
+
+export interface LaunchOptions {
+  /** Default: true, unless sandboxed. */
+  skipHostEnv?: boolean;
+  plugins?: PluginSet;
+  sandbox?: PluginSandboxOptions;
 }
 
 function token(what: string): string {
@@ -337,13 +346,16 @@ export class Scene {
     return this.tail.read();
   }
 
-  /** Starts a plugin process under `name` with these capabilities and connects it to host services. */
+  /**
+   * Starts a plugin process under `name` with these capabilities and connects it to host services.
+   * A sandboxed one has its 'sandbox' event (the active layers) recorded in the audit log.
+   */
   async launch(
     name: string,
     capabilities: string[],
     command: PluginCommand,
     workspace: string,
-    extra: { skipHostEnv?: boolean; plugins?: PluginSet } = {},
+    extra: LaunchOptions = {},
   ): Promise<{ client: PluginClient; connection: HostServicesConnection }> {
     this.policy.setManifest(name, capabilities);
     const stderr: string[] = [];
@@ -354,10 +366,13 @@ export class Scene {
       command,
       logger: new MemoryLogger(),
       stdin: 'ignore',
-      skipHostEnv: extra.skipHostEnv ?? true,
+      // A sandboxed plugin is offered the host's environment, so that only the sandbox keeps it out.
+      skipHostEnv: extra.skipHostEnv ?? !extra.sandbox,
+      ...(extra.sandbox ? { sandbox: extra.sandbox } : {}),
       startTimeoutMs: 20_000,
       stderr: new Writable({ write: (chunk, _encoding, done) => (stderr.push(String(chunk)), done()) }),
     });
+    client.on('sandbox', (report) => this.audit.recordEvent(name, 'sandbox', { ...report }));
     let connection: HostServicesConnection | undefined;
     try {
       connection = await establishHostServices(client, this.hostServices, { workspace, owner: name });
@@ -373,7 +388,7 @@ export class Scene {
   }
 
   /** Starts the attacker fixture as `name`; the scene keeps it and stops it on close. */
-  async start(name: string, capabilities: string[], command: PluginCommand, workspace: string, extra: { skipHostEnv?: boolean } = {}): Promise<PluginUnderTest> {
+  async start(name: string, capabilities: string[], command: PluginCommand, workspace: string, extra: Omit<LaunchOptions, 'plugins'> = {}): Promise<PluginUnderTest> {
     const { client, connection } = await this.launch(name, capabilities, command, workspace, extra);
     const attacker = await client.dispense<Client<typeof AttackerDefinition>>('attacker');
     const run = async (service: string, method: string, request: unknown = {}, metadata: Record<string, string> = {}): Promise<Outcome> => {
@@ -479,9 +494,10 @@ export async function createScene(options: SceneOptions): Promise<Scene> {
     await options.prepare?.(scene);
     const command = options.command ?? (() => nodePlugin('attacker-plugin'));
     const manifest = typeof options.attacker === 'function' ? options.attacker(scene) : options.attacker;
+    const extra = (name: string) => (options.sandbox ? { sandbox: options.sandbox(name, scene) } : {});
     const starts: Promise<PluginUnderTest>[] = [];
-    if (manifest) starts.push(scene.start(ATTACKER, manifest, await command(ATTACKER, scene), scene.workspace));
-    if (options.victim) starts.push(scene.start(VICTIM, options.victim, await command(VICTIM, scene), scene.victimWorkspace));
+    if (manifest) starts.push(scene.start(ATTACKER, manifest, await command(ATTACKER, scene), scene.workspace, extra(ATTACKER)));
+    if (options.victim) starts.push(scene.start(VICTIM, options.victim, await command(VICTIM, scene), scene.victimWorkspace, extra(VICTIM)));
     await Promise.all(starts);
     scene.markOutside();
     return scene;
