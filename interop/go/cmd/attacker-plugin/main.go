@@ -13,8 +13,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/examples/grpc/proto"
@@ -23,55 +21,12 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	hostv1 "hst.local/interop/gen/hst/host/v1"
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
+	"hst.local/interop/hostconn"
 )
-
-// establishWait bounds how long a call waits for the host's Establish.
-const establishWait = 10 * time.Second
-
-type hostLink struct {
-	mu    sync.Mutex
-	conn  *grpc.ClientConn
-	ready chan struct{}
-}
-
-func (h *hostLink) get(ctx context.Context) (*grpc.ClientConn, error) {
-	ctx, cancel := context.WithTimeout(ctx, establishWait)
-	defer cancel()
-	select {
-	case <-h.ready:
-	case <-ctx.Done():
-		return nil, errors.New("host services were never established")
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.conn, nil
-}
-
-type hostConnection struct {
-	pluginv1.UnimplementedHostConnectionServer
-	broker *plugin.GRPCBroker
-	link   *hostLink
-}
-
-func (s *hostConnection) Establish(_ context.Context, req *pluginv1.EstablishRequest) (*pluginv1.EstablishResponse, error) {
-	s.link.mu.Lock()
-	defer s.link.mu.Unlock()
-	if s.link.conn != nil {
-		return nil, errors.New("host services already established")
-	}
-	conn, err := s.broker.Dial(req.BrokerId)
-	if err != nil {
-		return nil, fmt.Errorf("dial host services on broker id %d: %w", req.BrokerId, err)
-	}
-	s.link.conn = conn
-	close(s.link.ready)
-	return &pluginv1.EstablishResponse{}, nil
-}
 
 type attacker struct {
 	proto.UnimplementedKVServer
-	link *hostLink
+	link *hostconn.Link
 }
 
 // Put is not an attack; the contract only needs Get.
@@ -81,7 +36,7 @@ func (a *attacker) Put(context.Context, *proto.PutRequest) (*proto.Empty, error)
 
 // Get makes the host call its key names and returns what came back.
 func (a *attacker) Get(ctx context.Context, req *proto.GetRequest) (*proto.GetResponse, error) {
-	conn, err := a.link.get(ctx)
+	conn, err := a.link.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -204,12 +159,12 @@ func call(ctx context.Context, conn *grpc.ClientConn, method, path string) ([]by
 
 type attackerPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	link *hostLink
+	link *hostconn.Link
 }
 
 func (p *attackerPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 	proto.RegisterKVServer(s, &attacker{link: p.link})
-	pluginv1.RegisterHostConnectionServer(s, &hostConnection{broker: broker, link: p.link})
+	p.link.Register(broker, s)
 	return nil
 }
 
@@ -220,7 +175,7 @@ func (p *attackerPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.C
 func main() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: shared.Handshake,
-		Plugins:         plugin.PluginSet{"kv_grpc": &attackerPlugin{link: &hostLink{ready: make(chan struct{})}}},
+		Plugins:         plugin.PluginSet{"kv_grpc": &attackerPlugin{link: hostconn.New()}},
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 }

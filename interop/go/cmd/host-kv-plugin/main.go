@@ -3,9 +3,9 @@
 // reached over the go-plugin broker. It shows the whole contract a Go plugin
 // author follows to use host services:
 //
-//  1. implement hst.plugin.v1.HostConnection/Establish on the plugin's gRPC server;
-//  2. in Establish, dial the broker id the host sends (broker.Dial);
-//  3. call the hst.host.v1 services on that connection.
+//  1. register hostconn on the plugin's gRPC server (it implements
+//     hst.plugin.v1.HostConnection/Establish by dialling the broker id the host sends);
+//  2. call the hst.host.v1 services on link.Conn(ctx).
 //
 // The host decides where kv_<key> lands (the plugin's workspace) and logs
 // every call under the plugin's identity, which it takes from the connection.
@@ -14,9 +14,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
-	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/examples/grpc/proto"
@@ -24,64 +21,20 @@ import (
 	"google.golang.org/grpc"
 
 	hostv1 "hst.local/interop/gen/hst/host/v1"
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
+	"hst.local/interop/hostconn"
 )
-
-// hostLink is the one connection to the host's services, set by Establish.
-type hostLink struct {
-	mu    sync.Mutex
-	conn  *grpc.ClientConn
-	ready chan struct{}
-}
-
-// establishWait bounds how long a call waits for Establish, which the host
-// sends right after connecting.
-const establishWait = 10 * time.Second
-
-func (h *hostLink) filesystem(ctx context.Context) (hostv1.FilesystemClient, error) {
-	ctx, cancel := context.WithTimeout(ctx, establishWait)
-	defer cancel()
-	select {
-	case <-h.ready:
-	case <-ctx.Done():
-		return nil, errors.New("host services were never established")
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return hostv1.NewFilesystemClient(h.conn), nil
-}
-
-type hostConnection struct {
-	pluginv1.UnimplementedHostConnectionServer
-	broker *plugin.GRPCBroker
-	link   *hostLink
-}
-
-func (s *hostConnection) Establish(_ context.Context, req *pluginv1.EstablishRequest) (*pluginv1.EstablishResponse, error) {
-	s.link.mu.Lock()
-	defer s.link.mu.Unlock()
-	if s.link.conn != nil {
-		return nil, errors.New("host services already established")
-	}
-	conn, err := s.broker.Dial(req.BrokerId)
-	if err != nil {
-		return nil, fmt.Errorf("dial host services on broker id %d: %w", req.BrokerId, err)
-	}
-	s.link.conn = conn
-	close(s.link.ready)
-	return &pluginv1.EstablishResponse{}, nil
-}
 
 type kvServer struct {
 	proto.UnimplementedKVServer
-	link *hostLink
+	link *hostconn.Link
 }
 
 func (k *kvServer) Put(ctx context.Context, req *proto.PutRequest) (*proto.Empty, error) {
-	fs, err := k.link.filesystem(ctx)
+	conn, err := k.link.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
+	fs := hostv1.NewFilesystemClient(conn)
 	data := append(append([]byte{}, req.Value...), []byte("\n\nWritten from host-kv-plugin (go)")...)
 	if _, err := fs.WriteFile(ctx, &hostv1.WriteFileRequest{Path: "kv_" + req.Key, Data: data}); err != nil {
 		return nil, err
@@ -90,10 +43,11 @@ func (k *kvServer) Put(ctx context.Context, req *proto.PutRequest) (*proto.Empty
 }
 
 func (k *kvServer) Get(ctx context.Context, req *proto.GetRequest) (*proto.GetResponse, error) {
-	fs, err := k.link.filesystem(ctx)
+	conn, err := k.link.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
+	fs := hostv1.NewFilesystemClient(conn)
 	res, err := fs.ReadFile(ctx, &hostv1.ReadFileRequest{Path: "kv_" + req.Key})
 	if err != nil {
 		return nil, err
@@ -104,12 +58,12 @@ func (k *kvServer) Get(ctx context.Context, req *proto.GetRequest) (*proto.GetRe
 // hostKVPlugin serves KV and HostConnection on the plugin's gRPC server.
 type hostKVPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	link *hostLink
+	link *hostconn.Link
 }
 
 func (p *hostKVPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 	proto.RegisterKVServer(s, &kvServer{link: p.link})
-	pluginv1.RegisterHostConnectionServer(s, &hostConnection{broker: broker, link: p.link})
+	p.link.Register(broker, s)
 	return nil
 }
 
@@ -120,7 +74,7 @@ func (p *hostKVPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.Cli
 func main() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: shared.Handshake,
-		Plugins:         plugin.PluginSet{"kv_grpc": &hostKVPlugin{link: &hostLink{ready: make(chan struct{})}}},
+		Plugins:         plugin.PluginSet{"kv_grpc": &hostKVPlugin{link: hostconn.New()}},
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 }

@@ -1,0 +1,76 @@
+// Package hostconn is the Go side of hst's host services, for go-plugin
+// plugins: register it on the plugin's gRPC server and it answers the
+// host's hst.plugin.v1.HostConnection/Establish by dialling the broker id
+// the host names; Conn then gives that one connection to the host's
+// services for the life of the plugin.
+package hostconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
+)
+
+// EstablishWait bounds how long Conn waits for the host's Establish, which
+// the host sends right after it connects.
+const EstablishWait = 10 * time.Second
+
+// Link is the plugin's connection to the host's services.
+type Link struct {
+	mu    sync.Mutex
+	conn  *grpc.ClientConn
+	ready chan struct{}
+}
+
+// New returns a Link waiting for the host.
+func New() *Link {
+	return &Link{ready: make(chan struct{})}
+}
+
+// Register serves HostConnection on the plugin's server; call it from the
+// plugin's GRPCServer with the broker go-plugin passes there.
+func (l *Link) Register(broker *plugin.GRPCBroker, s *grpc.Server) {
+	pluginv1.RegisterHostConnectionServer(s, &establisher{broker: broker, link: l})
+}
+
+// Conn waits for the host to establish host services and returns the connection.
+func (l *Link) Conn(ctx context.Context) (*grpc.ClientConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, EstablishWait)
+	defer cancel()
+	select {
+	case <-l.ready:
+	case <-ctx.Done():
+		return nil, errors.New("host services were never established")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conn, nil
+}
+
+type establisher struct {
+	pluginv1.UnimplementedHostConnectionServer
+	broker *plugin.GRPCBroker
+	link   *Link
+}
+
+func (s *establisher) Establish(_ context.Context, req *pluginv1.EstablishRequest) (*pluginv1.EstablishResponse, error) {
+	s.link.mu.Lock()
+	defer s.link.mu.Unlock()
+	if s.link.conn != nil {
+		return nil, errors.New("host services already established")
+	}
+	conn, err := s.broker.Dial(req.BrokerId)
+	if err != nil {
+		return nil, fmt.Errorf("dial host services on broker id %d: %w", req.BrokerId, err)
+	}
+	s.link.conn = conn
+	close(s.link.ready)
+	return &pluginv1.EstablishResponse{}, nil
+}
