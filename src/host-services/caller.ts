@@ -11,6 +11,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from '../log.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { ConfinedRoot, normalizePath } from '../security/confine.js';
+import type { SandboxLayer, SandboxResources } from '../security/sandbox.js';
 import type { Limits } from './limits.js';
 import { currentCall } from './call-scope.js';
 import { DeniedError } from './errors.js';
@@ -33,6 +34,19 @@ export interface Verdict {
 
 export type PermissionCheck = (capability: string, resource: string) => Verdict;
 
+/**
+ * How the programs a sandboxed plugin starts through Processes are
+ * sandboxed: the host gives the same resources and required layers it gave
+ * the plugin, so running a program never gets the plugin out of its sandbox.
+ */
+export interface ExecSandboxProfile {
+  resources?: SandboxResources;
+  /** Refuse to start a program unless all of these layers are active. */
+  require?: SandboxLayer[];
+  /** Host paths the programs may read besides their own executable and the system directories. */
+  readOnlyPaths?: string[];
+}
+
 const ALLOW_ALL: PermissionCheck = () => ({ allowed: true, rule: 'no policy' });
 
 export class Caller {
@@ -50,6 +64,7 @@ export class Caller {
   private liveSubscriptions = 0;
   private permissionCheck: PermissionCheck = ALLOW_ALL;
   private readonly permissionWatchers = new Set<() => void>();
+  private execSandboxProfile: ExecSandboxProfile | undefined;
 
   constructor(
     identity: CallerIdentity,
@@ -115,6 +130,15 @@ export class Caller {
   setPermissionCheck(check: PermissionCheck): void {
     this.permissionCheck = check;
     for (const fn of this.permissionWatchers) fn();
+  }
+
+  /** Set by the host when the plugin is sandboxed; undefined runs programs as plain host processes. */
+  setExecSandbox(profile: ExecSandboxProfile | undefined): void {
+    this.execSandboxProfile = profile;
+  }
+
+  get execSandbox(): ExecSandboxProfile | undefined {
+    return this.execSandboxProfile;
   }
 
   /** Re-check what the plugin holds when its permissions change (e.g. close handles). Returns an unsubscribe. */

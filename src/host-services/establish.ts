@@ -6,7 +6,7 @@
 import { HostConnectionDefinition } from '../gen/hst/plugin/v1/host_connection.js';
 import type { PluginClient } from '../host/plugin-client.js';
 import { Code, RpcError } from '../rpc/status.js';
-import type { Caller } from './caller.js';
+import type { Caller, ExecSandboxProfile } from './caller.js';
 import type { HostServices } from './host-services.js';
 
 export interface HostServicesConnection {
@@ -21,6 +21,8 @@ export interface EstablishOptions {
   /** Defaults to the client's name. */
   owner?: string;
   timeoutMs?: number;
+  /** For a sandboxed plugin: run the programs it starts through Processes in this sandbox (see ExecSandboxProfile). */
+  sandbox?: ExecSandboxProfile;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function establishHostServices(
 ): Promise<HostServicesConnection | undefined> {
   const connection = await plugin.connect();
   const caller = hostServices.connect({ owner: options.owner ?? plugin.name, workspace: options.workspace });
+  caller.setExecSandbox(options.sandbox);
   const broker = plugin.broker;
   const id = broker.nextId();
   // A listener of its own: whatever arrives on it is this plugin, whatever it claims.

@@ -3,10 +3,21 @@
  * program gets a scrubbed environment, a working directory opened through
  * the confined root, and a process group of its own so that signals, the
  * Exec timeout and disconnect cleanup reach everything it started.
+ *
+ * When the caller has an exec sandbox profile (a sandboxed plugin), each
+ * program runs in the same OS sandbox (sandbox.ts) as the plugin, seeing
+ * only its own executable, the system directories, the profile's read-only
+ * paths and its working directory. The process group is then bubblewrap's:
+ * a signal the host sends ends bwrap, and the kernel kills everything in the
+ * sandbox with it (bwrap's parent-death signal), so the program itself gets
+ * SIGKILL, never a chance to handle SIGTERM. A program that dies of a signal
+ * inside the sandbox is reported by bwrap as exit code 128+n, which cannot
+ * be told apart from exit(128+n), so it is reported as that exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants as C, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as C, mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -19,8 +30,10 @@ import {
 import { AsyncQueue } from '../rpc/async-queue.js';
 import type { DeepPartial } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
-import { pathOfFd, PathError } from '../security/confine.js';
-import type { Caller } from './caller.js';
+import { ENV_UNIX_SOCKET_DIR } from '../protocol/constants.js';
+import { pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
+import { planSandbox, SandboxUnavailableError, type SandboxPlan } from '../security/sandbox.js';
+import type { Caller, ExecSandboxProfile } from './caller.js';
 import { exhausted, invalid, notFound, toRpcError } from './errors.js';
 import type { HostContext } from './host-context.js';
 import { hostService } from './operation.js';
@@ -294,11 +307,11 @@ function childEnvironment(operation: string, caller: Caller, hostPath: string | 
 }
 
 /** Opens the working directory inside the plugin's roots; the caller closes the fd. */
-function openWorkingDir(operation: string, caller: Caller, cwd: string): number {
+function openWorkingDir(operation: string, caller: Caller, cwd: string): { fd: number; root: ConfinedRoot } {
   const shown = JSON.stringify(cwd || '.');
   try {
     const { root, path } = caller.resolve(cwd || '.');
-    return root.openDir(path).fd;
+    return { fd: root.openDir(path).fd, root };
   } catch (err) {
     if (err instanceof PathError) throw invalid(`Processes/${operation} cwd ${shown}: ${err.details}`);
     throw toRpcError(err, `Processes/${operation}`, `cwd ${shown}`);
@@ -306,6 +319,97 @@ function openWorkingDir(operation: string, caller: Caller, cwd: string): number 
 }
 
 type Launch = Pick<ExecRequest, 'program' | 'args' | 'env' | 'cwd' | 'stdin'>;
+
+/** What start() runs: everything checked and resolved. */
+interface Target {
+  /** As requested, resolved to an absolute path: argv[0], and the name reported back. */
+  program: string;
+  /** Its real file: what is executed, as the policy checked it. */
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+interface Launched {
+  child: ChildProcess;
+  /** Removes what the launch set up besides the process (the sandbox's files); idempotent. */
+  release(): void;
+}
+
+/** Starts the program as a plain host process in `cwdFd`, the directory the confined walk opened. */
+function launchOnHost(target: Target, cwdFd: number): Launched {
+  // The fd path, not a looked-up host path: the child enters the very directory the confined walk opened.
+  const child = spawn(target.file, target.args, { argv0: target.program, cwd: pathOfFd(cwdFd), env: target.env, detached: true, stdio: 'pipe' });
+  return { child, release: () => {} };
+}
+
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+/**
+ * Starts the program in the plugin's sandbox (runtime binary): mounted are its
+ * own file (read-only, so argv[0] is its real path), the profile's read-only
+ * paths, and the working directory (writable, the only part of the plugin's
+ * roots it sees). The socket directory planSandbox insists on is an empty
+ * private one; the program needs none and is not told about it.
+ */
+async function launchSandboxed(
+  operation: string,
+  caller: Caller,
+  profile: ExecSandboxProfile,
+  target: Target,
+  cwd: { fd: number; root: ConfinedRoot },
+): Promise<Launched> {
+  const where = `Processes/${operation} ${JSON.stringify(target.program)}`;
+  const workDir = readlinkSync(pathOfFd(cwd.fd));
+  if (!within(workDir, cwd.root.hostPath)) throw new RpcError(Code.PERMISSION_DENIED, `${where}: the working directory is no longer inside the plugin's roots`);
+  const scratch = mkdtempSync(posix.join(tmpdir(), 'hst-exec-'));
+  let plan: SandboxPlan;
+  try {
+    const socketDir = posix.join(scratch, 'sockets');
+    mkdirSync(socketDir, { mode: 0o700 });
+    plan = await planSandbox({
+      runtime: 'binary',
+      entry: target.file,
+      args: target.args,
+      pluginDir: target.file,
+      readOnlyPaths: profile.readOnlyPaths,
+      workDir,
+      // Mounted from the fd the confined walk opened: a directory swapped in at that path changes nothing.
+      workDirFd: cwd.fd,
+      socketDir,
+      env: target.env,
+      resources: profile.resources,
+      require: profile.require,
+    });
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    if (err instanceof SandboxUnavailableError) throw new RpcError(Code.FAILED_PRECONDITION, `${where}: ${err.message}`);
+    // The reason names host paths the plugin must not see.
+    caller.logger.warn({ operation, program: target.file, err: String(err) }, 'a program could not be sandboxed');
+    throw new RpcError(Code.FAILED_PRECONDITION, `${where}: the program cannot run in the plugin's sandbox`);
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    plan.cleanup();
+    rmSync(scratch, { recursive: true, force: true });
+  };
+  try {
+    caller.logger.debug({ operation, program: target.file, layers: plan.layers, inactive: plan.inactive }, 'program sandbox');
+    const env = { ...plan.env };
+    delete env[ENV_UNIX_SOCKET_DIR];
+    if (Object.hasOwn(target.env, ENV_UNIX_SOCKET_DIR)) env[ENV_UNIX_SOCKET_DIR] = target.env[ENV_UNIX_SOCKET_DIR] as string;
+    const child = spawn(plan.command, plan.args, { env, cwd: pathOfFd(cwd.fd), detached: true, stdio: ['pipe', 'pipe', 'pipe', ...plan.stdio] });
+    child.once('close', release);
+    return { child, release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
 
 /** A plugin's processes: the handle table, the limit, and cleanup on disconnect. */
 class ProcessTable {
@@ -336,34 +440,41 @@ class ProcessTable {
       throw new RpcError(Code.OUT_OF_RANGE, `${where}: stdin is ${request.stdin.length} bytes, more than the limit of ${limits.maxWriteBytes}`);
     }
     const program = resolveProgram(operation, request.program, this.host.env.PATH);
-    // Exec the real file, as the policy checked it, under the name it was asked by
-    // (multi-call binaries such as busybox decide what to be from argv[0]).
-    const file = realpathSync(program);
-    const env = childEnvironment(operation, this.caller, this.host.env.PATH, request.env);
+    const target: Target = {
+      program,
+      // Exec the real file, as the policy checked it, under the name it was asked by
+      // (multi-call binaries such as busybox decide what to be from argv[0]).
+      file: realpathSync(program),
+      args: request.args,
+      env: childEnvironment(operation, this.caller, this.host.env.PATH, request.env),
+    };
     const count = this.starting + new Set([...this.running, ...this.handles.values()]).size;
     if (count >= limits.maxProcesses) {
       throw exhausted(`${where}: the plugin already has ${count} processes, the limit; Wait for finished ones to release them`);
     }
-    const cwdFd = openWorkingDir(operation, this.caller, request.cwd);
-    let child: ChildProcess;
-    try {
-      // The fd path, not a looked-up host path: the child enters the very directory the confined walk opened.
-      child = spawn(file, request.args, { argv0: program, cwd: pathOfFd(cwdFd), env, detached: true, stdio: 'pipe' });
-    } finally {
-      closeSync(cwdFd);
-    }
     this.starting++;
+    let launched: Launched | undefined;
     try {
+      const cwd = openWorkingDir(operation, this.caller, request.cwd);
+      try {
+        const profile = this.caller.execSandbox;
+        launched = profile ? await launchSandboxed(operation, this.caller, profile, target, cwd) : launchOnHost(target, cwd.fd);
+      } finally {
+        closeSync(cwd.fd);
+      }
+      const { child } = launched;
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
     } catch (err) {
+      launched?.release();
       if (isErrno(err, 'E2BIG')) throw new RpcError(Code.OUT_OF_RANGE, `${where}: arguments and environment are too large`);
       throw toRpcError(err, `Processes/${operation}`, JSON.stringify(program));
     } finally {
       this.starting--;
     }
+    const { child } = launched;
     if (this.caller.isDisconnected) {
       // The disconnect cleanup ran while this one was starting and could not see it.
       process.kill(-(child.pid as number), 'SIGKILL');

@@ -437,6 +437,31 @@ describe('other runtimes under bwrap', () => {
 });
 
 describe('resource limits', () => {
+  it('bwrap binds workDir from workDirFd when given, whatever the path holds by then', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
+    const c = makeCase({ 'list.sh': '#!/bin/sh\nls\n' });
+    try {
+      const opened = join(c.base, 'opened');
+      mkdirSync(opened);
+      writeFileSync(join(opened, 'from-the-fd'), '');
+      writeFileSync(join(c.workDir, 'from-the-path'), '');
+      const fd = openSync(opened, 'r');
+      try {
+        const plan = await planSandbox(c.request({ runtime: 'binary', entry: 'list.sh', workDirFd: fd }));
+        const child = spawnPlan(plan);
+        let out = '';
+        child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+        await once(child, 'close');
+        plan.cleanup();
+        assert.match(out, /from-the-fd/);
+        assert.doesNotMatch(out, /from-the-path/, 'the directory was mounted by path, not from the fd');
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      c.cleanup();
+    }
+  });
+
   it('prlimit enforces maxOpenFiles', { skip: !probe.prlimit && 'prlimit unavailable' }, async () => {
     const c = makeCase({
       'files.mjs': `

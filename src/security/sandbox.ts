@@ -94,6 +94,12 @@ export interface SandboxRequest {
   readOnlyPaths?: string[];
   /** The plugin's private, writable working directory; also its cwd. */
   workDir: string;
+  /**
+   * An open fd of workDir (from a confined walk). With bwrap the directory is
+   * then bound from this fd (`--bind-fd`), not looked up by path, so nothing
+   * swapped in at that path afterwards can be mounted instead.
+   */
+  workDirFd?: number;
   /** Host-owned 0700 directory, writable inside, where the plugin puts its unix sockets (PLUGIN_UNIX_SOCKET_DIR). */
   socketDir: string;
   /** The complete environment: the host's own environment is not added. */
@@ -244,7 +250,9 @@ async function runProbe(): Promise<SandboxProbe> {
 }
 
 type Mount =
-  | { kind: 'ro' | 'rw' | 'proc' | 'dev'; path: string }
+  | { kind: 'ro' | 'proc' | 'dev'; path: string }
+  /** `fd`: bind from this inherited fd instead of the path. */
+  | { kind: 'rw'; path: string; fd?: number }
   | { kind: 'tmpfs'; path: string; bytes?: number }
   | { kind: 'symlink'; path: string; target: string };
 
@@ -284,7 +292,7 @@ function bwrapBaseArgs(mounts: Mount[], chdir: string): string[] {
   // Parents before children, so a nested directory is mounted on top of its parent, not hidden under it.
   for (const m of [...mounts].sort((a, b) => depth(a.path) - depth(b.path))) {
     if (m.kind === 'ro') args.push('--ro-bind', m.path, m.path);
-    else if (m.kind === 'rw') args.push('--bind', m.path, m.path);
+    else if (m.kind === 'rw') args.push(...(m.fd !== undefined ? ['--bind-fd', String(m.fd), m.path] : ['--bind', m.path, m.path]));
     else if (m.kind === 'symlink') args.push('--symlink', m.target, m.path);
     else if (m.kind === 'tmpfs' && m.bytes) args.push('--size', String(m.bytes), '--tmpfs', m.path);
     else args.push(`--${m.kind}`, m.path);
@@ -506,7 +514,10 @@ export async function planSandbox(req: SandboxRequest, probe?: SandboxProbe): Pr
       const tmpBytes = p.bwrapTmpfsSize ? (req.resources?.memoryMb ?? DEFAULT_TMP_MB) * 1024 * 1024 : undefined;
       const mounts = withRuntimeDirs(systemMounts(tmpBytes), runtime.runtimeDirs);
       for (const path of readable) mounts.push({ kind: 'ro', path });
-      for (const path of writable) mounts.push({ kind: 'rw', path });
+      for (const path of writable) {
+        const fd = path === workDir && req.workDirFd !== undefined ? 3 + pushFd(stdio, req.workDirFd) : undefined;
+        mounts.push({ kind: 'rw', path, ...(fd !== undefined ? { fd } : {}) });
+      }
       const bwrapArgs = bwrapBaseArgs(mounts, workDir);
       layers.push('bwrap', 'privileges', 'watchdog');
       if (p.seccomp && arch) {
