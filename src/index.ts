@@ -29,3 +29,5 @@ export { defaultLimits, type Limits } from './host-services/limits.js';
 export { hostService, type HostServiceModule, type OperationSpec } from './host-services/operation.js';
 export { hostServices, hostServiceDefinitions, type HostServiceClients } from './plugin/host-services-client.js';
 export { hostConnection } from './plugin/host-connection.js';
+export { CommandError, type CommandContext, type CommandHandler, type CommandSet } from './plugin/commands.js';
+export { runCommand, type CommandEvent } from './host/commands.js';

@@ -28,6 +28,7 @@ import { HealthService } from '../protocol/health.js';
 import { listen } from '../protocol/listener.js';
 import { StdioCapture } from '../protocol/stdio.js';
 import { closeHostConnection, registerHostConnection } from './host-connection.js';
+import { registerCommands, type CommandSet } from './commands.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
 
 export interface ServeConfig {
@@ -45,6 +46,8 @@ export interface ServeConfig {
   transport?: Transport;
   /** Called after Shutdown, before the process exits; bounded to one second. */
   onShutdown?: () => void | Promise<void>;
+  /** The commands this plugin offers (`hst run <plugin> <command>`), by manifest name. */
+  commands?: CommandSet;
   /** Keep running when the process that started us dies (default: exit, so nothing is left behind). */
   outliveHost?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -143,6 +146,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   server.addService(GRPCControllerDefinition, { shutdown: () => (shutdown(), {}) });
 
   registerHostConnection(server, broker);
+  if (config.commands) registerCommands(server, config.commands);
   for (const [name, plugin] of Object.entries(plugins)) {
     if (!plugin.server) throw new Error(`serve: plugin ${JSON.stringify(name)} has no server implementation`);
     await plugin.server(server, broker);

@@ -138,7 +138,9 @@ function adaptHandler(method: MethodDefinition, path: string, handler: AnyHandle
   if (!method.requestStream) {
     return (call: grpc.ServerWritableStream<any, any>) => {
       const { ctx, done } = contextFor(call, path);
-      writeAll(call, handler(call.request, ctx), method, ctx.signal)
+      // A handler may throw before it returns its stream: that is the call's status too.
+      Promise.resolve()
+        .then(() => writeAll(call, handler(call.request, ctx), method, ctx.signal))
         .then(() => call.end(), (err) => call.emit('error', toServiceError(err)))
         .finally(done);
     };
@@ -157,7 +159,8 @@ function adaptHandler(method: MethodDefinition, path: string, handler: AnyHandle
   }
   return (call: grpc.ServerDuplexStream<any, any>) => {
     const { ctx, done } = contextFor(call, path);
-    writeAll(call, handler(readAll(call), ctx), method, ctx.signal)
+    Promise.resolve()
+      .then(() => writeAll(call, handler(readAll(call), ctx), method, ctx.signal))
       .then(() => call.end(), (err) => call.emit('error', toServiceError(err)))
       .finally(done);
   };
