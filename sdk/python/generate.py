@@ -11,11 +11,13 @@ and compares the result with the committed files.
 
 Targets:
   * sdk: proto/plugin/*.proto (go-plugin's internal services, package
-    `plugin`) -> sdk/python/hst_plugin/gen/plugin/. The protos are staged under
-    the import path hst_plugin/gen/plugin/ before protoc runs, so the absolute
-    imports that grpcio-tools emits read
-    `from hst_plugin.gen.plugin import grpc_broker_pb2` and resolve through the
-    ordinary package layout, without touching sys.path.
+    `plugin`) -> sdk/python/hst_plugin/gen/plugin/, and every
+    proto/hst/**/*.proto (host services `hst.host.v1`, plugin services
+    `hst.plugin.v1`) -> sdk/python/hst_plugin/gen/hst/. The protos are staged
+    under the import path hst_plugin/gen/ before protoc runs (their imports of
+    each other rewritten to match), so the absolute imports that grpcio-tools
+    emits read `from hst_plugin.gen.hst.host.v1 import filesystem_pb2` and
+    resolve through the ordinary package layout, without touching sys.path.
   * kv: examples/kv/proto/kv.proto (package `proto`) -> interop/python/gen/,
     flat (`import kv_pb2`), like upstream's Python example; the interop plugin
     puts that directory on sys.path itself.
@@ -27,6 +29,7 @@ generated code, so regenerate whenever the pin changes.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -57,18 +60,36 @@ class Target:
     packages: List[str] = field(default_factory=list)
 
 
+def _protos_below(proto_root: str, subdir: str) -> List[str]:
+    """Every .proto below proto_root/subdir, relative to proto_root, sorted."""
+    found: List[str] = []
+    for dirpath, _, filenames in os.walk(os.path.join(REPO_ROOT, proto_root, subdir)):
+        for name in filenames:
+            if name.endswith(".proto"):
+                rel = os.path.relpath(os.path.join(dirpath, name), os.path.join(REPO_ROOT, proto_root))
+                found.append(rel.replace(os.sep, "/"))
+    return sorted(found)
+
+
+def _package_dirs(protos: List[str]) -> List[str]:
+    """The root and every directory (with its parents) holding one of the protos."""
+    dirs = {""}
+    for rel in protos:
+        parts = rel.split("/")[:-1]
+        dirs.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return sorted(dirs)
+
+
+_SDK_PROTOS = _protos_below("proto", "plugin") + _protos_below("proto", "hst")
+
 TARGETS = [
     Target(
         name="sdk",
         proto_root="proto",
-        protos=[
-            "plugin/grpc_broker.proto",
-            "plugin/grpc_controller.proto",
-            "plugin/grpc_stdio.proto",
-        ],
+        protos=_SDK_PROTOS,
         out_dir="sdk/python/hst_plugin/gen",
         stage_prefix="hst_plugin/gen",
-        packages=["", "plugin"],
+        packages=_package_dirs(_SDK_PROTOS),
     ),
     Target(
         name="kv",
@@ -94,6 +115,20 @@ def _run_protoc(args: List[str]) -> None:
         raise SystemExit(f"protoc failed with exit code {code}: {' '.join(args)}")
 
 
+_IMPORT = re.compile(r'^(import\s+(?:public\s+|weak\s+)?")([^"]+)(";)', re.MULTILINE)
+
+
+def _stage(source: str, target: Target) -> str:
+    """The proto text as staged: imports of the target's own protos moved under the stage prefix."""
+    if not target.stage_prefix:
+        return source
+    own = set(target.protos)
+    return _IMPORT.sub(
+        lambda m: m.group(1) + (f"{target.stage_prefix}/{m.group(2)}" if m.group(2) in own else m.group(2)) + m.group(3),
+        source,
+    )
+
+
 def generate_target(target: Target, output_root: str) -> str:
     """Generate one target into output_root/target.out_dir; return that directory."""
     dest = os.path.join(output_root, target.out_dir)
@@ -107,7 +142,10 @@ def generate_target(target: Target, output_root: str) -> str:
             rel_staged = os.path.join(target.stage_prefix, rel) if target.stage_prefix else rel
             dst = os.path.join(stage, rel_staged)
             os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.copyfile(src, dst)
+            with open(src, encoding="utf-8") as fh:
+                text = _stage(fh.read(), target)
+            with open(dst, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
             staged.append(rel_staged.replace(os.sep, "/"))
         _run_protoc(
             [

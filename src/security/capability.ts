@@ -110,6 +110,8 @@ export function covers(cap: Capability, kind: string, resource: string): boolean
   switch (kind) {
     case 'fs.read':
     case 'fs.write':
+      // The workspace root itself has no name a glob could match: only an all-`**` pattern covers it.
+      if (resource === '.') return pattern.split('/').every((seg) => seg === '**');
       return pathMatcher(pattern)(resource);
     case 'env':
       if (pattern.endsWith('*')) {

@@ -14,6 +14,9 @@ describe('capability matching', () => {
     assert.equal(covers(c('fs.read:**'), 'fs.read', '.git/config'), false);
     assert.equal(covers(c('fs.read:docs/.env'), 'fs.read', 'docs/.env'), true);
     assert.equal(covers(c('fs.read:docs/**'), 'fs.write', 'docs/a.md'), false);
+    assert.equal(covers(c('fs.read:**'), 'fs.read', '.'), true, 'the workspace root under **');
+    assert.equal(covers(c('fs.read:docs/**'), 'fs.read', '.'), false);
+    assert.equal(covers(c('fs.read:*'), 'fs.read', '.'), false);
   });
 
   it('env names and prefixes, including expansions and listings', () => {

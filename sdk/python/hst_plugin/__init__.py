@@ -11,11 +11,15 @@
         plugins={"my_plugin": MyPlugin()},
     ))
 
-See README.md beside this package. The generated code of go-plugin's
-internal protos lives in hst_plugin.gen.plugin (made by generate.py).
+Commands (ServeConfig.commands) and host services (host_services()) are
+for hst hosts. See README.md beside this package. The generated code of
+go-plugin's internal protos lives in hst_plugin.gen.plugin, that of hst's own
+protos in hst_plugin.gen.hst (made by generate.py).
 """
 
 from ._broker import BrokerError, GRPCBroker
+from ._commands import CommandContext, CommandError, CommandHandler
+from ._host_services import HostServices, HostServicesUnavailable, host_services
 from ._listener import Endpoint, ListenerError
 from ._log import Logger
 from ._server import (
@@ -34,16 +38,22 @@ __version__ = "0.1.0"
 __all__ = [
     "BrokerError",
     "CORE_PROTOCOL_VERSION",
+    "CommandContext",
+    "CommandError",
+    "CommandHandler",
     "Endpoint",
     "GRPCBroker",
     "HEALTH_SERVICE_NAME",
     "HandshakeConfig",
+    "HostServices",
+    "HostServicesUnavailable",
     "ListenerError",
     "Logger",
     "MAX_MESSAGE_SIZE",
     "ServeConfig",
     "TLSMaterial",
     "generate_cert",
+    "host_services",
     "negotiate_version",
     "raw_std_base64",
     "serve",

@@ -19,6 +19,8 @@ from grpc_reflection.v1alpha import reflection
 from . import _listener
 from ._bridge import TLSBridge
 from ._broker import BrokerServicer, GRPCBroker
+from ._commands import CommandHandler, register_commands
+from ._host_services import _LINK
 from ._log import Logger
 from ._stdio import STDERR, STDOUT, StdioBuffer, StdioServicer, make_text_stream
 from ._tls import TLSError, TLSMaterial
@@ -79,6 +81,8 @@ class ServeConfig:
     handshake:          HandshakeConfig; its protocol_version serves `plugins`.
     plugins:            {name: plugin} for handshake.protocol_version.
     versioned_plugins:  {version: {name: plugin}} for several app versions.
+    commands:           {name: handler} served as hst.plugin.v1.Commands
+                        (`hst run <plugin> <command>`); see CommandContext.
     network:            "unix" (default, as go-plugin) or "tcp" (127.0.0.1,
                         PLUGIN_MIN_PORT..PLUGIN_MAX_PORT).
     logger:             a Logger; default Logger("plugin").
@@ -94,6 +98,7 @@ class ServeConfig:
     handshake: HandshakeConfig
     plugins: Optional[PluginSet] = None
     versioned_plugins: Optional[Mapping[int, PluginSet]] = None
+    commands: Optional[Mapping[str, CommandHandler]] = None
     network: str = "unix"
     logger: Optional[Logger] = None
     max_workers: int = 32
@@ -273,6 +278,10 @@ def serve(config: ServeConfig) -> None:
     grpc_stdio_pb2_grpc.add_GRPCStdioServicer_to_server(StdioServicer(stdio_buffer, stopping), server)
 
     recorder = _RecordingServer(server)
+    # Every plugin can take host services; host_services() gives them once the host has established them.
+    _LINK.register(broker, recorder)
+    if config.commands:
+        register_commands(recorder, config.commands, log.named("commands"))
     for name, plugin in plugin_set.items():
         _register_plugin(name, plugin, broker, recorder)
 
