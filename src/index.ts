@@ -31,3 +31,5 @@ export { hostServices, hostServiceDefinitions, type HostServiceClients } from '.
 export { hostConnection } from './plugin/host-connection.js';
 export { CommandError, type CommandContext, type CommandHandler, type CommandSet } from './plugin/commands.js';
 export { runCommand, type CommandEvent } from './host/commands.js';
+export { PluginManager, type PluginManagerOptions } from './manager/manager.js';
+export type { PluginInfo, PluginStatus, PluginManagerEvents } from './manager/plugin-info.js';

@@ -71,7 +71,8 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   if (env[key] !== value) die(COOKIE_MISMATCH_MESSAGE);
 
   const logger = config.logger ?? createHclogLogger({ name: 'plugin' });
-  const sets = versionedSets(config.handshake, config.plugins, config.versionedPlugins);
+  // A plugin with only commands (or only host-service use) still speaks its handshake version.
+  const sets = versionedSets(config.handshake, config.plugins ?? (config.versionedPlugins ? undefined : {}), config.versionedPlugins);
   const appVersion = negotiateVersion([...sets.keys()], env[ENV_PROTOCOL_VERSIONS]);
   const plugins = sets.get(appVersion) ?? {};
 

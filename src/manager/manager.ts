@@ -1,0 +1,342 @@
+/**
+ * PluginManager: finds the plugins under the plugin directories, starts them
+ * against one shared, policy-guarded set of host services, runs their
+ * commands and calls within their time limits, restarts them when they crash,
+ * and takes everything down again. The CLI and the TUI are built on it; the
+ * events ('state' for any change) are for UIs.
+ */
+import { EventEmitter } from 'node:events';
+import { constants } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { PluginClient } from '../host/plugin-client.js';
+import { runCommand as runPluginCommand, type CommandEvent } from '../host/commands.js';
+import type { PermissionRequestHandler } from '../host-services/permissions.js';
+import { defaultLogger, type Logger } from '../log.js';
+import type { ClientConnection } from '../rpc/definition.js';
+import { Code, RpcError } from '../rpc/status.js';
+import type { Manifest } from '../security/manifest.js';
+import type { OperatorPolicy, Policy } from '../security/policy.js';
+import type { SignaturePolicy } from '../security/signature.js';
+import type { RestartOptions } from './backoff.js';
+import { validateCommandArgs } from './command-args.js';
+import { CallDeadline } from './deadline.js';
+import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
+import { GuardedHost } from './guarded-host.js';
+import type { PluginInfo, PluginManagerEvents } from './plugin-info.js';
+import { PluginRunner, type RunnablePlugin, type RunnerSettings, type SandboxMode } from './plugin-runner.js';
+
+export interface PluginManagerOptions {
+  /** Searched one level deep for `<dir>/<name>/plugin.yaml`; earlier directories win name clashes. Default `['./plugins']`. */
+  pluginDirs?: string[];
+  /** Host state: KV database, audit log, workspaces and run directories. Default `./.hst`. */
+  dataDir?: string;
+  logger?: Logger;
+  /** The operator's narrowing of what manifests grant. */
+  policy?: OperatorPolicy;
+  /** Default `warn`: unsigned or badly signed plugins start, with a warning and an audit record. */
+  signaturePolicy?: SignaturePolicy;
+  /** Directory of trusted `.pub` keys; default `<dataDir>/trusted-keys`. */
+  trustedKeysDir?: string;
+  /** `auto` (default): every sandbox layer this machine offers; `require`: refuse plugins without bwrap and seccomp; `off`. */
+  sandbox?: SandboxMode;
+  restart?: RestartOptions;
+  /** Ping every running plugin this often (default 10 s; 0 turns health checks off); one failed ping restarts it. */
+  health?: { intervalMs?: number; timeoutMs?: number };
+  /** The limit of a call or command when the manifest sets no resources.call_timeout (default 60 s). */
+  callTimeoutMs?: number;
+  startTimeoutMs?: number;
+  /** A plugin's workspace, where its paths resolve; default `<dataDir>/workspaces/<name>`. */
+  workspace?: (manifest: Manifest) => string;
+  /** Decides a plugin's run-time permission requests; without it they are refused. */
+  onPermissionRequest?: PermissionRequestHandler;
+  /** Shut down on SIGINT/SIGTERM, then let the signal take its course. */
+  handleSignals?: boolean;
+  /** node executable for node plugins; default the host's own. */
+  nodeCommand?: string;
+  /** python executable for python plugins; default `python3`. */
+  pythonCommand?: string;
+}
+
+/** What a call gets: the plugin's client and connection, and the signal to pass to its RPCs. */
+export interface PluginCall {
+  name: string;
+  client: PluginClient;
+  connection: ClientConnection;
+  /** Aborts at the call's deadline or on the caller's own signal; pass it on as `{ signal }`. */
+  signal: AbortSignal;
+}
+
+export interface CallOptions {
+  /** Overrides the manifest's call timeout. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RunCommandOptions extends CallOptions {
+  color?: boolean;
+}
+
+const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+const DEFAULT_HEALTH = { intervalMs: 10_000, timeoutMs: 5_000 };
+
+export class PluginManager extends EventEmitter<PluginManagerEvents> {
+  private readonly pluginDirs: string[];
+  private readonly dataDir: string;
+  private readonly logger: Logger;
+  private readonly settings: RunnerSettings;
+  private readonly callTimeoutMs: number;
+  private readonly runners = new Map<string, PluginRunner>();
+  /** Found but not runnable: invalid or unavailable. */
+  private rejected: DiscoveredPlugin[] = [];
+  private discovered: Promise<unknown> | undefined;
+  private guarded: GuardedHost | undefined;
+  private closing: Promise<void> | undefined;
+  private removeSignalHandlers: (() => void) | undefined;
+
+  constructor(private readonly options: PluginManagerOptions = {}) {
+    super();
+    this.pluginDirs = options.pluginDirs ?? ['./plugins'];
+    this.dataDir = resolve(options.dataDir ?? '.hst');
+    this.logger = options.logger ?? defaultLogger();
+    this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.settings = {
+      dataDir: this.dataDir,
+      logger: this.logger,
+      signaturePolicy: options.signaturePolicy ?? 'warn',
+      trustedKeysDir: resolve(options.trustedKeysDir ?? join(this.dataDir, 'trusted-keys')),
+      sandbox: options.sandbox ?? 'auto',
+      restart: options.restart ?? {},
+      health: { ...DEFAULT_HEALTH, ...options.health },
+      ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+      ...(options.workspace ? { workspace: options.workspace } : {}),
+      runtime: { ...(options.nodeCommand ? { nodeCommand: options.nodeCommand } : {}), ...(options.pythonCommand ? { pythonCommand: options.pythonCommand } : {}) },
+    };
+    if (options.handleSignals) this.installSignalHandlers();
+  }
+
+  /** The capability policy every plugin's host calls are decided by; grant and revoke here. */
+  get policy(): Policy {
+    return this.host().policy;
+  }
+
+  /** The audit log (`<dataDir>/audit/audit.jsonl`). */
+  get auditPath(): string {
+    return join(this.dataDir, 'audit', 'audit.jsonl');
+  }
+
+  /**
+   * (Re)reads the plugin directories. Running plugins keep running as they
+   * are; a plugin whose manifest changed is picked up once it is stopped.
+   */
+  async discover(): Promise<{ plugins: PluginInfo[]; warnings: string[] }> {
+    const scan = discoverPlugins({
+      pluginDirs: this.pluginDirs,
+      signaturePolicy: this.settings.signaturePolicy,
+      trustedKeysDir: this.settings.trustedKeysDir,
+      ...this.settings.runtime,
+    });
+    this.discovered = scan;
+    const report = await scan;
+    for (const warning of report.warnings) this.logger.debug({ warning }, 'plugin discovery');
+    const found = new Set<string>();
+    this.rejected = [];
+    for (const plugin of report.plugins) {
+      if (plugin.status !== 'discovered' || !plugin.manifest || !plugin.manifestBytes) {
+        this.logger.warn({ plugin: plugin.name, file: plugin.file, status: plugin.status, problem: plugin.problem }, `plugin ${plugin.status}`);
+        this.rejected.push(plugin);
+        continue;
+      }
+      found.add(plugin.name);
+      const existing = this.runners.get(plugin.name);
+      const unchanged = existing && existing.plugin.dir === plugin.dir && existing.plugin.manifestBytes.equals(plugin.manifestBytes);
+      if (unchanged || (existing && isActive(existing))) continue;
+      const runner = new PluginRunner(plugin as RunnablePlugin, this.settings, () => this.host(), this);
+      this.runners.set(plugin.name, runner);
+      this.emit('state', runner.info());
+    }
+    for (const [name, runner] of this.runners) if (!found.has(name) && !isActive(runner)) this.runners.delete(name);
+    return { plugins: this.list(), warnings: report.warnings };
+  }
+
+  /** Every plugin found, runnable or not, by name. */
+  list(): PluginInfo[] {
+    const infos = [...[...this.runners.values()].map((r) => r.info()), ...this.rejected.map(rejectedInfo)];
+    return infos.sort((a, b) => a.name.localeCompare(b.name) || a.file.localeCompare(b.file));
+  }
+
+  info(name: string): PluginInfo | undefined {
+    const runner = this.runners.get(name);
+    if (runner) return runner.info();
+    const rejected = this.findRejected(name);
+    return rejected && rejectedInfo(rejected);
+  }
+
+  /** Starts one plugin (rejecting with why it will not run), or with no name every runnable one. */
+  start(name: string): Promise<PluginInfo>;
+  start(): Promise<PluginInfo[]>;
+  async start(name?: string): Promise<PluginInfo | PluginInfo[]> {
+    if (name === undefined) return this.startAll();
+    const runner = await this.runner(name, true);
+    await runner.start();
+    return runner.info();
+  }
+
+  /** Starts every runnable plugin that is not running; one failing does not stop the others (see list()). */
+  async startAll(): Promise<PluginInfo[]> {
+    this.ensureOpen();
+    await (this.discovered ?? this.discover());
+    const idle = [...this.runners.values()].filter((r) => r.state === 'discovered' || r.state === 'stopped');
+    await Promise.allSettled(idle.map((r) => r.start()));
+    return this.list();
+  }
+
+  async stop(name: string): Promise<void> {
+    await (await this.runner(name)).stop();
+  }
+
+  /**
+   * Runs `fn` against a plugin within its call timeout. A plugin that is not
+   * started is started first (outside the timeout); one that is restarting is
+   * waited for (inside it).
+   */
+  async call<T>(name: string, fn: (call: PluginCall) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const runner = await this.runner(name);
+    await this.startIfIdle(runner);
+    const deadline = new CallDeadline(options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs, `plugin ${JSON.stringify(name)} call`, options.signal);
+    try {
+      const client = await runner.client(deadline);
+      const connection = await deadline.race(client.connect());
+      return await deadline.race(fn({ name, client, connection, signal: deadline.signal }));
+    } catch (err) {
+      throw deadline.explain(err);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /**
+   * Runs one of the plugin's commands (hst.plugin.v1.Commands) with its
+   * arguments checked against the manifest: output, progress and the result as they come.
+   */
+  async *runCommand(name: string, command: string, args: Readonly<Record<string, string>> = {}, options: RunCommandOptions = {}): AsyncGenerator<CommandEvent> {
+    const runner = await this.runner(name);
+    const resolved = validateCommandArgs(runner.manifest, command, args);
+    await this.startIfIdle(runner);
+    const timeoutMs = options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs;
+    const deadline = new CallDeadline(timeoutMs, `plugin ${JSON.stringify(name)} command ${JSON.stringify(command)}`, options.signal);
+    try {
+      const client = await runner.client(deadline);
+      const connection = await deadline.race(client.connect());
+      const events = runPluginCommand(connection, command, resolved, { color: options.color ?? false, signal: deadline.signal });
+      try {
+        // Raced, so the deadline error comes when the deadline passes, not when the cancelled stream gets round to ending.
+        for (let next = await deadline.race(events.next()); !next.done; next = await deadline.race(events.next())) yield next.value;
+      } finally {
+        void events.return(undefined).catch(() => undefined);
+      }
+    } catch (err) {
+      throw deadline.explain(err);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** Sends a signal (default SIGKILL) to a plugin's process, to see supervision at work. */
+  kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+    const runner = this.runners.get(name);
+    if (!runner) throw new RpcError(Code.NOT_FOUND, `no runnable plugin named ${JSON.stringify(name)}`);
+    runner.kill(signal);
+  }
+
+  /** Stops every plugin gracefully, then closes the host services and the audit log. Idempotent. */
+  shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.discovered?.catch(() => undefined);
+      await Promise.allSettled([...this.runners.values()].map((r) => r.stop()));
+      await this.guarded?.close();
+      this.removeSignalHandlers?.();
+    })();
+    return this.closing;
+  }
+
+  private host(): GuardedHost {
+    this.ensureOpen();
+    this.guarded ??= new GuardedHost({
+      dataDir: this.dataDir,
+      logger: this.logger,
+      ...(this.options.policy ? { policy: this.options.policy } : {}),
+      ...(this.options.onPermissionRequest ? { onPermissionRequest: this.options.onPermissionRequest } : {}),
+    });
+    return this.guarded;
+  }
+
+  private ensureOpen(): void {
+    if (this.closing) throw new RpcError(Code.FAILED_PRECONDITION, 'the plugin manager is shut down');
+  }
+
+  private async startIfIdle(runner: PluginRunner): Promise<void> {
+    if (runner.state === 'discovered' || runner.state === 'stopped') await runner.start();
+  }
+
+  /** The runner for a plugin, discovering first if needed; for a plugin that will not run, why not. */
+  private async runner(name: string, starting = false): Promise<PluginRunner> {
+    this.ensureOpen();
+    await (this.discovered ?? this.discover());
+    const runner = this.runners.get(name);
+    if (runner) return runner;
+    const rejected = this.findRejected(name);
+    if (!rejected) {
+      const known = [...new Set(this.list().map((p) => p.name))];
+      throw new RpcError(Code.NOT_FOUND, `no plugin named ${JSON.stringify(name)} in ${this.pluginDirs.join(', ')}${known.length ? ` (found: ${known.join(', ')})` : ''}`);
+    }
+    const signature = this.settings.signaturePolicy === 'require' ? rejected.signature : undefined;
+    if (starting && signature && signature.status !== 'valid') {
+      // Refusing to start it is a security decision: it belongs in the audit log.
+      const { status, detail } = signature;
+      this.host().audit.recordEvent(name, 'signature', { status, detail }, 'deny', `signature policy ${this.settings.signaturePolicy}`);
+    }
+    throw new RpcError(Code.FAILED_PRECONDITION, `plugin ${JSON.stringify(name)} is ${rejected.status}: ${rejected.problem}`);
+  }
+
+  /** A plugin that will not run, by name; one whose manifest parsed is the better match. */
+  private findRejected(name: string): DiscoveredPlugin | undefined {
+    return this.rejected.find((p) => p.name === name && p.manifest) ?? this.rejected.find((p) => p.name === name);
+  }
+
+  private installSignalHandlers(): void {
+    const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+      const handler = () => {
+        // A second signal while shutting down means: now.
+        if (this.closing) process.exit(128 + constants.signals[signal]);
+        void this.shutdown().finally(() => {
+          // Someone else handles this signal too: leave the decision to them.
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
+      };
+      process.on(signal, handler);
+      return () => process.off(signal, handler);
+    });
+    this.removeSignalHandlers = () => handlers.forEach((off) => off());
+  }
+}
+
+function isActive(runner: PluginRunner): boolean {
+  return runner.state === 'starting' || runner.state === 'running' || runner.state === 'restarting';
+}
+
+function rejectedInfo(p: DiscoveredPlugin): PluginInfo {
+  const m = p.manifest;
+  return {
+    name: p.name,
+    status: p.status,
+    dir: p.dir,
+    file: p.file,
+    ...(m ? { version: m.version, description: m.description, runtime: m.runtime } : {}),
+    ...(p.language ? { language: p.language } : {}),
+    capabilities: m ? [...m.capabilities] : [],
+    commands: m?.commands ?? [],
+    restarts: 0,
+    ...(p.problem ? { lastError: p.problem } : {}),
+    ...(p.signature ? { signature: { status: p.signature.status, detail: p.signature.detail, ...(p.signature.keyId ? { keyId: p.signature.keyId } : {}) } } : {}),
+  };
+}

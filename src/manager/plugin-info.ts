@@ -1,0 +1,55 @@
+/** What the manager tells UIs about each plugin, and the events it emits. */
+import type { ManifestCommand, Runtime } from '../security/manifest.js';
+import type { SandboxLayer } from '../security/sandbox.js';
+import type { SignatureStatus } from '../security/signature.js';
+import type { PluginLanguage } from './language.js';
+
+export type PluginStatus =
+  /** Found and runnable, not started. */
+  | 'discovered'
+  /** Its runtime or file is missing on this machine; `lastError` says what to do. */
+  | 'unavailable'
+  /** Its manifest is broken, its name is taken, or its signature was refused; `lastError` says which. */
+  | 'invalid'
+  | 'starting'
+  | 'running'
+  /** It exited unexpectedly and waits for its next start. */
+  | 'restarting'
+  /** It would not start, or crashed too often; `lastError` and `lastStderr` say why. */
+  | 'failed'
+  | 'stopped';
+
+export interface PluginInfo {
+  name: string;
+  status: PluginStatus;
+  /** The plugin's directory. */
+  dir: string;
+  /** Its plugin.yaml, as named in messages. */
+  file: string;
+  version?: string;
+  description?: string;
+  runtime?: Runtime;
+  language?: PluginLanguage;
+  /** Declared in the manifest. */
+  capabilities: string[];
+  commands: ManifestCommand[];
+  pid?: number;
+  /** Restarts after crashes since it was started. */
+  restarts: number;
+  lastError?: string;
+  /** The last lines it wrote to stderr before it last exited. */
+  lastStderr?: string[];
+  signature?: { status: SignatureStatus; keyId?: string; detail: string };
+  /** The sandbox layers it runs under (empty when unsandboxed), once started. */
+  sandbox?: { layers: SandboxLayer[]; inactive: Array<{ layer: SandboxLayer; reason: string }> };
+}
+
+export interface PluginManagerEvents {
+  /** Any change of any plugin's info. */
+  state: [PluginInfo];
+  started: [{ name: string; pid: number }];
+  /** An exit nobody asked for (a crash, a kill from outside, a failed health check). */
+  exited: [{ name: string; pid: number | undefined; code: number | null; signal: string | null; reason: string }];
+  restarted: [{ name: string; pid: number; restarts: number }];
+  failed: [{ name: string; error: string; lastStderr: string[] }];
+}
