@@ -2,11 +2,14 @@
 /** The `hst` command line. */
 import { Command, InvalidArgumentError } from 'commander';
 import { formatProbeReport, probe } from './probe.js';
-import { runDemo } from './demo.js';
+import { demoCommand } from './demo.js';
 import { auditCommand } from './audit.js';
 import { formatInspectReport, inspectPlugin } from './inspect.js';
-import { auditPath, dataDir } from './paths.js';
+import { newPlugin } from './new.js';
 import { keygenCommand, signCommand, verifyCommand } from './keys.js';
+import { listCommand } from './list.js';
+import { Cli, errorMessage, type GlobalOptions } from './output.js';
+import { runCommand } from './run.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
 import { join } from 'node:path';
@@ -29,16 +32,76 @@ function parseSeconds(value: string): number {
   return n;
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 const program = new Command()
   .name('hst')
   .description('A capability-secured plugin host that speaks HashiCorp go-plugin')
-  .showHelpAfterError();
+  .option('--plugin-dir <dir>', 'where plugins are found, as <dir>/<name>/plugin.yaml; repeatable (default: ./plugins)', collect)
+  .option('--data-dir <dir>', 'host state: KV store, audit log, workspaces, logs (default: $HST_DATA_DIR or ./.hst)')
+  .option('--json', 'print JSON instead of text')
+  .option('--no-color', 'no colours, even on a terminal')
+  .option('--log-stderr', 'log to stderr instead of <data-dir>/logs/hst.log')
+  .option('--no-tui', 'run the scripted demo (what hst does when stdout is not a terminal)')
+  .configureHelp({ showGlobalOptions: true })
+  .showHelpAfterError()
+  // Anything left over is a mistyped command, reported below rather than as "too many arguments".
+  .allowExcessArguments()
+  .action(async (_options: unknown, command: Command) => {
+    if (command.args.length > 0) command.error(`error: unknown command '${command.args[0]}'`);
+    const globals = globalOptions();
+    if (globals.tui && !process.stdout.isTTY) process.stderr.write('stdout is not a terminal: running the scripted demo\n');
+    // The interactive UI comes later; until then a terminal gets the demo too.
+    process.exitCode = await demoCommand(globals);
+  });
+
+function globalOptions(): GlobalOptions & { tui: boolean } {
+  return program.opts<GlobalOptions & { tui: boolean }>();
+}
+
+/** The shared options, colour and log, for the commands below. */
+function cli(): Cli {
+  return new Cli(globalOptions());
+}
 
 program
-  .command('demo', { isDefault: true })
-  .description('run the KV and Counter examples with TypeScript, Go and Python plugins')
+  .command('demo')
+  .description('the scripted demo: every example plugin, concurrent host calls, a refused call, a crash and restart (hst --no-tui)')
   .action(async () => {
-    process.exitCode = (await runDemo()) ? 0 : 1;
+    process.exitCode = await demoCommand(globalOptions());
+  });
+
+program
+  .command('list')
+  .description('every plugin found: state, runtime, language, version, capabilities, and why one will not run')
+  .option('--start', 'start them too, to show their pids (they are stopped again afterwards)', false)
+  .action(async (opts: { start: boolean }) => {
+    process.exitCode = await listCommand(cli(), opts);
+  });
+
+program
+  .command('run')
+  .description("run a plugin's command; exits with the command's exit code")
+  .argument('<plugin>')
+  .argument('<command>')
+  .argument('[args...]', "name=value pairs, or plain values in the order of the command's arguments in plugin.yaml")
+  .addHelpText('after', '\nExamples:\n  hst run filelister head README.md lines=5\n  hst run filelister list path=src --json')
+  .action(async (plugin: string, command: string, args: string[]) => {
+    process.exitCode = await runCommand(cli(), plugin, command, args);
+  });
+
+program
+  .command('new')
+  .description('create a plugin skeleton (manifest, entry, README, test) that `hst run <name> hello` calls once built')
+  .argument('<name>', 'the plugin name: a-z, 0-9 and "-", as plugin.yaml requires')
+  .requiredOption('--lang <lang>', 'ts, go or python')
+  .option('--dir <dir>', 'where the plugin directory is made', './plugins')
+  .action(async (name: string, opts: { lang: 'ts' | 'go' | 'python'; dir: string }) => {
+    const result = await newPlugin({ name, lang: opts.lang, dir: opts.dir });
+    (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
+    process.exitCode = result.exitCode;
   });
 
 program
@@ -47,10 +110,9 @@ program
   .option('--cookie <KEY=VALUE>', 'magic cookie the plugin expects', parseCookie, { key: 'BASIC_PLUGIN', value: 'hello' })
   .option('--versions <list>', 'app protocol versions to offer', parseVersions, [1])
   .option('--auto-mtls', 'use AutoMTLS', false)
-  .option('--json', 'print one JSON object', false)
   .option('--timeout <seconds>', 'start and call timeout', parseSeconds, 20)
   .argument('<command...>', 'the plugin command and its arguments (after --)')
-  .action(async (command: string[], opts: { cookie: { key: string; value: string }; versions: number[]; autoMtls: boolean; json: boolean; timeout: number }) => {
+  .action(async (command: string[], opts: { cookie: { key: string; value: string }; versions: number[]; autoMtls: boolean; timeout: number }) => {
     const report = await probe({
       command: command[0] as string,
       args: command.slice(1),
@@ -59,7 +121,7 @@ program
       autoMTLS: opts.autoMtls,
       timeoutMs: opts.timeout * 1000,
     });
-    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatProbeReport(report)}\n`);
+    process.stdout.write(globalOptions().json ? `${JSON.stringify(report, null, 2)}\n` : `${formatProbeReport(report)}\n`);
     process.exitCode = report.ok ? 0 : 1;
   });
 
@@ -69,13 +131,13 @@ program
   .option('--plugin <name>', 'only this plugin')
   .option('--denied', 'only denials', false)
   .option('--follow', 'keep printing new records', false)
-  .option('--json', 'one JSON object per line', false)
-  .option('--file <path>', 'the audit log (default: $HST_DATA_DIR/audit/audit.jsonl, HST_DATA_DIR defaulting to ./.hst)')
-  .action(async (opts: { plugin?: string; denied: boolean; follow: boolean; json: boolean; file?: string }) => {
+  .option('--file <path>', 'the audit log (default: <data-dir>/audit/audit.jsonl)')
+  .action(async (opts: { plugin?: string; denied: boolean; follow: boolean; file?: string }) => {
     const stop = new AbortController();
     process.once('SIGINT', () => stop.abort());
+    const { json, color, dataDir } = cli();
     process.exitCode = await auditCommand(
-      { path: opts.file ?? auditPath(), json: opts.json, follow: opts.follow, denied: opts.denied, color: !!process.stdout.isTTY, ...(opts.plugin ? { plugin: opts.plugin } : {}) },
+      { path: opts.file ?? join(dataDir, 'audit', 'audit.jsonl'), json, follow: opts.follow, denied: opts.denied, color, ...(opts.plugin ? { plugin: opts.plugin } : {}) },
       (line) => process.stdout.write(`${line}\n`),
       stop.signal,
     );
@@ -96,8 +158,8 @@ function finish(result: { exitCode: number; output: string }): void {
 program
   .command('keygen')
   .description('make an ed25519 key pair for signing plugins')
-  .option('--dir <dir>', 'where to write <keyId>.key and <keyId>.pub', join(dataDir(), 'keys'))
-  .action((opts: { dir: string }) => finish(keygenCommand({ dir: opts.dir })));
+  .option('--dir <dir>', 'where to write <keyId>.key and <keyId>.pub (default: <data-dir>/keys)')
+  .action((opts: { dir?: string }) => finish(keygenCommand({ dir: opts.dir ?? join(cli().dataDir, 'keys') })));
 
 program
   .command('sign')
@@ -110,11 +172,11 @@ program
   .command('verify')
   .description("check a plugin's signature against trusted public keys")
   .argument('<plugin-dir>')
-  .option('--trusted <dir>', 'directory of trusted .pub keys', join(dataDir(), 'trusted-keys'))
-  .option('--json', 'print one JSON object', false)
-  .action(async (pluginDir: string, opts: { trusted: string; json: boolean }) =>
-    finish(await verifyCommand({ pluginDir, trusted: opts.trusted, json: opts.json, loadManifest: manifestFields })),
-  );
+  .option('--trusted <dir>', 'directory of trusted .pub keys (default: <data-dir>/trusted-keys)')
+  .action(async (pluginDir: string, opts: { trusted?: string }) => {
+    const { json, dataDir } = cli();
+    finish(await verifyCommand({ pluginDir, trusted: opts.trusted ?? join(dataDir, 'trusted-keys'), json, loadManifest: manifestFields }));
+  });
 
 program
   .command('inspect')
@@ -122,15 +184,20 @@ program
   .argument('<plugin-dir>')
   .option('--trusted <dir>', 'directory of trusted .pub keys, to check the signature')
   .option('--policy <file>', "the operator's policy file (YAML)")
-  .option('--json', 'print one JSON object', false)
-  .action(async (pluginDir: string, opts: { trusted?: string; policy?: string; json: boolean }) => {
+  .action(async (pluginDir: string, opts: { trusted?: string; policy?: string }) => {
     try {
       const report = await inspectPlugin({ pluginDir, ...(opts.trusted ? { trusted: opts.trusted } : {}), ...(opts.policy ? { policyFile: opts.policy } : {}) });
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspectReport(report)}\n`);
+      process.stdout.write(globalOptions().json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspectReport(report)}\n`);
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);
       process.exitCode = 2;
     }
   });
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (err) {
+  // Expected failures are reported by the commands; this is the rest, still without a stack trace.
+  process.stderr.write(`error: ${errorMessage(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,108 @@
+/**
+ * `hst run <plugin> <command> [args...]`: starts that one plugin, runs one of
+ * its commands with the arguments checked against its manifest, streams the
+ * output as it comes, and exits with the command's exit code.
+ */
+import type { ManifestCommand } from '../security/manifest.js';
+import { errorMessage, exitCodeOf, UsageError, type Cli } from './output.js';
+
+/** `name=value` names an argument; anything else is a value for the next argument in the manifest's order. */
+const NAMED = /^([a-z][a-z0-9-]*)=(.*)$/s;
+
+/** 128 + SIGINT, as shells report a command ended by Ctrl-C. */
+const INTERRUPTED_EXIT = 130;
+
+/** The command's arguments by name, positional values given the manifest's names in order. */
+export function commandArgs(plugin: string, command: string, spec: ManifestCommand | undefined, values: string[]): Record<string, string> {
+  const where = `plugin ${JSON.stringify(plugin)} command ${JSON.stringify(command)}`;
+  const named: Record<string, string> = {};
+  const positional: string[] = [];
+  for (const value of values) {
+    const match = NAMED.exec(value);
+    if (!match) {
+      positional.push(value);
+      continue;
+    }
+    const [, name = '', given = ''] = match;
+    if (Object.hasOwn(named, name)) throw new UsageError(`${where}: argument ${JSON.stringify(name)} is given twice`);
+    named[name] = given;
+  }
+  // Without a manifest entry the manager refuses the command itself, naming the ones there are.
+  if (!spec || positional.length === 0) return named;
+  const open = spec.args.filter((a) => !Object.hasOwn(named, a.name));
+  if (positional.length > open.length) {
+    const extra = positional.slice(open.length).map((v) => JSON.stringify(v)).join(', ');
+    const takes = spec.args.map((a) => a.name).join(', ') || 'no arguments';
+    throw new UsageError(`${where}: unexpected value ${extra}; it takes ${takes}`);
+  }
+  positional.forEach((value, i) => (named[(open[i] as { name: string }).name] = value));
+  return named;
+}
+
+export async function runCommand(cli: Cli, plugin: string, command: string, values: string[]): Promise<number> {
+  const manager = cli.manager();
+  const interrupt = new AbortController();
+  const onSignal = () => {
+    // A second Ctrl-C while the plugin is being taken down means: now.
+    if (interrupt.signal.aborted) process.exit(INTERRUPTED_EXIT);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = new ProgressLine(!cli.json && !!process.stderr.isTTY);
+  try {
+    await manager.discover();
+    const spec = manager.info(plugin)?.commands.find((c) => c.name === command);
+    const args = commandArgs(plugin, command, spec, values);
+    let result: { value: unknown; exitCode: number } | undefined;
+    let printed = false;
+    for await (const event of manager.runCommand(plugin, command, args, { color: cli.color, signal: interrupt.signal })) {
+      if ('result' in event) result = event.result;
+      else if (cli.json) continue;
+      else if ('output' in event) {
+        progress.clear();
+        cli.out(event.output);
+        printed ||= event.output.length > 0;
+      } else progress.show(event.progress);
+    }
+    progress.clear();
+    if (!result) throw new Error(`plugin ${JSON.stringify(plugin)} command ${JSON.stringify(command)} ended without a result`);
+    // A command that only returns a value still shows it.
+    if (cli.json || (!printed && result.value !== null)) cli.out(`${JSON.stringify(result.value, null, 2)}\n`);
+    return result.exitCode;
+  } catch (err) {
+    progress.clear();
+    if (interrupt.signal.aborted) {
+      cli.err('interrupted\n');
+      return INTERRUPTED_EXIT;
+    }
+    cli.err(`error: ${errorMessage(err)}\n`);
+    const stderr = manager.info(plugin)?.lastStderr ?? [];
+    if (stderr.length > 0) cli.err(`the plugin's last stderr lines:\n${stderr.map((l) => `  ${l}\n`).join('')}`);
+    return exitCodeOf(err);
+  } finally {
+    await manager.shutdown();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** One status line on stderr, rewritten in place and wiped before output; only on a terminal. */
+class ProgressLine {
+  private shown = false;
+
+  constructor(private readonly enabled: boolean) {}
+
+  show(text: string): void {
+    if (!this.enabled) return;
+    const width = (process.stderr.columns || 80) - 1;
+    process.stderr.write(`\r\u001b[2K${text.replace(/\s+/g, ' ').slice(0, width)}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (!this.shown) return;
+    process.stderr.write('\r\u001b[2K');
+    this.shown = false;
+  }
+}
