@@ -52,11 +52,17 @@ export async function fails(call: Promise<unknown> | AsyncIterable<unknown>, cod
 
 /** Polls until `condition` holds, failing with `what` after `timeoutMs`: for what the host finishes asynchronously. */
 export async function until(condition: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(5);
+  if (!(await eventually(condition, timeoutMs, 5))) assert.fail(`timed out waiting until ${what}`);
+}
+
+/** Polls `check` every `everyMs` until it holds or `ms` pass; says whether it held (for custom failure messages). */
+export async function eventually(check: () => boolean, ms = 5_000, everyMs = 25): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await sleep(everyMs);
   }
+  return check();
 }
 
 /**

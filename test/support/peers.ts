@@ -8,7 +8,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep } from './assertions.js';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const dist = join(repo, 'dist');
@@ -92,12 +91,4 @@ export function groupMembers(pgid: number): number[] {
 
 export { collector } from '../../src/util/collector.js';
 
-/** Polls until `check` holds or `ms` pass; returns whether it held. */
-export async function eventually(check: () => boolean, ms = 5_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await sleep(25);
-  }
-  return check();
-}
+export { eventually } from './assertions.js';
