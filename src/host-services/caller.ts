@@ -129,6 +129,11 @@ export class Caller {
   /** Installed by the policy layer; called again whenever grants change. */
   setPermissionCheck(check: PermissionCheck): void {
     this.permissionCheck = check;
+    this.permissionsChanged();
+  }
+
+  /** The check answers differently now (a grant or revoke): re-check what the plugin holds. */
+  permissionsChanged(): void {
     for (const fn of this.permissionWatchers) fn();
   }
 

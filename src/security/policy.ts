@@ -171,9 +171,8 @@ export class Policy extends EventEmitter<{ change: [PolicyChange] }> {
   }
 
   private changed(plugin: string): void {
-    for (const caller of this.callers.get(plugin) ?? []) {
-      caller.setPermissionCheck((kind, resource) => this.decide(plugin, kind, resource));
-    }
+    // The installed check already reads the current rules; the callers only need to re-check what they hold.
+    for (const caller of this.callers.get(plugin) ?? []) caller.permissionsChanged();
   }
 
   private rules(plugin: string): PluginRules {
