@@ -43,7 +43,3 @@ export interface Transport {
 
 /** Lets the owner of a connection explain failures (e.g. "the plugin exited"). */
 export type ErrorDescriber = (error: RpcError, method: string) => Error | Promise<Error>;
-
-export function formatAddress(a: Address): string {
-  return `${a.network}:${a.address}`;
-}
