@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Code, PluginClient, RpcError } from '../../src/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { counterPlugin, PLUGIN_NAME as COUNTER } from '../../examples/bidirectional/shared.js';
-import { checkCounterCallsBack, killCleanly } from '../support/contracts.js';
+import { checkCounterCallsBack, checkKvRoundTrip, killCleanly } from '../support/contracts.js';
 import { MemoryLogger } from '../../src/log.js';
 import { collector, eventually, fixture, goPeers, inTempDir, repo } from '../support/peers.js';
 
@@ -101,11 +101,7 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
           syncStderr: stderr.stream,
           stdin: 'ignore',
         });
-        const kv = await client.dispense<KV>(PLUGIN_NAME);
-        await kv.put('a', Buffer.from('from ts'));
-        assert.equal(Buffer.from(await kv.get('a')).toString(), 'from ts\n\nWritten from plugin-go-grpc');
-        assert.equal(!!client.handshake?.certificate, autoMTLS);
-        await client.ping();
+        await checkKvRoundTrip(client, 'plugin-go-grpc', autoMTLS);
         for (const level of ['trace', 'debug', 'info', 'warn', 'error'] as const) {
           assert.equal(logger.find(`kv ${level} put`)?.level, level, `hclog ${level} not mapped`);
         }

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PluginClient } from '../../src/index.js';
 import { MemoryLogger } from '../../src/log.js';
-import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
-import { killCleanly } from '../support/contracts.js';
+import { handshake, kvPlugin, PLUGIN_NAME } from '../../examples/kv/shared.js';
+import { checkKvRoundTrip, killCleanly } from '../support/contracts.js';
 import { collector, eventually, inTempDir, pythonPeer, repo } from '../support/peers.js';
 
 const peer = pythonPeer();
@@ -39,11 +39,7 @@ describe('TS host loads the Python plugin', { skip }, () => {
           syncStderr: stderr.stream,
           stdin: 'ignore',
         });
-        const kv = await client.dispense<KV>(PLUGIN_NAME);
-        await kv.put('a', Buffer.from('from ts'));
-        assert.equal(Buffer.from(await kv.get('a')).toString(), 'from ts\n\nWritten from plugin-python');
-        assert.equal(!!client.handshake?.certificate, autoMTLS);
-        await client.ping();
+        await checkKvRoundTrip(client, 'plugin-python', autoMTLS);
         assert.ok(await eventually(() => stdout.text().includes('put a') && stderr.text().includes('get a')), `${stdout.text()} | ${stderr.text()}`);
         await killCleanly(client, logger);
       }));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { PluginClient } from '../../src/index.js';
 import type { MemoryLogger } from '../../src/log.js';
 import { PLUGIN_NAME as COUNTER, type Counter } from '../../examples/bidirectional/shared.js';
+import { PLUGIN_NAME as KV_NAME, type KV } from '../../examples/kv/shared.js';
 import { alive } from './peers.js';
 
 /** Two Puts and a Get: the plugin must ask our AddHelper, through the broker, for each sum. */
@@ -17,6 +18,15 @@ export async function checkCounterCallsBack(client: PluginClient): Promise<void>
     [0, 5],
     [5, 37],
   ]);
+}
+
+/** A Put and a Get through go-plugin's KV contract; the value says which plugin wrote it, and TLS is on exactly when asked. */
+export async function checkKvRoundTrip(client: PluginClient, writtenBy: string, autoMTLS: boolean): Promise<void> {
+  const kv = await client.dispense<KV>(KV_NAME);
+  await kv.put('a', Buffer.from('from ts'));
+  assert.equal(Buffer.from(await kv.get('a')).toString(), `from ts\n\nWritten from ${writtenBy}`);
+  assert.equal(!!client.handshake?.certificate, autoMTLS);
+  await client.ping();
 }
 
 /** kill() must end the plugin through Shutdown, within go-plugin's 2 s, leaving nothing behind. */
