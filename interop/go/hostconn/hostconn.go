@@ -74,3 +74,28 @@ func (s *establisher) Establish(_ context.Context, req *pluginv1.EstablishReques
 	close(s.link.ready)
 	return &pluginv1.EstablishResponse{}, nil
 }
+
+// Plugin is the plugin side of a go-plugin GRPCPlugin for a plugin that
+// uses host services: its GRPCServer registers HostConnection next to the
+// services `register` adds. It is never dispensed by a host of ours, so it
+// has no client side.
+func (l *Link) Plugin(name string, register func(s *grpc.Server)) plugin.Plugin {
+	return &serverPlugin{name: name, link: l, register: register}
+}
+
+type serverPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	name     string
+	link     *Link
+	register func(s *grpc.Server)
+}
+
+func (p *serverPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	p.register(s)
+	p.link.Register(broker, s)
+	return nil
+}
+
+func (p *serverPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
+	return nil, fmt.Errorf("%s is a plugin, not a client", p.name)
+}

@@ -23,7 +23,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -119,33 +118,22 @@ func failed(stream pluginv1.Commands_RunServer, err error) error {
 	return result(stream, map[string]string{"error": message}, 1)
 }
 
-// hstPlugin serves Commands and HostConnection on the plugin's gRPC server.
-type hstPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	link *hostconn.Link
-}
-
-func (p *hstPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	pluginv1.RegisterCommandsServer(s, &commands{filesystem: func(ctx context.Context) (hostv1.FilesystemClient, error) {
-		conn, err := p.link.Conn(ctx)
+func main() {
+	// The link receives host services; link.Plugin serves HostConnection next to Commands.
+	link := hostconn.New()
+	filesystem := func(ctx context.Context) (hostv1.FilesystemClient, error) {
+		conn, err := link.Conn(ctx)
 		if err != nil {
 			return nil, status.Error(codes.FailedPrecondition, err.Error())
 		}
 		return hostv1.NewFilesystemClient(conn), nil
-	}})
-	p.link.Register(broker, s)
-	return nil
-}
-
-func (p *hstPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
-	return nil, errors.New(${JSON.stringify(`${ctx.name} is a plugin, not a client`)})
-}
-
-func main() {
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{${JSON.stringify(ctx.name)}: &hstPlugin{link: hostconn.New()}},
-		GRPCServer:      plugin.DefaultGRPCServer,
+		Plugins: plugin.PluginSet{${JSON.stringify(ctx.name)}: link.Plugin(${JSON.stringify(ctx.name)}, func(s *grpc.Server) {
+			pluginv1.RegisterCommandsServer(s, &commands{filesystem: filesystem})
+		})},
+		GRPCServer: plugin.DefaultGRPCServer,
 	})
 }
 `;

@@ -157,25 +157,11 @@ func call(ctx context.Context, conn *grpc.ClientConn, method, path string) ([]by
 	return nil, fmt.Errorf("attacker-plugin: unknown method %q", method)
 }
 
-type attackerPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	link *hostconn.Link
-}
-
-func (p *attackerPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	proto.RegisterKVServer(s, &attacker{link: p.link})
-	p.link.Register(broker, s)
-	return nil
-}
-
-func (p *attackerPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
-	return nil, errors.New("attacker-plugin is a plugin, not a client")
-}
-
 func main() {
+	link := hostconn.New()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: shared.Handshake,
-		Plugins:         plugin.PluginSet{"kv_grpc": &attackerPlugin{link: hostconn.New()}},
+		Plugins:         plugin.PluginSet{"kv_grpc": link.Plugin("attacker-plugin", func(s *grpc.Server) { proto.RegisterKVServer(s, &attacker{link: link}) })},
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 }

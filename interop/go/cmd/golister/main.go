@@ -15,7 +15,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -210,25 +209,11 @@ func (c *commands) writeFile(ctx context.Context, out string, data []byte) (int6
 }
 
 // listerPlugin serves Commands and HostConnection on the plugin's gRPC server.
-type listerPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	link *hostconn.Link
-}
-
-func (p *listerPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	pluginv1.RegisterCommandsServer(s, &commands{link: p.link})
-	p.link.Register(broker, s)
-	return nil
-}
-
-func (p *listerPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
-	return nil, errors.New("golister is a plugin, not a client")
-}
-
 func main() {
+	link := hostconn.New()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{"golister": &listerPlugin{link: hostconn.New()}},
+		Plugins:         plugin.PluginSet{"golister": link.Plugin("golister", func(s *grpc.Server) { pluginv1.RegisterCommandsServer(s, &commands{link: link}) })},
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 }

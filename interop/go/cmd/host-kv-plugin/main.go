@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/examples/grpc/proto"
@@ -56,25 +55,11 @@ func (k *kvServer) Get(ctx context.Context, req *proto.GetRequest) (*proto.GetRe
 }
 
 // hostKVPlugin serves KV and HostConnection on the plugin's gRPC server.
-type hostKVPlugin struct {
-	plugin.NetRPCUnsupportedPlugin
-	link *hostconn.Link
-}
-
-func (p *hostKVPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	proto.RegisterKVServer(s, &kvServer{link: p.link})
-	p.link.Register(broker, s)
-	return nil
-}
-
-func (p *hostKVPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (interface{}, error) {
-	return nil, errors.New("host-kv-plugin is a plugin, not a client")
-}
-
 func main() {
+	link := hostconn.New()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: shared.Handshake,
-		Plugins:         plugin.PluginSet{"kv_grpc": &hostKVPlugin{link: hostconn.New()}},
+		Plugins:         plugin.PluginSet{"kv_grpc": link.Plugin("host-kv-plugin", func(s *grpc.Server) { proto.RegisterKVServer(s, &kvServer{link: link}) })},
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 }
