@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatProbeReport, probe } from './probe.js';
 import { demoCommand } from './demo.js';
 import { auditCommand } from './audit.js';
+import { auditLogPath } from '../security/audit.js';
 import { formatInspectReport, inspectPlugin } from './inspect.js';
 import { newPlugin } from './new.js';
 import { keygenCommand, signCommand, verifyCommand } from './keys.js';
@@ -137,7 +138,7 @@ program
     process.once('SIGINT', () => stop.abort());
     const { json, color, dataDir } = cli();
     process.exitCode = await auditCommand(
-      { path: opts.file ?? join(dataDir, 'audit', 'audit.jsonl'), json, follow: opts.follow, denied: opts.denied, color, ...(opts.plugin ? { plugin: opts.plugin } : {}) },
+      { path: opts.file ?? auditLogPath(dataDir), json, follow: opts.follow, denied: opts.denied, color, ...(opts.plugin ? { plugin: opts.plugin } : {}) },
       (line) => process.stdout.write(`${line}\n`),
       stop.signal,
     );

@@ -8,8 +8,3 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 export function dataDir(): string {
   return process.env.HST_DATA_DIR ?? join(process.cwd(), '.hst');
 }
-
-/** The audit log inside the data directory (never inside a plugin workspace). */
-export function auditPath(): string {
-  return join(dataDir(), 'audit', 'audit.jsonl');
-}

@@ -3,12 +3,11 @@
  * capability policy and the audit log: state in the host's data directory
  * (KV database, audit/audit.jsonl), never in a plugin's workspace.
  */
-import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { allHostServices } from '../host-services/catalog.js';
 import { HostServices } from '../host-services/host-services.js';
 import type { PermissionRequestHandler } from '../host-services/permissions.js';
-import { AuditLog } from '../security/audit.js';
+import { AuditLog, auditLogPath } from '../security/audit.js';
 import { guardHostServices } from '../security/guard.js';
 import { Policy, type OperatorPolicy } from '../security/policy.js';
 
@@ -30,7 +29,7 @@ export class GuardedHost {
   constructor(options: GuardedHostOptions) {
     this.hostServices = new HostServices({ modules: allHostServices, dataDir: options.dataDir, logger: options.logger });
     this.policy = new Policy(options.policy);
-    this.audit = new AuditLog({ path: join(options.dataDir, 'audit', 'audit.jsonl') });
+    this.audit = new AuditLog({ path: auditLogPath(options.dataDir) });
     guardHostServices({
       hostServices: this.hostServices,
       policy: this.policy,

@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
+import { auditLogPath } from '../security/audit.js';
 import type { PluginClient } from '../host/plugin-client.js';
 import { runCommand as runPluginCommand, type CommandEvent } from '../host/commands.js';
 import type { PermissionRequestHandler } from '../host-services/permissions.js';
@@ -121,7 +122,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
 
   /** The audit log (`<dataDir>/audit/audit.jsonl`). */
   get auditPath(): string {
-    return join(this.dataDir, 'audit', 'audit.jsonl');
+    return auditLogPath(this.dataDir);
   }
 
   /**

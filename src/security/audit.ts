@@ -6,7 +6,7 @@
  * audit.jsonl, audit.jsonl.1, ...
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, watch, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CallRecord } from '../host-services/dispatch.js';
 
 export interface AuditRecord {
@@ -29,6 +29,11 @@ export interface AuditRecord {
   /** Non-call decisions: grants, revocations, sandbox layers, signature checks. */
   event?: string;
   detail?: Record<string, unknown>;
+}
+
+/** Where a host keeps its audit log: inside its data directory, never a plugin workspace. */
+export function auditLogPath(dataDir: string): string {
+  return join(dataDir, 'audit', 'audit.jsonl');
 }
 
 export interface AuditOptions {
