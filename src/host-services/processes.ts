@@ -32,6 +32,7 @@ import type { DeepPartial } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { ENV_UNIX_SOCKET_DIR } from '../protocol/constants.js';
 import { pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
+import { killTree } from '../util/process-tree.js';
 import { planSandbox, SandboxUnavailableError, type SandboxPlan } from '../security/sandbox.js';
 import type { Caller, ExecSandboxProfile } from './caller.js';
 import { exhausted, invalid, notFound, toRpcError } from './errors.js';
@@ -152,6 +153,11 @@ class ManagedProcess {
         resolve();
       });
     });
+  }
+
+  /** Kills the process and everything it started, sandboxed or not; false when nothing was there. */
+  kill(): boolean {
+    return !this.closed && killTree(this.pid, this.exit !== undefined);
   }
 
   /** Sends `signal` to the process group; false when nothing was there to get it. */
@@ -425,7 +431,7 @@ class ProcessTable {
   ) {
     caller.onDisconnect(async () => {
       const all = [...this.running];
-      for (const p of all) p.signalGroup('SIGKILL');
+      for (const p of all) p.kill();
       await Promise.all(all.map((p) => p.done));
       this.handles.clear();
     });
@@ -477,7 +483,7 @@ class ProcessTable {
     const { child } = launched;
     if (this.caller.isDisconnected) {
       // The disconnect cleanup ran while this one was starting and could not see it.
-      process.kill(-(child.pid as number), 'SIGKILL');
+      killTree(child.pid as number);
       throw new RpcError(Code.UNAVAILABLE, `${where}: the plugin disconnected`);
     }
     const proc = new ManagedProcess(child as ChildProcess & { pid: number }, program, request.args, limits.maxOutputBytes);
@@ -544,9 +550,9 @@ export const processesService = hostService({
         let timedOut = false;
         const timer = setTimeout(() => {
           timedOut = true;
-          proc.signalGroup('SIGKILL');
+          proc.kill();
         }, timeoutMs);
-        const cancel = () => proc.signalGroup('SIGKILL');
+        const cancel = () => proc.kill();
         ctx.signal.addEventListener('abort', cancel, { once: true });
         try {
           await proc.done;

@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { killTree } from '../util/process-tree.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -17,16 +18,6 @@ export interface PluginProcess {
   readonly exitInfo: ExitInfo | undefined;
   /** SIGKILL to the process and, where it leads one, its process group. */
   kill(): void;
-}
-
-function killGroup(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, 'SIGKILL');
-    } catch {
-      // already gone, or not a group leader
-    }
-  }
 }
 
 export class SpawnedProcess implements PluginProcess {
@@ -48,7 +39,7 @@ export class SpawnedProcess implements PluginProcess {
   }
 
   kill(): void {
-    if (this.child.pid) killGroup(this.child.pid);
+    if (this.child.pid) killTree(this.child.pid, this.exitInfo !== undefined);
   }
 }
 
@@ -97,6 +88,6 @@ export class ReattachedProcess implements PluginProcess {
   }
 
   kill(): void {
-    if (processAlive(this.pid, this.startTime)) killGroup(this.pid);
+    if (processAlive(this.pid, this.startTime)) killTree(this.pid);
   }
 }
