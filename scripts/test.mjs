@@ -27,7 +27,7 @@ const files = ['src', 'examples', 'test']
     }
   })
   // Compiled output of a deleted test stays in dist/: run only tests whose source still exists.
-  .filter((f) => existsSync(join(root, relative(dist, f).replace(/\.js$/, '.ts'))))
+  .filter((f) => ['.ts', '.tsx'].some((ext) => existsSync(join(root, relative(dist, f).replace(/\.js$/, ext)))))
   .filter((f) => filters.length === 0 || filters.some((flt) => relative(dist, f).includes(flt)))
   .sort();
 
