@@ -45,6 +45,11 @@ export function visibleLength(text: string): number {
   return text.replace(/\u001b\[[0-9;]*m/g, '').length;
 }
 
+/** Text cut to `max` characters, with "..." where it was cut. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 /** Columns padded to their widest cell; cells may be coloured. */
 export function table(rows: string[][], gap = 2): string[] {
   const widths: number[] = [];
