@@ -22,6 +22,7 @@ export const protoRoots = [
   { input: 'examples/kv/proto', out: 'examples/kv/gen' },
   { input: 'examples/bidirectional/proto', out: 'examples/bidirectional/gen' },
   { input: 'test/proto', out: 'test/gen' },
+  { input: 'bench/proto', out: 'bench/gen' },
 ];
 
 const buf = join(repo, 'node_modules', '.bin', 'buf');

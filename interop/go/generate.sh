@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates interop/go/gen from proto/hst with buf (from npm) and the Go
+# Regenerates interop/go/gen from proto/hst and bench/proto with buf (from npm) and the Go
 # plugins pinned in go.mod. `generate.sh DIR` writes below DIR instead, which
 # is how the staleness test compares.
 set -euo pipefail
@@ -11,3 +11,5 @@ rm -rf "$out"
 mkdir -p "$out"
 cd "$repo"
 node_modules/.bin/buf generate proto --path proto/hst --template interop/go/buf.gen.yaml -o "$out"
+# The benchmark's contract (npm run bench), for its Go host and plugin.
+node_modules/.bin/buf generate bench/proto --template interop/go/buf.gen.yaml -o "$out"
