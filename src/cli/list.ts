@@ -22,7 +22,8 @@ export async function listCommand(cli: Cli, options: ListOptions): Promise<numbe
   }
 }
 
-const STATUS_STYLE: Record<PluginStatus, keyof Style | undefined> = {
+/** How each status is coloured, in lists and the TUI. */
+export const STATUS_STYLE: Record<PluginStatus, keyof Style | undefined> = {
   discovered: undefined,
   starting: 'cyan',
   running: 'green',

@@ -44,8 +44,8 @@ const program = new Command()
   .option('--data-dir <dir>', 'host state: KV store, audit log, workspaces, logs (default: $HST_DATA_DIR or ./.hst)')
   .option('--json', 'print JSON instead of text')
   .option('--no-color', 'no colours, even on a terminal')
-  .option('--log-stderr', 'log to stderr instead of <data-dir>/logs/hst.log')
-  .option('--no-tui', 'run the scripted demo (what hst does when stdout is not a terminal)')
+  .option('--log-stderr', 'log to stderr instead of <data-dir>/logs/hst.log (not with the TUI)')
+  .option('--no-tui', 'run the scripted demo instead of the interactive TUI (what hst does when stdin or stdout is not a terminal)')
   .configureHelp({ showGlobalOptions: true })
   .showHelpAfterError()
   // Anything left over is a mistyped command, reported below rather than as "too many arguments".
@@ -53,8 +53,13 @@ const program = new Command()
   .action(async (_options: unknown, command: Command) => {
     if (command.args.length > 0) command.error(`error: unknown command '${command.args[0]}'`);
     const globals = globalOptions();
-    if (globals.tui && !process.stdout.isTTY) process.stderr.write('stdout is not a terminal: running the scripted demo\n');
-    // The interactive UI comes later; until then a terminal gets the demo too.
+    if (globals.tui && process.stdout.isTTY && process.stdin.isTTY) {
+      // Loaded only here: the other commands need neither ink nor React.
+      const { tuiCommand } = await import('./tui/launch.js');
+      process.exitCode = await tuiCommand(globals);
+      return;
+    }
+    if (globals.tui) process.stderr.write(`${process.stdout.isTTY ? 'stdin' : 'stdout'} is not a terminal: running the scripted demo\n`);
     process.exitCode = await demoCommand(globals);
   });
 

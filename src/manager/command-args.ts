@@ -13,7 +13,7 @@ function show(value: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }
 
-export function validateCommandArgs(manifest: Manifest, command: string, args: Readonly<Record<string, string>>): Record<string, string> {
+export function validateCommandArgs(manifest: Pick<Manifest, 'name' | 'commands'>, command: string, args: Readonly<Record<string, string>>): Record<string, string> {
   const where = `plugin ${JSON.stringify(manifest.name)}`;
   const spec = manifest.commands.find((c) => c.name === command);
   if (!spec) {
