@@ -1,0 +1,63 @@
+/**
+ * The Node client of the floor: starts bench/floor-echo.js, connects to its
+ * unix socket and offers the same call shape as a plugin's Echo, so the
+ * floor runs through the very load loops the gRPC pairs run through. A call
+ * sends its payload and resolves when that many bytes have come back; calls
+ * in flight are answered in order.
+ */
+import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+interface Pending {
+  remaining: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface FloorConnection {
+  echo(payload: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startFloor(): Promise<FloorConnection> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./floor-echo.js', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const [path] = (await Promise.race([once(createInterface({ input: child.stdout }), 'line'), exited.then(() => [])])) as string[];
+  if (!path) throw new Error('floor echo exited before it listened');
+  const socket: Socket = connect(path);
+  await once(socket, 'connect');
+
+  const queue: Pending[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    let left = chunk.length;
+    while (left > 0 && queue.length > 0) {
+      const head = queue[0] as Pending;
+      const take = Math.min(left, head.remaining);
+      head.remaining -= take;
+      left -= take;
+      if (head.remaining === 0) {
+        queue.shift();
+        head.resolve();
+      }
+    }
+  });
+  const fail = (err?: Error) => {
+    for (const p of queue.splice(0)) p.reject(err ?? new Error('floor echo hung up'));
+  };
+  socket.on('error', fail).on('close', () => fail());
+  return {
+    echo: (payload) =>
+      new Promise<void>((resolve, reject) => {
+        queue.push({ remaining: payload.length, resolve, reject });
+        socket.write(payload);
+      }),
+    async close() {
+      socket.destroy();
+      child.stdin.end();
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The TypeScript runner: one process per job (bench/job.ts). As a host it
+ * starts the bench plugin with hst's PluginClient (serving it hst's host
+ * services when asked); as the Node floor it starts bench/floor-echo.js. It
+ * runs the job's tasks with its own clock and prints one JSON report.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { allHostServices, establishHostServices, HostServices } from '../src/index.js';
+import { startBenchPlugin, type BenchPlugin } from './bench-plugin-client.js';
+import { startFloor } from './floor-client.js';
+import { runFleet } from './fleet.js';
+import { DriveOp } from './gen/hst/bench/v1/bench.js';
+import type { DriveOp as DriveOpName, Job, PluginTarget, Report, Task, TaskResult } from './job.js';
+import { keepInFlight, timeEach } from './load.js';
+
+const driveOps: Record<DriveOpName, DriveOp> = {
+  stat: DriveOp.DRIVE_OP_STAT,
+  'read-file': DriveOp.DRIVE_OP_READ_FILE,
+  'read-file-stream': DriveOp.DRIVE_OP_READ_FILE_STREAM,
+  'fs-read': DriveOp.DRIVE_OP_FS_READ,
+};
+
+type Echo = (payload: Buffer) => Promise<unknown>;
+
+const job = JSON.parse(await text(process.stdin)) as Job;
+const grpcJs = (createRequire(import.meta.url)('@grpc/grpc-js/package.json') as { version: string }).version;
+const report: Report = { results: [], checks: { host: job.target.kind === 'floor' ? `node ${process.version} net` : `hst PluginClient (@grpc/grpc-js ${grpcJs})` } };
+const closers: Array<() => Promise<void>> = [];
+try {
+  let echo: Echo | undefined;
+  let plugin: BenchPlugin | undefined;
+  const target = job.target;
+  if (target.kind === 'floor') {
+    const floor = await startFloor();
+    closers.push(() => floor.close());
+    echo = (payload) => floor.echo(payload);
+  } else if (job.tasks.some((t) => t.kind !== 'start' && t.kind !== 'fleet')) {
+    plugin = await connect(target);
+    const bench = plugin.bench;
+    echo = (payload) => bench.echo({ payload });
+  }
+  for (const task of job.tasks) report.results.push(await run(task, echo, plugin));
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} catch (err) {
+  process.stderr.write(`runner: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+} finally {
+  for (const close of closers.reverse()) await close();
+}
+
+/** Starts the plugin, with host services if asked, and checks what it says about the connection. */
+async function connect(target: PluginTarget): Promise<BenchPlugin> {
+  const plugin = await startBenchPlugin(target);
+  closers.push(() => plugin.client.kill());
+  if (target.hostServices) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hst-bench-data-'));
+    const hostServices = new HostServices({ modules: allHostServices, dataDir });
+    closers.push(async () => {
+      await hostServices.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const established = await establishHostServices(plugin.client, hostServices, { workspace: target.hostServices.workspace });
+    if (!established) throw new Error(`${target.command.join(' ')} does not take host services`);
+  }
+  const info = await plugin.bench.info({});
+  report.checks.plugin = { language: info.language, runtime: info.runtime, tls: info.tls };
+  if (info.tls !== target.autoMTLS) throw new Error(`AutoMTLS is ${target.autoMTLS ? 'on' : 'off'} but the plugin says its connection is ${info.tls ? '' : 'not '}TLS`);
+  const probe = randomBytes(64);
+  const { payload } = await plugin.bench.echo({ payload: probe });
+  if (!Buffer.from(payload).equals(probe)) throw new Error('Echo answered with a different payload');
+  return plugin;
+}
+
+async function run(task: Task, echo: Echo | undefined, plugin: BenchPlugin | undefined): Promise<TaskResult> {
+  switch (task.kind) {
+    case 'latency': {
+      const payload = randomBytes(task.payload);
+      const call = () => (echo as Echo)(payload);
+      await timeEach(call, task.warmup, 0);
+      const from = monotonicUs();
+      const samplesNs = await timeEach(call, 0, task.calls);
+      return { samplesNs, windowUs: [from, monotonicUs()] };
+    }
+    case 'throughput': {
+      const payload = randomBytes(task.payload);
+      return keepInFlight(() => (echo as Echo)(payload), task.inFlight, task.durationMs, task.warmupMs);
+    }
+    case 'drive': {
+      if (!plugin) throw new Error('drive needs a plugin target');
+      const { op, path, warmup, calls, durationMs, inFlight } = task;
+      return plugin.bench.drive({ op: driveOps[op], path, warmup, calls, durationMs, inFlight });
+    }
+    case 'start':
+      return { samplesNs: await timeStarts(job.target as PluginTarget, task.starts) };
+    case 'fleet':
+      return runFleet(job.target as PluginTarget, task);
+  }
+}
+
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** Each start timed from before the plugin process exists to the first Echo answer; stopping it is not timed. */
+async function timeStarts(target: PluginTarget, starts: number): Promise<number[]> {
+  const payload = randomBytes(64);
+  const samples: number[] = [];
+  for (let i = 0; i < starts; i++) {
+    const begin = process.hrtime.bigint();
+    const plugin = await startBenchPlugin(target);
+    try {
+      await plugin.bench.echo({ payload });
+      samples.push(Number(process.hrtime.bigint() - begin));
+    } finally {
+      await plugin.client.kill();
+    }
+  }
+  return samples;
+}
