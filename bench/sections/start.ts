@@ -1,0 +1,52 @@
+/**
+ * Section 5: from starting a plugin to its first successful call. Each
+ * repetition makes a fresh copy of each plugin (see Fixtures.freshPlugin)
+ * and a fresh host process; the first start of that copy in that host is
+ * "cold", the starts after it "warm". The page cache is not dropped (that
+ * needs root and slows the whole machine), so the runtime itself (node, the
+ * Go runtime in the binary, python and its installed packages) is usually
+ * cached: cold means a never-run plugin and a host that has started nothing
+ * yet, not a cold machine.
+ */
+import { versusGoGo, type Section } from '../section.js';
+import { available, metricName, pluginPairs, tsPython } from '../sides.js';
+import { median } from '../stats.js';
+
+const NS_PER_MS = 1e6;
+
+export const startSection: Section = {
+  id: 'start',
+  title: 'Start to first successful call',
+  columns: pluginPairs,
+  rows: () => [
+    { id: 'start.cold', label: 'cold: first start of a fresh copy', unit: 'ms' },
+    { id: 'start.warm', label: 'warm: the starts after it (median)', unit: 'ms' },
+    { id: 'start.python.cold', label: 'Python plugin (hst SDK) under the hst host, cold', unit: 'ms' },
+    { id: 'start.python.warm', label: 'Python plugin (hst SDK) under the hst host, warm', unit: 'ms' },
+  ],
+  reps: (settings) => settings.reps,
+  async plan({ settings, toolchains, fixtures }) {
+    return [...pluginPairs, tsPython]
+      .filter((side) => available(side, toolchains))
+      .map((side) => {
+        const prefix = side.plugin === 'python' ? 'start.python' : 'start';
+        return {
+          side,
+          job: { target: { kind: 'plugin', command: fixtures.freshPlugin(side.plugin ?? 'ts'), autoMTLS: false }, tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },
+          collect: ({ results }) => {
+            const [cold, ...warm] = results[0]?.samplesNs ?? [];
+            if (cold === undefined || warm.length === 0) throw new Error('the runner reported too few starts');
+            return [
+              { pair: side.pair, metric: metricName(side, `${prefix}.cold`), value: cold / NS_PER_MS, unit: 'ms' },
+              { pair: side.pair, metric: metricName(side, `${prefix}.warm`), value: median(warm) / NS_PER_MS, unit: 'ms' },
+            ];
+          },
+        };
+      });
+  },
+  ratio: {
+    label: versusGoGo.label,
+    // The Python plugin's start compares with go-plugin's own Go plugin start, like the rest.
+    baseline: (side, row) => versusGoGo.baseline(side, { ...row, id: row.id.replace('.python', '') }),
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * `npm run bench -- --smoke` runs every section once, minimally, and writes
+ * what the full benchmark writes: results in the published schema, the
+ * meta file, and the Markdown tables. Timings are reported, never asserted.
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { sections } from '../../bench/sections/all.js';
+import { pairs } from '../../bench/sides.js';
+import { dist, goPeers, inTempDir, pythonPeer, repo } from '../support/peers.js';
+
+const run = promisify(execFile);
+// In CI both must be there (these throw); elsewhere the benchmark leaves their sides out.
+const withGo = 'bin' in goPeers();
+const withPython = 'python' in pythonPeer();
+
+it('the smoke-sized benchmark writes valid results and prints a table per section', () =>
+  inTempDir(async (dir) => {
+    const { stdout } = await run(process.execPath, [join(dist, 'bench', 'main.js'), '--smoke', '--out', dir], { cwd: repo, maxBuffer: 16 * 1024 * 1024 });
+
+    const results = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Array<Record<string, unknown>>;
+    assert.ok(Array.isArray(results) && results.length > 0, 'latest.json holds no results');
+    for (const r of results) {
+      assert.deepEqual(Object.keys(r).sort(), ['metric', 'pair', 'unit', 'value'], JSON.stringify(r));
+      assert.ok((pairs as readonly unknown[]).includes(r.pair), `unknown pair in ${JSON.stringify(r)}`);
+      assert.ok(typeof r.metric === 'string' && r.metric.length > 0 && typeof r.unit === 'string' && r.unit.length > 0, JSON.stringify(r));
+      assert.ok(typeof r.value === 'number' && Number.isFinite(r.value) && r.value > 0, `not a finite positive value: ${JSON.stringify(r)}`);
+    }
+    const has = (pair: string, metric: string) => results.some((r) => r.pair === pair && r.metric === metric);
+    for (const section of sections) assert.ok(results.some((r) => String(r.metric).startsWith(`${section.id}.`)), `no results for section ${section.id}`);
+    const measuredPairs = withGo ? ['ts->ts', 'ts->go', 'go->ts', 'go->go'] : ['ts->ts'];
+    for (const pair of measuredPairs) {
+      for (const metric of ['unary.p50', 'unary-mtls.x32', 'payload.1MiB', 'start.cold', 'memory.busy.n1.p99']) assert.ok(has(pair, metric), `${pair} has no ${metric}`);
+    }
+    assert.ok(has('floor', 'unary.p50.node'));
+    assert.equal(has('floor', 'unary.p50.go'), withGo);
+    assert.ok(has('ts->ts', 'callback.stat.p50') && has('ts->ts', 'stream.read-file-stream.1MiB') && has('floor', 'stream.fs-read.1MiB.node'));
+    assert.equal(has('ts->ts', 'start.python.cold'), withPython);
+
+    const meta = JSON.parse(readFileSync(join(dir, 'latest.meta.json'), 'utf8'));
+    assert.deepEqual(meta.failures, []);
+    assert.deepEqual(meta.leftoverProcesses, []);
+    assert.ok(meta.machine.cores > 0 && meta.machine.node === process.version);
+    assert.ok(meta.spread.every((s: { n: number; min: number; max: number }) => s.n === 1 && s.min <= s.max));
+
+    for (const section of sections) {
+      const table = stdout.split(`### ${section.title}\n`)[1];
+      assert.ok(table, `no table for ${section.id}`);
+      const lines = table.trim().split('\n');
+      assert.match(lines[0] ?? '', /^\| \| unit \| ts->ts \|/);
+      assert.match(lines[1] ?? '', /^\|---\|---\|(---:\|)+$/);
+      assert.match(lines[2] ?? '', /^\| \S.* \| \S+ \| \d/, `${section.id}: no figures in its first row`);
+    }
+  }));
