@@ -38,12 +38,12 @@ export const settingsFor: Record<Mode, Settings> = {
   quick: {
     reps: 3,
     latency: { warmup: 1000, calls: 1000 },
-    throughput: { inFlight: [1, 8, 32, 128], warmupMs: 150, durationMs: 400 },
-    payload: { sizes: payloadSizes, inFlight: 8, warmupMs: 100, durationMs: 300 },
+    throughput: { inFlight: [1, 8, 32, 128], warmupMs: 100, durationMs: 300 },
+    payload: { sizes: payloadSizes, inFlight: 8, warmupMs: 50, durationMs: 250 },
     callback: { warmup: 500, calls: 500, inFlight: 32, durationMs: 400 },
     stream: { bytes: 32 * MiB, reads: 2 },
     start: { warm: 3 },
-    memory: { reps: 1, counts: [1, 10, 50], warmup: 300, settleMs: 300, durationMs: 500 },
+    memory: { reps: 1, counts: [1, 10, 50], warmup: 100, settleMs: 300, durationMs: 500 },
   },
   smoke: {
     reps: 1,
