@@ -37,7 +37,9 @@ export function MainMenu({ state, nav, width, height, active }: ScreenProps) {
     ...plugins.map((p, i) => ({ key: `plugin:${p.name}:${p.file}`, label: <PluginRow plugin={p} titleWidth={titleWidth} />, disabled: !runnable(p), ...(i === 0 ? { heading: 'Plugins' } : {}) })),
     ...ACTIONS.map((a, i) => ({ key: a.key, label: a.title, ...(i === 0 ? { heading: plugins.length > 0 ? 'Actions' : 'No plugins found. Actions' } : {}) })),
   ];
-  const listHeight = Math.max(1, Math.min(items.length + 2, height - DETAIL_ROWS - 1));
+  const wanted = items.length + 2;
+  // On a short terminal the list keeps its rows and the detail area goes first.
+  const listHeight = Math.max(1, height - DETAIL_ROWS - 1 >= 4 ? Math.min(wanted, height - DETAIL_ROWS - 1) : Math.min(wanted, height));
   const cursor = useListCursor(items.length, listHeight);
   const selectedPlugin = (i: number): PluginInfo | undefined => plugins[i];
   const selectedAction = (i: number): Action | undefined => ACTIONS[i - plugins.length];
@@ -65,9 +67,11 @@ export function MainMenu({ state, nav, width, height, active }: ScreenProps) {
   return (
     <Box flexDirection="column" width={width} height={height}>
       <SelectList items={items} cursor={cursor.cursor} width={width} height={listHeight} />
-      <Box marginTop={1} flexDirection="column" width={width} height={Math.min(DETAIL_ROWS, Math.max(0, height - listHeight - 1))} overflow="hidden">
-        {plugin ? <PluginDetail plugin={plugin} /> : <Text wrap="wrap">{action?.about ?? ''}</Text>}
-      </Box>
+      {height - listHeight > 1 ? (
+        <Box marginTop={1} flexDirection="column" width={width} height={Math.min(DETAIL_ROWS, height - listHeight - 1)} overflow="hidden">
+          {plugin ? <PluginDetail plugin={plugin} /> : <Text wrap="wrap">{action?.about ?? ''}</Text>}
+        </Box>
+      ) : null}
     </Box>
   );
 }

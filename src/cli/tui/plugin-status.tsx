@@ -15,7 +15,7 @@ const GLYPHS: Record<PluginStatus, string> = {
 };
 
 /** The widest badge and a gap, to line badges up in columns. */
-export const STATUS_WIDTH = Math.max(...Object.keys(GLYPHS).map((s) => s.length)) + 4;
+const STATUS_WIDTH = Math.max(...Object.keys(GLYPHS).map((s) => s.length)) + 4;
 
 export function StatusBadge({ status, pad = false }: { status: PluginStatus; pad?: boolean }) {
   const paint = STATUS_STYLE[status];

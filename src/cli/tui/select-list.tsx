@@ -1,7 +1,8 @@
 /**
  * A list to pick from: a cursor moved with the navigation keys, the rows
  * around it shown when they do not all fit, the selected row highlighted.
- * An item may carry a heading drawn above it, to group the rows.
+ * An item may carry a heading drawn above it, to group the rows when the
+ * whole list fits.
  */
 import type { ReactNode } from 'react';
 import { Box, Text } from 'ink';
@@ -20,7 +21,6 @@ export interface ListCursor {
   cursor: number;
   /** The cursor as the keys handled so far have left it. */
   current(): number;
-  set(index: number): void;
   /** Takes the key if it moves the cursor. */
   handleKey(key: Key): boolean;
 }
@@ -32,7 +32,6 @@ export function useListCursor(count: number, page: number): ListCursor {
   return {
     cursor: clamp(cursor),
     current: () => clamp(get()),
-    set,
     handleKey(key) {
       const nav = navigation(key);
       if (!nav) return false;
@@ -43,7 +42,9 @@ export function useListCursor(count: number, page: number): ListCursor {
 }
 
 export function SelectList({ items, cursor, width, height }: { items: readonly SelectItem[]; cursor: number; width: number; height: number }) {
-  const rows = Math.max(1, height - items.filter((i) => i.heading).length);
+  // Headings only when everything fits: a window onto part of the list shows the rows alone.
+  const headings = items.length + items.filter((i) => i.heading).length <= height;
+  const rows = Math.max(1, height);
   const start = Math.max(0, Math.min(cursor - Math.floor(rows / 2), items.length - rows));
   const shown = items.slice(start, start + rows);
   return (
@@ -52,7 +53,7 @@ export function SelectList({ items, cursor, width, height }: { items: readonly S
         const selected = start + i === cursor;
         return (
           <Box key={item.key} flexDirection="column" width={width}>
-            {item.heading ? <Text dimColor wrap="truncate-end">{`  ${item.heading}`}</Text> : null}
+            {headings && item.heading ? <Text dimColor wrap="truncate-end">{`  ${item.heading}`}</Text> : null}
             <Box width={width} height={1} overflow="hidden">
               <Text wrap="truncate-end" color={selected ? 'cyan' : undefined} bold={selected} dimColor={!selected && item.disabled}>
                 {selected ? '› ' : '  '}

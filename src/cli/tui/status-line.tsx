@@ -8,7 +8,7 @@ import type { PluginInfo } from '../../manager/plugin-info.js';
 import type { ControllerState } from './controller.js';
 import { shortPath } from './short-path.js';
 
-export function statusCounts(plugins: readonly PluginInfo[]): { running: number; failed: number; restarting: number; restarts: number } {
+function statusCounts(plugins: readonly PluginInfo[]): { running: number; failed: number; restarting: number; restarts: number } {
   const count = (status: PluginInfo['status']) => plugins.filter((p) => p.status === status).length;
   return { running: count('running'), failed: count('failed'), restarting: count('restarting'), restarts: plugins.reduce((n, p) => n + p.restarts, 0) };
 }
