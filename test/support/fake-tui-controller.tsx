@@ -11,6 +11,7 @@ import type { ReactNode } from 'react';
 import type { CommandEvent } from '../../src/host/commands.js';
 import type { PluginInfo } from '../../src/manager/plugin-info.js';
 import type { AuditRecord } from '../../src/security/audit.js';
+import { parseCapabilityString } from '../../src/security/capability.js';
 import { parseManifest } from '../../src/security/manifest.js';
 import type { CommandOutcome } from '../../src/cli/command-outcome.js';
 import type { CallReport, ConcurrencyPlan, ConcurrencySummary } from '../../src/cli/concurrent-calls.js';
@@ -116,6 +117,7 @@ export class FakeController implements TuiController {
   }
 
   grant(plugin: string, capability: string): void {
+    parseCapabilityString(capability);
     this.asked.push(`grant ${plugin} ${capability}`);
     this.revoked.delete(`${plugin} ${capability}`);
   }

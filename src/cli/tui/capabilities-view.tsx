@@ -5,7 +5,7 @@
  * there (c picks which) to show the policy's answer on the very next call:
  * allowed, or PERMISSION_DENIED.
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { Box, Text } from 'ink';
 import { failureText, summarize, type CommandOutcome } from '../command-outcome.js';
 import { errorMessage } from '../output.js';
@@ -59,12 +59,15 @@ export function CapabilitiesPicker({ state, nav, width, height, active }: Screen
 type Tried = { command: string; outcome?: CommandOutcome };
 
 export function GrantsView({ plugin, controller, nav, width, height, active }: ScreenProps & { plugin: string }) {
+  // The policy is not React state: a change re-renders to read it again.
   const [, setVersion] = useState(0);
   const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>();
   const [typing, isTyping, setTyping] = useLiveState(false);
   const [tried, setTried] = useState<Tried | undefined>();
   const [tryIndex, getTryIndex, setTryIndex] = useLiveState(0);
   const typed = useTextInput();
+  /** Only the latest try is shown, whichever ends first. */
+  const latestTry = useRef(0);
   const rows = controller.capabilities(plugin);
   const listHeight = Math.max(1, Math.min(rows.length, height - 6));
   const cursor = useListCursor(rows.length, listHeight);
@@ -91,8 +94,9 @@ export function GrantsView({ plugin, controller, nav, width, height, active }: S
   };
   const runTry = (command: string | undefined) => {
     if (!command) return setMessage({ text: 'no command of this plugin runs without arguments', error: true });
+    const id = ++latestTry.current;
     setTried({ command });
-    void controller.runCommand(plugin, command, controller.sampleArgs(plugin, command), () => undefined).then((outcome) => setTried({ command, outcome }));
+    void controller.runCommand(plugin, command, controller.sampleArgs(plugin, command), () => undefined).then((outcome) => id === latestTry.current && setTried({ command, outcome }));
   };
 
   useKeys((key) => {
