@@ -25,8 +25,16 @@ const dataDir = join(scratch, 'data');
 const exitFile = join(scratch, 'exit');
 /** A private tmux server, its socket in the scratch directory so it goes with it. */
 const socket = join(scratch, 'tmux.sock');
-after(() => {
-  if (hasTmux) tmux('kill-server');
+after(async () => {
+  if (hasTmux) {
+    // A test that failed half way leaves hst running: Ctrl-C shuts it down as a user would.
+    if (!existsSync(exitFile)) {
+      press('C-c');
+      await eventually(() => existsSync(exitFile), 20_000, 100);
+    }
+    tmux('kill-server');
+  }
+  await eventually(() => pluginProcesses([join(repo, 'plugins')], dataDir).length === 0, 10_000, 100);
   rmSync(scratch, { recursive: true, force: true });
 });
 
