@@ -5,10 +5,11 @@
  * out of it (the log file; console output goes there too), and on q, Ctrl-C,
  * SIGINT, SIGTERM or SIGHUP stops every plugin before it exits.
  */
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { format } from 'node:util';
 import type { Logger } from '../../log.js';
 import { demoPlugins } from '../demo-setup.js';
-import { Cli, USAGE_EXIT, type GlobalOptions } from '../output.js';
+import { Cli, errorMessage, USAGE_EXIT, type GlobalOptions } from '../output.js';
 import { HostController } from './controller.js';
 import { shortPath } from './short-path.js';
 
@@ -21,6 +22,14 @@ export async function tuiCommand(globals: GlobalOptions): Promise<number> {
     return USAGE_EXIT;
   }
   const cli = new Cli(globals);
+  try {
+    // Found out here, in one line, rather than inside the TUI at the first write.
+    mkdirSync(cli.dataDir, { recursive: true, mode: 0o700 });
+    accessSync(cli.dataDir, constants.W_OK);
+  } catch (err) {
+    process.stderr.write(`error: the data directory ${cli.dataDir} cannot be used: ${errorMessage(err)}\n`);
+    return 1;
+  }
   const logger = cli.log();
   const controller = new HostController({ ...demoPlugins(cli), dataDir: cli.dataDir, logger, ...(cli.logFile ? { logFile: cli.logFile } : {}), color: cli.color });
   const { render, App } = await loadInk();
