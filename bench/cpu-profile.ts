@@ -50,6 +50,9 @@ export interface FunctionTime {
   where: string;
   category: Category;
   us: number;
+  /** The nearest caller outside Node's own code (a library, hst, the benchmark) that most of this time came through. */
+  via: string;
+  viaUs: Map<string, number>;
 }
 
 export interface ProfileBreakdown {
@@ -80,6 +83,18 @@ export function analyze(file: string, fromUs: number, toUs: number): ProfileBrea
     return result;
   };
 
+  // Who, outside Node itself, asked for a node's work: the nearest caller with a non-node: script.
+  const origins = new Map<number, string>();
+  const originOf = (id: number): string => {
+    const known = origins.get(id);
+    if (known !== undefined) return known;
+    const { url, functionName, lineNumber } = (byId.get(id) as ProfileNode).callFrame;
+    const up = parent.get(id);
+    const result = url && !url.startsWith('node:') ? `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}` : up !== undefined ? originOf(up) : '';
+    origins.set(id, result);
+    return result;
+  };
+
   const byCategory = new Map<Category, number>(categories.map((c) => [c, 0]));
   const byFunction = new Map<string, FunctionTime>();
   let at = profile.startTime;
@@ -93,10 +108,13 @@ export function analyze(file: string, fromUs: number, toUs: number): ProfileBrea
     const { functionName, url, lineNumber } = frame.callFrame;
     const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
     const key = `${functionName}\t${where}`;
-    const entry = byFunction.get(key) ?? { name: functionName || '(anonymous)', where, category, us: 0 };
+    const entry = byFunction.get(key) ?? { name: functionName || '(anonymous)', where, category, us: 0, via: '', viaUs: new Map() };
     entry.us += us;
+    const via = parent.has(frame.id) ? originOf(parent.get(frame.id) as number) : '';
+    entry.viaUs.set(via, (entry.viaUs.get(via) ?? 0) + us);
     byFunction.set(key, entry);
   }
+  for (const f of byFunction.values()) f.via = [...f.viaUs].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
   return { byCategory, functions: [...byFunction.values()].sort((a, b) => b.us - a.us), windowUs: toUs - fromUs };
 }
 

@@ -72,9 +72,15 @@ function render(calls: number, p50Us: number, host: ProfileBreakdown, plugin: Pr
     `| **busy, total** | ${pct(hostBusy, host.windowUs)} of the time | ${perCall(hostBusy)} | ${pct(pluginBusy, plugin.windowUs)} of the time | ${perCall(pluginBusy)} |`,
   ];
   for (const [name, b, busy] of [['host', host, hostBusy], ['plugin', plugin, pluginBusy]] as const) {
-    out.push('', `Top functions by self time, ${name}:`, '', '| function | where | category | share of busy time |', '|---|---|---|---:|');
+    out.push(
+      '',
+      `Top functions by self time, ${name} ("reached through": the nearest caller outside Node's own code, for most of that time):`,
+      '',
+      '| function | where | category | share of busy time | reached through |',
+      '|---|---|---|---:|---|',
+    );
     for (const f of b.functions.filter((f) => f.category !== 'idle').slice(0, TOP_FUNCTIONS)) {
-      out.push(`| \`${f.name}\` | ${f.where ? `\`${f.where}\`` : ''} | ${f.category} | ${pct(f.us, busy)} |`);
+      out.push(`| \`${f.name}\` | ${f.where ? `\`${f.where}\`` : ''} | ${f.category} | ${pct(f.us, busy)} | ${f.via ? `\`${f.via}\`` : ''} |`);
     }
   }
   return out.join('\n');
