@@ -10,7 +10,11 @@ const MiB = 1024 * KiB;
 export interface Settings {
   /** Repetitions of every section but memory; each repetition starts fresh processes. */
   reps: number;
-  /** Sequential calls: untimed warm-up, then timed calls. */
+  /**
+   * Sequential calls: untimed warm-up, then timed calls. The TypeScript sides
+   * need several thousand calls before V8 has optimised the call path; with
+   * fewer, their p50 comes out up to twice as high.
+   */
   latency: { warmup: number; calls: number };
   /** Calls kept in flight, each count for `durationMs` after `warmupMs`. */
   throughput: { inFlight: number[]; warmupMs: number; durationMs: number };
@@ -27,20 +31,20 @@ const payloadSizes = [64, 4 * KiB, 64 * KiB, MiB];
 export const settingsFor: Record<Mode, Settings> = {
   full: {
     reps: 5,
-    latency: { warmup: 3000, calls: 5000 },
+    latency: { warmup: 10_000, calls: 5000 },
     throughput: { inFlight: [1, 8, 32, 128], warmupMs: 500, durationMs: 2000 },
     payload: { sizes: payloadSizes, inFlight: 8, warmupMs: 300, durationMs: 1500 },
-    callback: { warmup: 2000, calls: 3000, inFlight: 32, durationMs: 2000 },
+    callback: { warmup: 5000, calls: 3000, inFlight: 32, durationMs: 2000 },
     stream: { bytes: 256 * MiB, reads: 3 },
     start: { warm: 5 },
     memory: { reps: 3, counts: [1, 10, 50], warmup: 1000, settleMs: 1000, durationMs: 3000 },
   },
   quick: {
     reps: 3,
-    latency: { warmup: 1000, calls: 1000 },
+    latency: { warmup: 4000, calls: 1000 },
     throughput: { inFlight: [1, 8, 32, 128], warmupMs: 100, durationMs: 300 },
     payload: { sizes: payloadSizes, inFlight: 8, warmupMs: 50, durationMs: 250 },
-    callback: { warmup: 500, calls: 500, inFlight: 32, durationMs: 400 },
+    callback: { warmup: 1500, calls: 500, inFlight: 32, durationMs: 400 },
     stream: { bytes: 32 * MiB, reads: 2 },
     start: { warm: 3 },
     memory: { reps: 1, counts: [1, 10, 50], warmup: 100, settleMs: 300, durationMs: 500 },
