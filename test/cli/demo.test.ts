@@ -6,9 +6,10 @@
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pluginProcesses } from '../../src/cli/plugin-processes.js';
 import { repo } from '../support/peers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hst-demo-test-'));
@@ -28,24 +29,9 @@ function demo(...args: string[]) {
   return spawnSync(join(repo, 'hst'), args, { encoding: 'utf8', env: { ...process.env, TMPDIR: scratch }, timeout: 120_000 });
 }
 
-/**
- * Live processes whose command line names the plugins directory and that
- * run in this test's scratch directory (a plugin works in <dataDir>/run/<name>);
- * plugins other tests run at the same time are not ours.
- */
-function leftovers(pluginsDir: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const zombie = stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-      if (!zombie && cmdline.includes(pluginsDir) && (readlinkSync(`/proc/${pid}/cwd`).startsWith(scratch) || cmdline.includes(scratch))) found.push(`${pid} ${cmdline}`);
-    } catch {
-      // gone while we looked
-    }
-  }
-  return found;
+/** Plugin processes of the demo's that outlived it: the demo's data directory is under `scratch`. */
+function leftovers(pluginsDir: string) {
+  return pluginProcesses([pluginsDir], scratch);
 }
 
 it('hst --no-tui runs every section of the demo, passes, and leaves nothing running', () => {
