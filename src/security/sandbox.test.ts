@@ -12,12 +12,14 @@ import { PluginClient } from '../host/plugin-client.js';
 import { planSandbox, probeSandbox, SandboxAddressError, SandboxUnavailableError, type SandboxPlan, type SandboxProbe, type SandboxRequest } from './sandbox.js';
 
 const probe = await probeSandbox();
-const { ENOENT, EAFNOSUPPORT, EROFS, ENOSPC } = constants.errno;
+const { ENOENT, EAFNOSUPPORT, EROFS, ENOSPC, EACCES } = constants.errno;
 
 /** No tool at all: the plain process with only the always-on layers. */
 const NOTHING: SandboxProbe = {
   bwrap: false,
+  launcher: false,
   seccomp: false,
+  landlock: 0,
   unshareUser: false,
   unshareNet: false,
   prlimit: false,
@@ -25,7 +27,9 @@ const NOTHING: SandboxProbe = {
   tools: {},
   reasons: {
     bwrap: 'bwrap not found (test)',
+    launcher: 'launcher not built (test)',
     seccomp: 'needs bwrap (test)',
+    landlock: 'needs the launcher (test)',
     unshareUser: 'unshare not found (test)',
     unshareNet: 'unshare not found (test)',
     prlimit: 'prlimit not found (test)',
@@ -36,11 +40,30 @@ const NOTHING: SandboxProbe = {
 function without(base: SandboxProbe, ...keys: Array<keyof typeof NOTHING.reasons>): SandboxProbe {
   const p: SandboxProbe = { ...base, reasons: { ...base.reasons } };
   for (const key of keys) {
-    p[key] = false;
+    if (key === 'landlock') p.landlock = 0;
+    else p[key] = false;
     p.reasons[key] = NOTHING.reasons[key] as string;
   }
   return p;
 }
+
+/**
+ * Each way this machine can isolate a plugin, as a probe that picks it: bwrap
+ * (with the launcher inside for Landlock) and hst's launcher alone, as on a
+ * machine without bwrap. CI has both; a test of one that is missing here skips.
+ */
+const ISOLATIONS: Array<{ name: string; probe: SandboxProbe; skip: string | false }> = [
+  { name: 'bwrap', probe, skip: !probe.bwrap && `bwrap unavailable: ${probe.reasons.bwrap}` },
+  { name: "hst's launcher", probe: without(probe, 'bwrap'), skip: !probe.launcher && `launcher unavailable: ${probe.reasons.launcher}` },
+  // CI installs both: there a missing one fails instead of skipping.
+].map((i) => ({ ...i, skip: process.env.CI ? false : i.skip }));
+
+/** The isolation layers a plan under `isolation` must list. */
+function isolationLayers(isolation: { name: string; probe: SandboxProbe }): string[] {
+  const p = isolation.probe;
+  return ['isolation', ...(p.bwrap ? ['bwrap'] : []), ...(p.seccomp ? ['seccomp'] : []), ...(p.landlock ? ['landlock'] : []), 'privileges', 'watchdog'].sort();
+}
+const ISOLATION_LAYERS = ['isolation', 'bwrap', 'seccomp', 'landlock', 'privileges', 'watchdog'];
 
 interface Case {
   base: string;
@@ -175,6 +198,8 @@ def fill_tmp():
 report['tmpFill'] = errno(fill_tmp)
 status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)
 report['capEff'] = status['CapEff'].strip()
+report['pids'] = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())
+report['listRoot'] = errno(lambda: os.listdir('/'))
 report['noNewPrivs'] = status['NoNewPrivs'].strip()
 print(json.dumps(report))
 `;
@@ -233,68 +258,68 @@ function assertOnlyGivenEnv(env: unknown, expected = ['PLUGIN_TEST', 'PLUGIN_UNI
 describe('probeSandbox', () => {
   it('tries each tool once, remembers the answer, and explains every missing feature', async (t) => {
     assert.equal(await probeSandbox(), probe);
-    for (const key of ['bwrap', 'seccomp', 'unshareUser', 'unshareNet', 'prlimit', 'setpriv'] as const) {
+    for (const key of ['bwrap', 'launcher', 'seccomp', 'landlock', 'unshareUser', 'unshareNet', 'prlimit', 'setpriv'] as const) {
       if (probe[key]) assert.equal(probe.reasons[key], undefined, key);
       else assert.match(probe.reasons[key] ?? '', /\S/, `${key} is off without a reason`);
     }
     for (const path of Object.values(probe.tools)) assert.ok(path.startsWith('/'), path);
-    if (probe.seccomp) assert.ok(probe.bwrap, 'seccomp is loaded through bwrap');
+    if (probe.seccomp || probe.landlock) assert.ok(probe.bwrap || probe.launcher, 'seccomp and Landlock are loaded through bwrap or the launcher');
     t.diagnostic(`measured: ${JSON.stringify(probe)}`);
   });
 });
 
 describe('sandboxed node plugin', () => {
-  it('under bwrap and seccomp: no /etc/passwd, no TCP, only the given env, writable workDir, reachable unix socket', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
-    const c = makeCase({ 'main.mjs': NODE_PLUGIN });
-    const { server, port } = await loopbackServer();
-    try {
-      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }));
-      assert.deepEqual(
-        plan.layers.filter((l) => ['bwrap', 'seccomp', 'node-permissions', 'watchdog', 'privileges'].includes(l)).sort(),
-        ['bwrap', 'node-permissions', 'privileges', 'watchdog', ...(probe.seccomp ? ['seccomp'] : [])].sort(),
-      );
-      const { report, greeting, dialled } = await runNodePlugin(c, plan);
-      assert.equal(report.passwd, 'ERR_ACCESS_DENIED');
-      assert.equal(report.tcp, probe.seccomp ? 'EAFNOSUPPORT' : 'ECONNREFUSED');
-      assertOnlyGivenEnv(report.env);
-      assert.equal((report.env as Record<string, string>).PLUGIN_UNIX_SOCKET_DIR, c.socketDir);
-      assert.equal(report.cwd, c.workDir);
-      assert.equal(report.writeWork, 'ok');
-      assert.equal(readFileSync(join(c.workDir, 'written.txt'), 'utf8'), 'from plugin');
-      assert.equal(report.writePluginDir, 'ERR_ACCESS_DENIED');
-      assert.equal(report.spawn, 'ERR_ACCESS_DENIED');
-      assert.equal(report.worker, 'ERR_ACCESS_DENIED');
-      assert.equal(greeting, 'hello from plugin');
-      assert.ok(!dialled.startsWith(c.socketDir + '/'), 'the host dials its own link, not the plugin-writable path');
-      assert.ok(!existsSync(dialled), 'cleanup removes the dial links');
-    } finally {
-      server.close();
-      c.cleanup();
-    }
-  });
+  for (const isolation of ISOLATIONS) {
+    it(`under ${isolation.name}: no /etc/passwd, no TCP, only the given env, writable workDir, reachable unix socket`, { skip: isolation.skip }, async () => {
+      const c = makeCase({ 'main.mjs': NODE_PLUGIN });
+      const { server, port } = await loopbackServer();
+      try {
+        const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), isolation.probe);
+        assert.deepEqual(plan.layers.filter((l) => ISOLATION_LAYERS.includes(l)).sort(), isolationLayers(isolation));
+        assert.ok(plan.layers.includes('node-permissions'));
+        const { report, greeting, dialled } = await runNodePlugin(c, plan);
+        assert.equal(report.passwd, 'ERR_ACCESS_DENIED');
+        assert.equal(report.tcp, isolation.probe.seccomp ? 'EAFNOSUPPORT' : 'ECONNREFUSED');
+        assertOnlyGivenEnv(report.env);
+        assert.equal((report.env as Record<string, string>).PLUGIN_UNIX_SOCKET_DIR, c.socketDir);
+        assert.equal(report.cwd, c.workDir);
+        assert.equal(report.writeWork, 'ok');
+        assert.equal(readFileSync(join(c.workDir, 'written.txt'), 'utf8'), 'from plugin');
+        assert.equal(report.writePluginDir, 'ERR_ACCESS_DENIED');
+        assert.equal(report.spawn, 'ERR_ACCESS_DENIED');
+        assert.equal(report.worker, 'ERR_ACCESS_DENIED');
+        assert.equal(greeting, 'hello from plugin');
+        assert.ok(!dialled.startsWith(c.socketDir + '/'), 'the host dials its own link, not the plugin-writable path');
+        assert.ok(!existsSync(dialled), 'cleanup removes the dial links');
+      } finally {
+        server.close();
+        c.cleanup();
+      }
+    });
 
-  it('without seccomp, bwrap still cuts it off the host loopback: its own network namespace', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
-    const c = makeCase({ 'main.mjs': NODE_PLUGIN });
-    const { server, port } = await loopbackServer();
-    try {
-      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), without(probe, 'seccomp'));
-      assert.ok(!plan.layers.includes('seccomp'));
-      const { report, greeting } = await runNodePlugin(c, plan);
-      assert.equal(report.tcp, 'ECONNREFUSED', 'the host listens on that port, but not in the plugin\'s namespace');
-      assert.equal(greeting, 'hello from plugin');
-    } finally {
-      server.close();
-      c.cleanup();
-    }
-  });
+    it(`without seccomp, ${isolation.name} still cuts it off the host loopback: its own network namespace`, { skip: isolation.skip }, async () => {
+      const c = makeCase({ 'main.mjs': NODE_PLUGIN });
+      const { server, port } = await loopbackServer();
+      try {
+        const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), without(isolation.probe, 'seccomp', 'landlock'));
+        assert.ok(!plan.layers.includes('seccomp') && plan.layers.includes('isolation'));
+        const { report, greeting } = await runNodePlugin(c, plan);
+        assert.equal(report.tcp, 'ECONNREFUSED', 'the host listens on that port, but not in the plugin\'s namespace');
+        assert.equal(greeting, 'hello from plugin');
+      } finally {
+        server.close();
+        c.cleanup();
+      }
+    });
+  }
 
-  it('with unshare instead of bwrap: own network namespace, unix sockets still cross it, watchdog and privileges from setpriv', { skip: !(probe.unshareNet && probe.setpriv) && 'unshare or setpriv unavailable' }, async () => {
+  it('with unshare and no isolation: own network namespace, unix sockets still cross it, watchdog and privileges from setpriv', { skip: !(probe.unshareNet && probe.setpriv) && 'unshare or setpriv unavailable' }, async () => {
     const c = makeCase({ 'main.mjs': NODE_PLUGIN });
     const { server, port } = await loopbackServer();
     try {
-      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), without(probe, 'bwrap', 'seccomp'));
+      const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), without(probe, 'bwrap', 'launcher', 'seccomp', 'landlock'));
       assert.ok(plan.layers.includes('unshare') && plan.layers.includes('watchdog') && plan.layers.includes('privileges'), plan.layers.join());
-      assert.ok(!plan.layers.includes('bwrap'));
+      assert.ok(!plan.layers.includes('bwrap') && !plan.layers.includes('isolation'));
       const { report, greeting } = await runNodePlugin(c, plan);
       assert.equal(report.tcp, 'ENETUNREACH', 'unshare leaves even lo down in the new namespace');
       assert.equal(report.passwd, 'ERR_ACCESS_DENIED');
@@ -312,10 +337,13 @@ describe('sandboxed node plugin', () => {
     try {
       const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', args: [String(port)], env: PLUGIN_ENV }), NOTHING);
       assert.deepEqual(plan.layers, ['env', 'session', 'node-permissions']);
+      const noIsolation = "neither bubblewrap nor hst's launcher works here (bwrap not found (test); launcher not built (test))";
       assert.deepEqual(plan.inactive, [
         { layer: 'prlimit', reason: 'prlimit not found (test)' },
-        { layer: 'bwrap', reason: 'bwrap not found (test)' },
-        { layer: 'seccomp', reason: 'needs bwrap (bwrap not found (test))' },
+        { layer: 'isolation', reason: noIsolation },
+        { layer: 'bwrap', reason: noIsolation },
+        { layer: 'seccomp', reason: noIsolation },
+        { layer: 'landlock', reason: noIsolation },
         { layer: 'unshare', reason: 'unshare not found (test)' },
         { layer: 'privileges', reason: 'setpriv not found (test)' },
         { layer: 'watchdog', reason: 'setpriv not found (test)' },
@@ -379,23 +407,26 @@ describe('go-plugin handshake through the sandbox', () => {
   });
 });
 
-describe('other runtimes under bwrap', () => {
-  it('python3: /etc/passwd is not there, AF_INET is refused, its socket dir works, RLIMIT_DATA and the /tmp cap hold, / is read-only', { skip: (!probe.bwrap && 'bwrap unavailable') || (!hasPython && 'python3 unavailable') }, async () => {
+describe('other runtimes, under each isolation', () => {
+  for (const isolation of ISOLATIONS) {
+  it(`${isolation.name}, python3: /etc/passwd is not there, AF_INET is refused, its socket dir works, RLIMIT_DATA and the /tmp cap hold, / is read-only, no host process in sight`, { skip: isolation.skip || (!hasPython && 'python3 unavailable') }, async () => {
     const c = makeCase({ 'main.py': PYTHON_PLUGIN });
     try {
-      const plan = await planSandbox(c.request({ runtime: 'python', entry: 'main.py', env: PLUGIN_ENV, resources: { memoryMb: 128 } }));
-      assert.ok(plan.layers.includes('bwrap'));
+      const plan = await planSandbox(c.request({ runtime: 'python', entry: 'main.py', env: PLUGIN_ENV, resources: { memoryMb: 128 } }), isolation.probe);
+      assert.deepEqual(plan.layers.filter((l) => ISOLATION_LAYERS.includes(l)).sort(), isolationLayers(isolation));
       assert.ok(!plan.layers.includes('node-permissions'));
       const report = await runReport(plan);
       assert.equal(report.passwd, ENOENT);
-      assert.equal(report.inet, probe.seccomp ? EAFNOSUPPORT : 0);
+      assert.equal(report.inet, isolation.probe.seccomp ? EAFNOSUPPORT : 0);
       assert.equal(report.unix, 0);
       assert.ok(existsSync(join(c.socketDir, 'py.sock')));
       assert.equal(report.bigAlloc, probe.prlimit ? 'MemoryError' : 0);
       assert.equal(report.rootWrite, EROFS);
-      assert.equal(report.tmpFill, probe.bwrapTmpfsSize ? ENOSPC : 0, '/tmp is capped at memoryMb');
+      assert.equal(report.tmpFill, !isolation.probe.bwrap || isolation.probe.bwrapTmpfsSize ? ENOSPC : 0, '/tmp is capped at memoryMb');
       assert.equal(report.capEff, '0000000000000000');
       assert.equal(report.noNewPrivs, '1');
+      assert.deepEqual(report.pids, [1, 2], 'its own pid namespace: the sandbox\'s init and the plugin');
+      assert.equal(report.listRoot, isolation.probe.landlock ? EACCES : 0, 'Landlock allows only what is mounted');
       // NODE_OPTIONS only matters to node plugins, so only they lose it.
       assertOnlyGivenEnv(report.env, ['NODE_OPTIONS', 'PLUGIN_TEST', 'PLUGIN_UNIX_SOCKET_DIR']);
     } finally {
@@ -403,7 +434,7 @@ describe('other runtimes under bwrap', () => {
     }
   });
 
-  it('a static Go binary, by path and by an already-open fd (SecureConfig)', { skip: (!probe.bwrap && 'bwrap unavailable') || (!hasGo && 'go unavailable'), timeout: 150_000 }, async () => {
+  it(`${isolation.name}, a static Go binary, by path and by an already-open fd (SecureConfig)`, { skip: isolation.skip || (!hasGo && 'go unavailable'), timeout: 150_000 }, async () => {
     const c = makeCase();
     const src = mkdtempSync(join(tmpdir(), 'hst-sandbox-go-'));
     try {
@@ -417,13 +448,13 @@ describe('other runtimes under bwrap', () => {
       });
       assert.equal(build.status, 0, build.stderr);
 
-      const byPath = await runReport(await planSandbox(c.request({ runtime: 'binary', entry: 'plugin', env: PLUGIN_ENV })));
-      assert.deepEqual(byPath, { passwd: ENOENT, inet: probe.seccomp ? EAFNOSUPPORT : 0, unix: 0 });
+      const byPath = await runReport(await planSandbox(c.request({ runtime: 'binary', entry: 'plugin', env: PLUGIN_ENV }), isolation.probe));
+      assert.deepEqual(byPath, { passwd: ENOENT, inet: isolation.probe.seccomp ? EAFNOSUPPORT : 0, unix: 0 });
 
       rmSync(join(c.socketDir, 'go.sock'));
       const fd = openSync(join(c.pluginDir, 'plugin'), 'r');
       try {
-        const plan = await planSandbox(c.request({ runtime: 'binary', entry: 'plugin', env: PLUGIN_ENV, executableFd: fd }));
+        const plan = await planSandbox(c.request({ runtime: 'binary', entry: 'plugin', env: PLUGIN_ENV, executableFd: fd }), isolation.probe);
         assert.ok(plan.args.includes(`/proc/self/fd/${3 + plan.stdio.indexOf(fd)}`), plan.args.join(' '));
         assert.deepEqual(await runReport(plan), byPath);
       } finally {
@@ -434,10 +465,12 @@ describe('other runtimes under bwrap', () => {
       c.cleanup();
     }
   });
+  }
 });
 
 describe('resource limits', () => {
-  it('bwrap binds workDir from workDirFd when given, whatever the path holds by then', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
+  for (const isolation of ISOLATIONS) {
+  it(`${isolation.name} binds workDir from workDirFd when given, whatever the path holds by then`, { skip: isolation.skip }, async () => {
     const c = makeCase({ 'list.sh': '#!/bin/sh\nls\n' });
     try {
       const opened = join(c.base, 'opened');
@@ -446,7 +479,7 @@ describe('resource limits', () => {
       writeFileSync(join(c.workDir, 'from-the-path'), '');
       const fd = openSync(opened, 'r');
       try {
-        const plan = await planSandbox(c.request({ runtime: 'binary', entry: 'list.sh', workDirFd: fd }));
+        const plan = await planSandbox(c.request({ runtime: 'binary', entry: 'list.sh', workDirFd: fd }), isolation.probe);
         const child = spawnPlan(plan);
         let out = '';
         child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -461,6 +494,7 @@ describe('resource limits', () => {
       c.cleanup();
     }
   });
+  }
 
   it('prlimit enforces maxOpenFiles', { skip: !probe.prlimit && 'prlimit unavailable' }, async () => {
     const c = makeCase({
@@ -496,25 +530,28 @@ catch (e) { console.log(JSON.stringify({ opened, code: e.code })); }
 describe('required layers', () => {
   const full: SandboxProbe = {
     bwrap: true,
+    launcher: true,
     seccomp: true,
+    landlock: 7,
     unshareUser: true,
     unshareNet: true,
     prlimit: true,
     setpriv: true,
-    tools: { bwrap: '/usr/bin/bwrap', prlimit: '/usr/bin/prlimit', setpriv: '/usr/bin/setpriv', unshare: '/usr/bin/unshare' },
+    tools: { bwrap: '/usr/bin/bwrap', launcher: '/opt/hst/hst-sandbox', prlimit: '/usr/bin/prlimit', setpriv: '/usr/bin/setpriv', unshare: '/usr/bin/unshare' },
     reasons: {},
   };
 
-  it('refuses to plan without bwrap when bwrap is required, naming the layer and the reason, and leaves nothing behind', async () => {
+  it('refuses to plan without isolation when it is required, naming the layer, the reason and the remedy, and leaves nothing behind', async () => {
     const c = makeCase({ 'main.mjs': '' });
     try {
       const fds = readdirSync('/proc/self/fd').length;
-      await assert.rejects(planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', require: ['bwrap', 'seccomp', 'watchdog'] }), without(full, 'bwrap', 'seccomp')), (err: Error) => {
+      await assert.rejects(planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', require: ['isolation', 'seccomp', 'watchdog'] }), without(full, 'bwrap', 'launcher', 'seccomp', 'landlock')), (err: Error) => {
         assert.ok(err instanceof SandboxUnavailableError);
-        assert.match(err.message, /required layers unavailable: bwrap \(bwrap not found \(test\)\); seccomp \(needs bwrap \(bwrap not found \(test\)\)\)/);
+        const why = "neither bubblewrap nor hst's launcher works here \\(bwrap not found \\(test\\); launcher not built \\(test\\)\\)";
+        assert.match(err.message, new RegExp(`required layers unavailable: isolation \\(${why}\\); seccomp \\(${why}\\)`));
         assert.deepEqual(
           err.missing.map((m) => m.layer),
-          ['bwrap', 'seccomp'],
+          ['isolation', 'seccomp'],
           'setpriv still gives the watchdog',
         );
         return true;
@@ -526,7 +563,7 @@ describe('required layers', () => {
     }
   });
 
-  it('refuses node-permissions for a binary plugin and seccomp when only bwrap works; unshare is met by bwrap', async () => {
+  it('refuses node-permissions for a binary plugin and seccomp when only bwrap works; unshare is met by isolation', async () => {
     const c = makeCase({ 'main.py': '', 'main.mjs': '' });
     try {
       await assert.rejects(planSandbox(c.request({ runtime: 'binary', entry: 'main.py', require: ['node-permissions'] }), full), /node-permissions \(runtime binary: Node's permission model applies to node plugins only\)/);
@@ -534,6 +571,10 @@ describe('required layers', () => {
       const plan = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', require: ['unshare', 'bwrap', 'seccomp', 'prlimit', 'watchdog'] }), full);
       assert.ok(!plan.layers.includes('unshare'));
       plan.cleanup();
+      const launched = await planSandbox(c.request({ runtime: 'node', entry: 'main.mjs', require: ['unshare', 'isolation', 'seccomp', 'landlock', 'watchdog'] }), without(full, 'bwrap'));
+      assert.ok(launched.args.includes('/opt/hst/hst-sandbox'), launched.args.join(' '));
+      assert.ok(!launched.layers.includes('bwrap'));
+      launched.cleanup();
     } finally {
       c.cleanup();
     }
@@ -679,13 +720,15 @@ async function survivorsOfHostKill(sandboxProbe: SandboxProbe, waitMs: number): 
 }
 
 describe('watchdog', () => {
-  it('bwrap: the plugin dies when its host is killed with SIGKILL', { skip: !probe.bwrap && 'bwrap unavailable' }, async () => {
-    const { survivors } = await survivorsOfHostKill(probe, 5_000);
-    assert.deepEqual(survivors, []);
-  });
+  for (const isolation of ISOLATIONS) {
+    it(`${isolation.name}: the plugin dies when its host is killed with SIGKILL`, { skip: isolation.skip }, async () => {
+      const { survivors } = await survivorsOfHostKill(isolation.probe, 5_000);
+      assert.deepEqual(survivors, []);
+    });
+  }
 
   it('setpriv: the plugin dies when its host is killed with SIGKILL', { skip: !probe.setpriv && 'setpriv unavailable' }, async () => {
-    const { survivors } = await survivorsOfHostKill(without(probe, 'bwrap', 'seccomp'), 5_000);
+    const { survivors } = await survivorsOfHostKill(without(probe, 'bwrap', 'launcher', 'seccomp', 'landlock'), 5_000);
     assert.deepEqual(survivors, []);
   });
 

@@ -6,11 +6,17 @@
  * - always: an environment of exactly the given variables, its own session
  *   (the caller spawns detached), and, where the tools exist, prlimit limits
  *   and a watchdog that kills the plugin when its host dies, even by SIGKILL;
- * - bubblewrap: new user, mount, pid, ipc, uts and network namespaces (only
+ * - isolation: new user, mount, pid, ipc, uts and network namespaces (only
  *   `lo`), no capabilities, a filesystem of /usr plus the plugin's own
- *   directories, and a seccomp filter (seccomp.ts) passed as fd 3;
- * - without bubblewrap, `unshare --user --net` for network isolation and
- *   `setpriv` for the watchdog, no_new_privs and dropped capabilities;
+ *   directories, and a seccomp filter (seccomp.ts); built by bubblewrap
+ *   where it is installed, else by hst's own launcher (native/hst-sandbox.c),
+ *   which reads the same options;
+ * - Landlock, by the launcher (inside bubblewrap too): file access only
+ *   beneath the mounted paths, no TCP, and no signal or abstract socket
+ *   reaching past the sandbox;
+ * - with neither, `unshare --user --net` for network isolation and
+ *   `setpriv` for the watchdog, no_new_privs and dropped capabilities: not
+ *   isolation, so the manager refuses to run plugins on it unless told to;
  * - for node plugins, Node's permission flags as an inner layer.
  *
  * Every directory is mounted at the same path inside as outside, so paths in
@@ -21,6 +27,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, linkSync, lstatSync, mkdtempSync, openSync, readlinkSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import type { Address } from '../rpc/transport.js';
 import { buildSeccompFilter, hostSeccompArch } from './seccomp.js';
@@ -36,23 +43,32 @@ export type SandboxLayer =
   | 'privileges'
   /** Node's --permission flags: file access only to the plugin's own directories, no child processes, workers or addons. */
   | 'node-permissions'
-  /** Namespaces and a minimal filesystem; no network but `lo`. */
+  /** Own user, mount, pid, ipc, uts and network namespaces and a minimal filesystem: it cannot see, signal or trace anything outside. */
+  | 'isolation'
+  /** Isolation built by bubblewrap (else by hst's launcher). */
   | 'bwrap'
+  /** Landlock: file access beneath the mounted paths only, no TCP, no signals or abstract sockets past the sandbox. */
+  | 'landlock'
   /** The syscall filter of seccomp.ts. */
   | 'seccomp'
-  /** Own user and network namespace through unshare(1), when bwrap is missing. A `require` of it is also met by bwrap. */
+  /** Own user and network namespace through unshare(1), when there is no isolation. A `require` of it is also met by isolation. */
   | 'unshare'
   /** The plugin dies with its host, even when the host is killed with SIGKILL. */
   | 'watchdog';
 
 export type SandboxRuntime = 'node' | 'python' | 'binary';
 
-type ProbeKey = 'bwrap' | 'seccomp' | 'unshareUser' | 'unshareNet' | 'prlimit' | 'setpriv';
-type Tool = 'bwrap' | 'prlimit' | 'setpriv' | 'unshare';
+type ProbeKey = 'bwrap' | 'launcher' | 'seccomp' | 'landlock' | 'unshareUser' | 'unshareNet' | 'prlimit' | 'setpriv';
+type Tool = 'bwrap' | 'launcher' | 'prlimit' | 'setpriv' | 'unshare';
 
 export interface SandboxProbe {
   bwrap: boolean;
+  /** hst's launcher builds the sandbox itself (where bwrap is missing). */
+  launcher: boolean;
+  /** The launcher that will be used (bwrap, else hst's) loads the seccomp filter. */
   seccomp: boolean;
+  /** Landlock's ABI version as the launcher sees it; 0 when it cannot apply Landlock. */
+  landlock: number;
   unshareUser: boolean;
   unshareNet: boolean;
   prlimit: boolean;
@@ -148,6 +164,16 @@ export class SandboxAddressError extends Error {
   override readonly name = 'SandboxAddressError';
 }
 
+/** hst's launcher, compiled by `npm install` into dist/native (scripts/build-native.mjs). */
+const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'hst-sandbox');
+const LAUNCHER_MISSING = `hst's launcher ${LAUNCHER} was not built (it needs a C compiler when npm install runs: apt-get install gcc, then npm rebuild)`;
+const TOOL_PACKAGES: Record<Exclude<Tool, 'launcher'>, string> = {
+  bwrap: 'apt-get install bubblewrap',
+  prlimit: 'install util-linux',
+  setpriv: 'install util-linux',
+  unshare: 'install util-linux',
+};
+
 /** Where bwrap, prlimit, setpriv and unshare are looked for besides PATH: a host's PATH may lack sbin. */
 const TOOL_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'];
 const PROBE_TIMEOUT_MS = 10_000;
@@ -161,18 +187,18 @@ const NODE_OPTIONS_VAR = 'NODE_OPTIONS';
 const SOCKET_DIR_VAR = 'PLUGIN_UNIX_SOCKET_DIR';
 const SOCKET_GROUP_VAR = 'PLUGIN_UNIX_SOCKET_GROUP';
 
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function findTool(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter((d) => isAbsolute(d)), ...TOOL_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
+  return dirs.map((dir) => join(dir, name)).find(executable);
 }
 
 /** A quick command every tool can run: this very node, which is certainly present. */
@@ -219,11 +245,12 @@ async function runProbe(): Promise<SandboxProbe> {
     const path = findTool(name);
     if (path) tools[name] = path;
   }
+  if (executable(LAUNCHER)) tools.launcher = LAUNCHER;
   const reasons: SandboxProbe['reasons'] = {};
-  const check = async (key: ProbeKey, tool: Tool, pkg: string, args: string[], fd3?: Buffer): Promise<boolean> => {
+  const check = async (key: ProbeKey, tool: Tool, args: string[], fd3?: Buffer): Promise<boolean> => {
     const path = tools[tool];
     if (!path) {
-      reasons[key] = `${tool} not found on PATH or in ${TOOL_DIRS.join(', ')} (install ${pkg})`;
+      reasons[key] = tool === 'launcher' ? LAUNCHER_MISSING : `${tool} not found on PATH or in ${TOOL_DIRS.join(', ')} (${TOOL_PACKAGES[tool]})`;
       return false;
     }
     const failure = await run(path, args, fd3);
@@ -231,22 +258,79 @@ async function runProbe(): Promise<SandboxProbe> {
     return !failure;
   };
 
-  const bwrapArgs = bwrapBaseArgs(withRuntimeDirs(systemMounts(), [interpreterPrefix(realpathSync(process.execPath))]), '/');
+  const mounts = withRuntimeDirs(systemMounts(), [interpreterPrefix(realpathSync(process.execPath))]);
   const arch = hostSeccompArch();
-  const [bwrap, seccomp, unshareUser, prlimit, setpriv, bwrapHelp] = await Promise.all([
-    check('bwrap', 'bwrap', 'bubblewrap', [...bwrapArgs, '--', ...PROBE_COMMAND]),
-    arch
-      ? check('seccomp', 'bwrap', 'bubblewrap', [...bwrapArgs, '--seccomp', '3', '--', ...SECCOMP_PROBE_COMMAND], buildSeccompFilter(arch))
-      : Promise.resolve(false),
-    check('unshareUser', 'unshare', 'util-linux', ['--user', '--map-root-user', '--', ...PROBE_COMMAND]),
-    check('prlimit', 'prlimit', 'util-linux', ['--core=0', '--', ...PROBE_COMMAND]),
-    check('setpriv', 'setpriv', 'util-linux', [...setprivArgs(process.getuid?.() === 0), '--', ...PROBE_COMMAND]),
+  const filter = arch ? buildSeccompFilter(arch) : undefined;
+  const [bwrap, launcher, unshareUser, prlimit, setpriv, bwrapHelp, landlockAbi] = await Promise.all([
+    check('bwrap', 'bwrap', [...bwrapBaseArgs(mounts, '/'), '--', ...PROBE_COMMAND]),
+    check('launcher', 'launcher', [...launcherArgs(bwrapBaseArgs(mounts, '/')), '--', ...PROBE_COMMAND]),
+    check('unshareUser', 'unshare', ['--user', '--map-root-user', '--', ...PROBE_COMMAND]),
+    check('prlimit', 'prlimit', ['--core=0', '--', ...PROBE_COMMAND]),
+    check('setpriv', 'setpriv', [...setprivArgs(process.getuid?.() === 0), '--', ...PROBE_COMMAND]),
     tools.bwrap ? execText(tools.bwrap, ['--help']).catch(() => '') : '',
+    tools.launcher ? execText(tools.launcher, ['--landlock-abi']).then(Number, () => 0) : 0,
   ]);
-  const unshareNet = await check('unshareNet', 'unshare', 'util-linux', [...(unshareUser ? ['--user', '--map-root-user'] : []), '--net', '--', ...PROBE_COMMAND]);
-  if (!arch) reasons.seccomp = `no seccomp filter for CPU architecture ${process.arch}`;
-  else if (!bwrap) reasons.seccomp = `needs bwrap to load the filter (${reasons.bwrap})`;
-  return { bwrap, seccomp: bwrap && seccomp, unshareUser, unshareNet, prlimit, setpriv, bwrapTmpfsSize: bwrapHelp.includes('--size'), tools, reasons };
+  const unshareNet = await check('unshareNet', 'unshare', [...(unshareUser ? ['--user', '--map-root-user'] : []), '--net', '--', ...PROBE_COMMAND]);
+
+  // Seccomp and Landlock are tried the way plans will use them: through bwrap where it works, else the launcher.
+  const isolation: Isolation | undefined = bwrap ? 'bwrap' : launcher ? 'launcher' : undefined;
+  let seccomp = false;
+  let landlock = 0;
+  if (isolation) {
+    const tool = isolation === 'bwrap' ? (tools.bwrap as string) : (tools.launcher as string);
+    const wrap = (extra: string[], layers: { landlock: boolean }) =>
+      isolationPrefix(isolation, tools, withLauncherMounted(mounts, isolation, layers.landlock), '/', extra, layers).slice(1);
+    const [withSeccomp, withLandlock] = await Promise.all([
+      filter ? run(tool, [...wrap(['--seccomp', '3'], { landlock: false }), ...SECCOMP_PROBE_COMMAND], filter) : Promise.resolve(`no seccomp filter for CPU architecture ${process.arch}`),
+      landlockAbi > 0 ? run(tool, [...wrap([], { landlock: true }), ...PROBE_COMMAND]) : Promise.resolve(tools.launcher ? 'Landlock is not enabled in this kernel' : LAUNCHER_MISSING),
+    ]);
+    seccomp = !withSeccomp;
+    if (withSeccomp) reasons.seccomp = withSeccomp;
+    landlock = withLandlock ? 0 : landlockAbi;
+    if (withLandlock) reasons.landlock = withLandlock;
+  } else {
+    reasons.seccomp = reasons.landlock = `needs bwrap or hst's launcher (${reasons.bwrap}; ${reasons.launcher})`;
+  }
+  return { bwrap, launcher, seccomp, landlock, unshareUser, unshareNet, prlimit, setpriv, bwrapTmpfsSize: bwrapHelp.includes('--size'), tools, reasons };
+}
+
+type Isolation = 'bwrap' | 'launcher';
+
+/** Why no isolation can be had here, and how to get it. */
+function isolationMissing(p: SandboxProbe): string {
+  return `neither bubblewrap nor hst's launcher works here (${p.reasons.bwrap ?? 'bwrap unavailable'}; ${p.reasons.launcher ?? 'launcher unavailable'})`;
+}
+
+/** The launcher's options in front of a bwrap-style argument list: it must know which process to die with. */
+function launcherArgs(sandboxArgs: string[]): string[] {
+  return ['--parent-pid', String(process.pid), ...sandboxArgs];
+}
+
+/** Inside bwrap the launcher itself must be visible to be run. */
+function withLauncherMounted(mounts: Mount[], isolation: Isolation, landlock: boolean): Mount[] {
+  return isolation === 'bwrap' && landlock ? withRuntimeDirs(mounts, [LAUNCHER]) : mounts;
+}
+
+/**
+ * The command line that isolates: bwrap (with the launcher inside it adding
+ * Landlock), or the launcher alone. `extra` goes among the sandbox options
+ * (`--seccomp N`); the plugin's command follows the returned words.
+ */
+function isolationPrefix(isolation: Isolation, tools: SandboxProbe['tools'], mounts: Mount[], chdir: string, extra: string[], layers: { landlock: boolean }): string[] {
+  const args = [...bwrapBaseArgs(mounts, chdir), ...extra];
+  if (isolation === 'launcher') return [tools.launcher as string, ...launcherArgs(args), ...(layers.landlock ? ['--landlock'] : []), '--'];
+  const inner = layers.landlock ? [tools.launcher as string, '--confine-only', '--landlock', ...landlockRules(mounts), '--'] : [];
+  return [tools.bwrap as string, ...args, '--', ...inner];
+}
+
+/** The mounts as the launcher's Landlock rules inside bwrap: each path with its mount's rights, nothing mounted again. */
+function landlockRules(mounts: Mount[]): string[] {
+  return mounts.flatMap((m): string[] => {
+    if (m.kind === 'ro') return ['--ro-bind', m.path, m.path];
+    if (m.kind === 'rw') return ['--bind', m.path, m.path];
+    if (m.kind === 'symlink') return [];
+    return [`--${m.kind}`, m.path];
+  });
 }
 
 type Mount =
@@ -509,34 +593,38 @@ export async function planSandbox(req: SandboxRequest, probe?: SandboxProbe): Pr
   let netIsolated = false;
   try {
     const arch = hostSeccompArch();
-    if (p.bwrap && p.tools.bwrap) {
+    const isolation: Isolation | undefined = p.bwrap && p.tools.bwrap ? 'bwrap' : p.launcher && p.tools.launcher ? 'launcher' : undefined;
+    if (isolation) {
       // /tmp lives in memory, so it gets the plugin's memory budget.
-      const tmpBytes = p.bwrapTmpfsSize ? (req.resources?.memoryMb ?? DEFAULT_TMP_MB) * 1024 * 1024 : undefined;
-      const mounts = withRuntimeDirs(systemMounts(tmpBytes), runtime.runtimeDirs);
+      const tmpBytes = isolation === 'launcher' || p.bwrapTmpfsSize ? (req.resources?.memoryMb ?? DEFAULT_TMP_MB) * 1024 * 1024 : undefined;
+      const landlock = p.landlock > 0;
+      const mounts = withLauncherMounted(withRuntimeDirs(systemMounts(tmpBytes), runtime.runtimeDirs), isolation, landlock);
       for (const path of readable) mounts.push({ kind: 'ro', path });
       for (const path of writable) {
         const fd = path === workDir && req.workDirFd !== undefined ? 3 + pushFd(stdio, req.workDirFd) : undefined;
         mounts.push({ kind: 'rw', path, ...(fd !== undefined ? { fd } : {}) });
       }
-      const bwrapArgs = bwrapBaseArgs(mounts, workDir);
-      layers.push('bwrap', 'privileges', 'watchdog');
+      layers.push('isolation', ...(isolation === 'bwrap' ? (['bwrap'] as const) : []), 'privileges', 'watchdog');
+      if (isolation === 'launcher') unavailable.set('bwrap', p.reasons.bwrap ?? 'bwrap unavailable');
+      const extra: string[] = [];
       if (p.seccomp && arch) {
-        // A file, not a pipe: the program is in place before bwrap starts, nothing to write after spawn.
+        // A file, not a pipe: the program is in place before the launcher starts, nothing to write after spawn.
         const file = join(privateDir, 'seccomp.bpf');
         writeFileSync(file, buildSeccompFilter(arch), { mode: 0o600 });
         seccompFd = openSync(file, 'r');
         unlinkSync(file);
-        bwrapArgs.push('--seccomp', String(3 + pushFd(stdio, seccompFd)));
+        extra.push('--seccomp', String(3 + pushFd(stdio, seccompFd)));
         layers.push('seccomp');
       } else {
         unavailable.set('seccomp', p.reasons.seccomp ?? 'seccomp unavailable');
       }
-      prefix.push(p.tools.bwrap, ...bwrapArgs, '--');
+      if (landlock) layers.push('landlock');
+      else unavailable.set('landlock', p.reasons.landlock ?? 'Landlock unavailable');
+      prefix.push(...isolationPrefix(isolation, p.tools, mounts, workDir, extra, { landlock }));
       netIsolated = true;
     } else {
-      const noBwrap = p.reasons.bwrap ?? 'bwrap unavailable';
-      unavailable.set('bwrap', noBwrap);
-      unavailable.set('seccomp', `needs bwrap (${noBwrap})`);
+      const noIsolation = isolationMissing(p);
+      for (const layer of ['isolation', 'bwrap', 'seccomp', 'landlock'] as const) unavailable.set(layer, noIsolation);
       if (p.unshareNet && p.tools.unshare) {
         prefix.push(p.tools.unshare, ...(p.unshareUser ? ['--user', '--map-root-user'] : []), '--net', '--');
         layers.push('unshare');
@@ -557,7 +645,7 @@ export async function planSandbox(req: SandboxRequest, probe?: SandboxProbe): Pr
       }
     }
     const missing = (req.require ?? [])
-      .filter((layer) => !layers.includes(layer) && !(layer === 'unshare' && layers.includes('bwrap')))
+      .filter((layer) => !layers.includes(layer) && !(layer === 'unshare' && layers.includes('isolation')))
       .map((layer) => ({ layer, reason: unavailable.get(layer) ?? 'not available for this plugin' }));
     if (missing.length) throw new SandboxUnavailableError(missing);
   } catch (err) {
