@@ -104,14 +104,14 @@ struct mount_attr_arg {
   uint64_t userns_fd;
 };
 
-enum op_kind { OP_RO_BIND, OP_BIND, OP_BIND_FD, OP_TMPFS, OP_PROC, OP_DEV, OP_SYMLINK };
+enum op_kind { OP_RO_BIND, OP_BIND, OP_BIND_FD, OP_RO_BIND_FD, OP_TMPFS, OP_PROC, OP_DEV, OP_SYMLINK };
 
 struct op {
   enum op_kind kind;
   const char *src; /* source path, or symlink target */
   const char *dst; /* path inside the sandbox */
-  int fd;          /* OP_BIND_FD */
-  char *fd_path;   /* OP_BIND_FD: where the fd's directory was when the sandbox began */
+  int fd;          /* OP_BIND_FD, OP_RO_BIND_FD */
+  char *fd_path;   /* where the fd's directory was when the sandbox began */
   long long size;  /* OP_TMPFS, 0 for no cap */
 };
 
@@ -192,8 +192,8 @@ static int parse(int argc, char **argv) {
       struct op *o = add_op(!strcmp(a, "--ro-bind") ? OP_RO_BIND : !strcmp(a, "--bind") ? OP_BIND : OP_SYMLINK);
       o->src = need(argc, argv, ++i, a);
       o->dst = need(argc, argv, ++i, a);
-    } else if (!strcmp(a, "--bind-fd")) {
-      struct op *o = add_op(OP_BIND_FD);
+    } else if (!strcmp(a, "--bind-fd") || !strcmp(a, "--ro-bind-fd")) {
+      struct op *o = add_op(!strcmp(a, "--bind-fd") ? OP_BIND_FD : OP_RO_BIND_FD);
       o->fd = (int)parse_number(need(argc, argv, ++i, a), a);
       o->dst = need(argc, argv, ++i, a);
     } else if (!strcmp(a, "--tmpfs") || !strcmp(a, "--proc") || !strcmp(a, "--dev")) {
@@ -301,7 +301,7 @@ static void at_newroot(char *out, const char *path) {
 static void remember_fd_paths(void) {
   char link[64], target[PATH_MAX];
   for (int i = 0; i < n_ops; i++) {
-    if (ops[i].kind != OP_BIND_FD) continue;
+    if (ops[i].kind != OP_BIND_FD && ops[i].kind != OP_RO_BIND_FD) continue;
     snprintf(link, sizeof link, "/proc/self/fd/%d", ops[i].fd);
     ssize_t n = readlink(link, target, sizeof target - 1);
     if (n < 0) die_errno("readlink", link);
@@ -343,10 +343,10 @@ static void build_root(void) {
         bind_path(src, dst, o->kind == OP_RO_BIND);
         break;
       case OP_BIND_FD:
-      {
+      case OP_RO_BIND_FD: {
         int same = reopen_same(o);
         snprintf(src, sizeof src, "/oldroot/proc/self/fd/%d", same);
-        bind_path(src, dst, 0);
+        bind_path(src, dst, o->kind == OP_RO_BIND_FD);
         close(same);
         break;
       }
@@ -446,7 +446,8 @@ static void apply_landlock(char **command) {
   for (int i = 0; i < n_ops; i++) {
     struct op *o = &ops[i];
     switch (o->kind) {
-      case OP_RO_BIND: landlock_allow_path(ruleset, o->dst, LL_READ_RIGHTS); break;
+      case OP_RO_BIND:
+      case OP_RO_BIND_FD: landlock_allow_path(ruleset, o->dst, LL_READ_RIGHTS); break;
       case OP_BIND:
       case OP_BIND_FD:
       case OP_TMPFS: landlock_allow_path(ruleset, o->dst, fs); break;

@@ -20,7 +20,7 @@ import { failureText, runToOutcome, summarize } from './command-outcome.js';
 import { planConcurrentCalls, ROUNDS, runConcurrentCalls, summaryLine } from './concurrent-calls.js';
 import { BUILD_SCRIPT, buildPlugins, demoPlugins, missingArgs, sampleArgs, seedWorkspace, setDemoEnvironment, startDemoHttpServer, workspaceOf } from './demo-setup.js';
 import { formatPluginList } from './list.js';
-import { Cli, errorMessage, type GlobalOptions, type Style } from './output.js';
+import { Cli, errorMessage, type GlobalOptions, type HostPolicy, type Style } from './output.js';
 import { pluginProcesses, running } from './plugin-processes.js';
 
 export interface DemoOptions {
@@ -31,6 +31,7 @@ export interface DemoOptions {
   logger: Logger;
   style: Style;
   color: boolean;
+  policy: HostPolicy;
   write(text: string): void;
 }
 
@@ -116,6 +117,7 @@ class Demo {
       logger: this.options.logger,
       workspace: () => this.workspace,
       restart: { initialBackoffMs: 100 },
+      ...this.options.policy,
     });
     this.m.on('started', ({ pid }) => this.pids.add(pid));
     this.m.on('restarted', ({ pid }) => this.pids.add(pid));
@@ -285,6 +287,7 @@ export async function demoCommand(globals: GlobalOptions): Promise<number> {
     logger: cli.log(),
     style: cli.style,
     color: cli.color,
+    policy: cli.hostPolicy,
     write: (text) => cli.out(text),
   });
   if (scratch && ok) rmSync(scratch, { recursive: true, force: true });

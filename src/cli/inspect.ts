@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseManifest, type Manifest } from '../security/manifest.js';
 import { Policy, type OperatorPolicy } from '../security/policy.js';
+import type { SandboxMode } from '../manager/plugin-runner.js';
 import { probeSandbox, type SandboxProbe } from '../security/sandbox.js';
 import { MANIFEST_FILE, readManifestBytes, verifyPlugin, type VerifyResult } from '../security/signature.js';
 
@@ -16,13 +17,15 @@ export interface InspectReport {
   manifest: Omit<Manifest, 'file' | 'dir'> & { file: string };
   signature: VerifyResult | { status: 'not checked'; detail: string };
   capabilities: { declared: string[]; effective: string[] };
-  sandbox: { available: string[]; unavailable: Record<string, string> };
+  sandbox: { mode: SandboxMode; available: string[]; unavailable: Record<string, string> };
 }
 
 export interface InspectOptions {
   pluginDir: string;
   trusted?: string;
   policyFile?: string;
+  /** The operator's sandbox mode; default auto. */
+  sandbox?: SandboxMode;
 }
 
 export async function inspectPlugin(options: InspectOptions): Promise<InspectReport> {
@@ -42,17 +45,19 @@ export async function inspectPlugin(options: InspectOptions): Promise<InspectRep
     manifest: { ...rest, file },
     signature,
     capabilities: { declared: manifest.capabilities, effective: policy.effective(manifest.name) },
-    sandbox: sandboxSummary(probe),
+    sandbox: { mode: options.sandbox ?? 'auto', ...sandboxSummary(probe) },
   };
 }
 
-function sandboxSummary(probe: SandboxProbe): InspectReport['sandbox'] {
+function sandboxSummary(probe: SandboxProbe): Omit<InspectReport['sandbox'], 'mode'> {
   const layers: Array<[string, boolean, string]> = [
-    ['bwrap', probe.bwrap, 'bwrap'],
+    ['isolation by bwrap', probe.bwrap, 'bwrap'],
+    ...(probe.bwrap ? [] : ([["isolation by hst's launcher", probe.launcher, 'launcher']] as Array<[string, boolean, string]>)),
     ['seccomp', probe.seccomp, 'seccomp'],
+    [`landlock${probe.landlock ? ` (ABI ${probe.landlock})` : ''}`, probe.landlock > 0, 'landlock'],
     ['unshare (user + net)', probe.unshareUser && probe.unshareNet, 'unshareNet'],
     ['prlimit', probe.prlimit, 'prlimit'],
-    ['watchdog (die with the host)', probe.bwrap || probe.setpriv, 'setpriv'],
+    ['watchdog (die with the host)', probe.bwrap || probe.launcher || probe.setpriv, 'setpriv'],
   ];
   const available = ['empty environment', 'own session and process group', ...layers.filter(([, ok]) => ok).map(([name]) => name)];
   const unavailable: Record<string, string> = {};
@@ -70,8 +75,9 @@ export function formatInspectReport(r: InspectReport): string {
     `  signature    ${r.signature.status}: ${r.signature.detail}`,
     `  declared     ${r.capabilities.declared.join(', ') || '(none)'}`,
     `  effective    ${r.capabilities.effective.join(', ') || '(none)'}`,
-    `  sandbox      ${r.sandbox.available.join(', ')}`,
-    ...Object.entries(r.sandbox.unavailable).map(([layer, why]) => `  unavailable  ${layer}: ${why}`),
+    ...(r.sandbox.mode === 'off'
+      ? ['  sandbox      OFF: the operator runs plugins unconfined (--sandbox off)']
+      : [`  sandbox      ${r.sandbox.mode}: ${r.sandbox.available.join(', ')}`, ...Object.entries(r.sandbox.unavailable).map(([layer, why]) => `  unavailable  ${layer}: ${why}`)]),
     ...(m.commands.length ? ['  commands', ...m.commands.map((c) => `    ${c.name.padEnd(14)} ${c.help}`)] : []),
   ];
   return lines.filter((l) => l !== '').join('\n');

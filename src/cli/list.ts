@@ -2,7 +2,8 @@
  * `hst list`: every plugin found under the plugin directories, runnable or
  * not, and why not; with `--start`, started, with their pids.
  */
-import type { PluginInfo, PluginStatus } from '../manager/plugin-info.js';
+import { sandboxSummary, type PluginInfo, type PluginStatus } from '../manager/plugin-info.js';
+import type { SignatureStatus } from '../security/signature.js';
 import { table, type Cli, type Style } from './output.js';
 
 export interface ListOptions {
@@ -34,10 +35,16 @@ export const STATUS_STYLE: Record<PluginStatus, keyof Style | undefined> = {
   failed: 'red',
 };
 
+/** A signature's status, red where it must not be trusted. */
+function signatureCell(status: SignatureStatus | undefined, s: Style): string {
+  if (!status) return '-';
+  return status === 'tampered' || status === 'invalid' ? s.red(status) : status === 'valid' ? s.green(status) : status;
+}
+
 /** A table, one row per plugin; under a plugin that will not run, the reason. */
 export function formatPluginList(plugins: PluginInfo[], s: Style): string {
   if (plugins.length === 0) return 'no plugins found\n';
-  const header = ['NAME', 'STATUS', 'RUNTIME', 'LANGUAGE', 'VERSION', 'PID', 'RESTARTS', 'CAPS', 'COMMANDS'].map(s.bold);
+  const header = ['NAME', 'STATUS', 'RUNTIME', 'LANGUAGE', 'VERSION', 'PID', 'RESTARTS', 'CAPS', 'SANDBOX', 'SIGNATURE', 'COMMANDS'].map(s.bold);
   const rows = plugins.map((p) => {
     const paint = STATUS_STYLE[p.status];
     return [
@@ -49,6 +56,8 @@ export function formatPluginList(plugins: PluginInfo[], s: Style): string {
       p.pid !== undefined ? String(p.pid) : '-',
       String(p.restarts),
       String(p.capabilities.length),
+      p.sandboxMode === 'off' ? s.red(sandboxSummary(p)) : sandboxSummary(p),
+      signatureCell(p.signature?.status, s),
       p.commands.map((c) => c.name).join(', ') || '-',
     ];
   });

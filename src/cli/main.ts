@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `hst` command line. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatProbeReport, probe } from './probe.js';
 import { demoCommand } from './demo.js';
 import { auditCommand } from './audit.js';
@@ -46,6 +46,12 @@ const program = new Command()
   .option('--no-color', 'no colours, even on a terminal')
   .option('--log-stderr', 'log to stderr instead of <data-dir>/logs/hst.log (not with the TUI)')
   .option('--no-tui', 'run the scripted demo instead of the interactive TUI (what hst does when stdin or stdout is not a terminal)')
+  .addOption(
+    new Option('--sandbox <mode>', 'auto: refuse plugins this machine cannot isolate; require: also insist on seccomp; off: no OS sandbox (shown everywhere)')
+      .choices(['auto', 'require', 'off'])
+      .default('auto'),
+  )
+  .addOption(new Option('--signatures <policy>', 'off: not checked; warn: run unsigned or tampered plugins, flagged; require: refuse them').choices(['off', 'warn', 'require']).default('warn'))
   .configureHelp({ showGlobalOptions: true })
   .showHelpAfterError()
   // Anything left over is a mistyped command, reported below rather than as "too many arguments".
@@ -192,7 +198,7 @@ program
   .option('--policy <file>', "the operator's policy file (YAML)")
   .action(async (pluginDir: string, opts: { trusted?: string; policy?: string }) => {
     try {
-      const report = await inspectPlugin({ pluginDir, ...(opts.trusted ? { trusted: opts.trusted } : {}), ...(opts.policy ? { policyFile: opts.policy } : {}) });
+      const report = await inspectPlugin({ pluginDir, sandbox: cli().hostPolicy.sandbox, ...(opts.trusted ? { trusted: opts.trusted } : {}), ...(opts.policy ? { policyFile: opts.policy } : {}) });
       process.stdout.write(globalOptions().json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspectReport(report)}\n`);
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);

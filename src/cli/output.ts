@@ -9,6 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { pino as Pino } from 'pino';
 import type { Logger } from '../log.js';
 import { PluginManager, type PluginManagerOptions } from '../manager/manager.js';
+import type { SandboxMode } from '../manager/plugin-runner.js';
+import type { SignaturePolicy } from '../security/signature.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { dataDir as defaultDataDir } from './paths.js';
 
@@ -21,6 +23,16 @@ export interface GlobalOptions {
   /** False with --no-color. */
   color?: boolean;
   logStderr?: boolean;
+  /** The operator's sandbox mode; default auto. */
+  sandbox?: SandboxMode;
+  /** The operator's signature policy; default warn. */
+  signatures?: SignaturePolicy;
+}
+
+/** What the operator decided for every plugin this host runs: passed to each PluginManager the CLI makes. */
+export interface HostPolicy {
+  sandbox: SandboxMode;
+  signaturePolicy: SignaturePolicy;
 }
 
 export interface Style {
@@ -108,8 +120,12 @@ export class Cli {
     return this.logger;
   }
 
+  get hostPolicy(): HostPolicy {
+    return { sandbox: this.options.sandbox ?? 'auto', signaturePolicy: this.options.signatures ?? 'warn' };
+  }
+
   manager(options: PluginManagerOptions = {}): PluginManager {
-    return new PluginManager({ pluginDirs: this.pluginDirs, dataDir: this.dataDir, logger: this.log(), ...options });
+    return new PluginManager({ pluginDirs: this.pluginDirs, dataDir: this.dataDir, logger: this.log(), ...this.hostPolicy, ...options });
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from '../log.js';
 import { Code, RpcError } from '../rpc/status.js';
-import { ConfinedRoot, normalizePath } from '../security/confine.js';
+import { ConfinedRoot, normalizePath, type ConfinedRootOptions } from '../security/confine.js';
 import type { SandboxLayer, SandboxResources } from '../security/sandbox.js';
 import type { Limits } from './limits.js';
 import { currentCall } from './call-scope.js';
@@ -71,9 +71,10 @@ export class Caller {
     tempBase: string,
     readonly limits: Limits,
     logger: Logger,
+    private readonly rootOptions: ConfinedRootOptions = {},
   ) {
     this.owner = identity.owner;
-    this.workspace = new ConfinedRoot(identity.workspace, (segments) => this.checkFollowed(segments.join('/') || '.'));
+    this.workspace = new ConfinedRoot(identity.workspace, (segments) => this.checkFollowed(segments.join('/') || '.'), rootOptions);
     this.tempHostPath = join(tempBase, this.clientId);
     this.logger = logger.child({ client_id: this.clientId, owner: this.owner });
   }
@@ -81,6 +82,11 @@ export class Caller {
   /** Aborted when the plugin disconnects: long-running streams end on it. */
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /** Whether this plugin may use files with several hard links (see ConfinedRootOptions). */
+  get allowsHardLinks(): boolean {
+    return !!this.rootOptions.allowHardLinks;
   }
 
   get isDisconnected(): boolean {
@@ -106,7 +112,7 @@ export class Caller {
   temp(): ConfinedRoot {
     if (!this.tempRoot) {
       mkdirSync(this.tempHostPath, { recursive: true, mode: 0o700 });
-      this.tempRoot = new ConfinedRoot(this.tempHostPath, (segments) => this.checkFollowed([TEMP_PREFIX, ...segments].join('/')));
+      this.tempRoot = new ConfinedRoot(this.tempHostPath, (segments) => this.checkFollowed([TEMP_PREFIX, ...segments].join('/')), this.rootOptions);
     }
     return this.tempRoot;
   }

@@ -23,6 +23,8 @@ export interface EstablishOptions {
   timeoutMs?: number;
   /** For a sandboxed plugin: run the programs it starts through Processes in this sandbox (see ExecSandboxProfile). */
   sandbox?: ExecSandboxProfile;
+  /** A connection to the plugin's listener failed TLS: it could not prove to be the plugin (AutoMTLS only). */
+  onRefusedConnection?: (reason: string) => void;
 }
 
 /**
@@ -40,7 +42,9 @@ export async function establishHostServices(
   const broker = plugin.broker;
   const id = broker.nextId();
   // A listener of its own: whatever arrives on it is this plugin, whatever it claims.
-  const server = await broker.acceptAndServe(id, (registrar) => hostServices.register(registrar, caller));
+  const server = await broker.acceptAndServe(id, (registrar) => hostServices.register(registrar, caller), {
+    ...(options.onRefusedConnection ? { onRefusedConnection: options.onRefusedConnection } : {}),
+  });
 
   let closing: Promise<void> | undefined;
   const close = () =>

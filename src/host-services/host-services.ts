@@ -28,6 +28,8 @@ export interface HostServicesOptions {
   logger?: Logger;
   /** Decides every call before its handler runs (the capability policy). */
   authorize?: Authorizer;
+  /** Let plugins use files with several hard links (refused by default: see ConfinedRootOptions). */
+  allowHardLinks?: boolean;
 }
 
 export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [Caller]; disconnect: [Caller] }> {
@@ -40,9 +42,11 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
   private readonly singletons = new Map<string, { close?(): void | Promise<void> }>();
   private authorizer: Authorizer | undefined;
   private readonly modules: HostServiceModule<any>[];
+  private readonly allowHardLinks: boolean;
 
   constructor(options: HostServicesOptions) {
     super();
+    this.allowHardLinks = options.allowHardLinks ?? false;
     this.authorizer = options.authorize;
     this.modules = [...options.modules];
     this.limits = { ...defaultLimits, ...options.limits };
@@ -78,7 +82,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
 
   /** A Caller for one plugin instance; pass it to register() on that plugin's own listener. */
   connect(identity: CallerIdentity): Caller {
-    const caller = new Caller(identity, this.tempBase, this.limits, this.logger);
+    const caller = new Caller(identity, this.tempBase, this.limits, this.logger, { allowHardLinks: this.allowHardLinks });
     this.callersById.set(caller.clientId, caller);
     this.emit('connect', caller);
     return caller;

@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants as C, mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as C, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,11 +31,11 @@ import { AsyncQueue } from '../rpc/async-queue.js';
 import type { DeepPartial } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { ENV_UNIX_SOCKET_DIR } from '../protocol/constants.js';
-import { pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
+import { normalizePath, pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
 import { killTree } from '../util/process-tree.js';
 import { planSandbox, SandboxUnavailableError, type SandboxPlan } from '../security/sandbox.js';
 import type { Caller, ExecSandboxProfile } from './caller.js';
-import { exhausted, invalid, notFound, toRpcError } from './errors.js';
+import { DeniedError, exhausted, invalid, notFound, toRpcError } from './errors.js';
 import type { HostContext } from './host-context.js';
 import { hostService } from './operation.js';
 
@@ -324,6 +324,50 @@ function openWorkingDir(operation: string, caller: Caller, cwd: string): { fd: n
   }
 }
 
+/** Names that stand for files a program could create: checked before it may write where it runs. */
+const NEW_NAMES = ['hst-new-file', 'hst-new-dir/hst-new-file'];
+
+/**
+ * What a program may do in its working directory. It sees the whole
+ * directory (the sandbox mounts it, and nothing else of the plugin's), so
+ * the plugin must be allowed to read everything in it now; the program gets
+ * it writable only where the plugin could write every entry, and new ones,
+ * itself. A file with several hard links is refused as host services refuse
+ * it. Past maxEntries the directory is refused as too large to check.
+ */
+function workingDirAccess(operation: string, caller: Caller, cwd: string, fd: number): 'read' | 'write' {
+  const shown = JSON.stringify(cwd || '.');
+  const base = normalizePath(cwd || '.').join('/');
+  const pluginPath = (rel: string) => [base, rel].filter(Boolean).join('/') || '.';
+  let writable = true;
+  const check = (path: string) => {
+    const read = caller.verdict('fs.read', path);
+    if (!read.allowed) {
+      throw new DeniedError(`Processes/${operation} cwd ${shown}: the program would see ${JSON.stringify(path)}, which the plugin may not read (${read.rule})`, read.rule);
+    }
+    writable &&= caller.permits('fs.write', path);
+  };
+  check(pluginPath(''));
+  let seen = 0;
+  const dirs = [''];
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    for (const entry of readdirSync(`${pathOfFd(fd)}/${dir}`, { withFileTypes: true })) {
+      if (++seen > caller.limits.maxEntries) {
+        throw exhausted(`Processes/${operation} cwd ${shown}: more than ${caller.limits.maxEntries} entries to check; run the program in a smaller directory`);
+      }
+      const rel = dir ? `${dir}/${entry.name}` : entry.name;
+      // A symbolic link resolves inside the sandbox, where only this directory is mounted.
+      if (entry.isSymbolicLink()) continue;
+      if (entry.isDirectory()) dirs.push(rel);
+      else if (!caller.allowsHardLinks && lstatSync(`${pathOfFd(fd)}/${rel}`).nlink > 1) {
+        throw new DeniedError(`Processes/${operation} cwd ${shown}: ${JSON.stringify(pluginPath(rel))} has several hard links, which may lead outside the workspace`, 'workspace confinement');
+      }
+      check(pluginPath(rel));
+    }
+  }
+  return writable && NEW_NAMES.every((name) => caller.permits('fs.write', pluginPath(name))) ? 'write' : 'read';
+}
+
 type Launch = Pick<ExecRequest, 'program' | 'args' | 'env' | 'cwd' | 'stdin'>;
 
 /** What start() runs: everything checked and resolved. */
@@ -366,6 +410,7 @@ async function launchSandboxed(
   profile: ExecSandboxProfile,
   target: Target,
   cwd: { fd: number; root: ConfinedRoot },
+  access: 'read' | 'write',
 ): Promise<Launched> {
   const where = `Processes/${operation} ${JSON.stringify(target.program)}`;
   const workDir = readlinkSync(pathOfFd(cwd.fd));
@@ -384,6 +429,7 @@ async function launchSandboxed(
       workDir,
       // Mounted from the fd the confined walk opened: a directory swapped in at that path changes nothing.
       workDirFd: cwd.fd,
+      workDirReadOnly: access === 'read',
       socketDir,
       env: target.env,
       resources: profile.resources,
@@ -463,8 +509,9 @@ class ProcessTable {
     try {
       const cwd = openWorkingDir(operation, this.caller, request.cwd);
       try {
+        const access = workingDirAccess(operation, this.caller, request.cwd, cwd.fd);
         const profile = this.caller.execSandbox;
-        launched = profile ? await launchSandboxed(operation, this.caller, profile, target, cwd) : launchOnHost(target, cwd.fd);
+        launched = profile ? await launchSandboxed(operation, this.caller, profile, target, cwd, access) : launchOnHost(target, cwd.fd);
       } finally {
         closeSync(cwd.fd);
       }

@@ -16,6 +16,7 @@ export interface GuardedHostOptions {
   logger: Logger;
   policy?: OperatorPolicy;
   onPermissionRequest?: PermissionRequestHandler;
+  allowHardLinks?: boolean;
 }
 
 export class GuardedHost {
@@ -27,7 +28,7 @@ export class GuardedHost {
   private closing: Promise<void> | undefined;
 
   constructor(options: GuardedHostOptions) {
-    this.hostServices = new HostServices({ modules: allHostServices, dataDir: options.dataDir, logger: options.logger });
+    this.hostServices = new HostServices({ modules: allHostServices, dataDir: options.dataDir, logger: options.logger, allowHardLinks: options.allowHardLinks ?? false });
     this.policy = new Policy(options.policy);
     this.audit = new AuditLog({ path: auditLogPath(options.dataDir) });
     guardHostServices({

@@ -20,6 +20,7 @@ import { keygen, signPlugin } from '../security/signature.js';
 import { PluginManager, type PluginManagerOptions } from './manager.js';
 import type { PluginManagerEvents } from './plugin-info.js';
 import { alive, goPeers, pythonPeer } from '../../test/support/peers.js';
+import { until } from '../../test/support/assertions.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const pluginsDir = join(repo, 'test', 'fixtures', 'manager', 'plugins');
@@ -222,7 +223,8 @@ describe('PluginManager', () => {
     m.on('restarted', ({ pid }) => pids.add(pid));
     try {
       await m.startAll();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // A restart takes as long as a start, which a loaded machine stretches: wait for it, within a bound.
+      await until(() => pids.size >= 3, 'crashy restarted', 30_000);
       assert.equal(m.info('toolbox')?.status, 'running');
       assert.ok((m.info('crashy')?.restarts ?? 0) >= 1, 'crashy has been restarted at least once');
     } finally {

@@ -38,8 +38,25 @@ export interface PluginManagerOptions {
   signaturePolicy?: SignaturePolicy;
   /** Directory of trusted `.pub` keys; default `<dataDir>/trusted-keys`. */
   trustedKeysDir?: string;
-  /** `auto` (default): every sandbox layer this machine offers; `require`: refuse plugins without bwrap and seccomp; `off`. */
+  /**
+   * `auto` (default): every sandbox layer this machine offers, and refuse a
+   * plugin it cannot isolate; `require`: refuse without seccomp too; `off`:
+   * unconfined, by the operator's choice, shown in every list and audited.
+   */
   sandbox?: SandboxMode;
+  /**
+   * go-plugin's AutoMTLS for every plugin (default true): each side pins the
+   * other's one-off certificate, so a connection to a plugin's host-services
+   * listener that cannot present that plugin's certificate is refused and
+   * audited, whatever else on the machine can reach the socket.
+   */
+  autoMTLS?: boolean;
+  /**
+   * Let plugins use workspace files that have more than one hard link
+   * (default false: such a file may be the same as one outside the
+   * workspace, or one the plugin may not read, and nothing shows which).
+   */
+  allowHardLinks?: boolean;
   restart?: RestartOptions;
   /** Ping every running plugin this often (default 10 s; 0 turns health checks off); one failed ping restarts it. */
   health?: { intervalMs?: number; timeoutMs?: number };
@@ -106,6 +123,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       signaturePolicy: options.signaturePolicy ?? 'warn',
       trustedKeysDir: resolve(options.trustedKeysDir ?? join(this.dataDir, 'trusted-keys')),
       sandbox: options.sandbox ?? 'auto',
+      autoMTLS: options.autoMTLS ?? true,
       restart: options.restart ?? {},
       health: { ...DEFAULT_HEALTH, ...options.health },
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
@@ -266,6 +284,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       dataDir: this.dataDir,
       logger: this.logger,
       ...(this.options.policy ? { policy: this.options.policy } : {}),
+      allowHardLinks: this.options.allowHardLinks ?? false,
       ...(this.options.onPermissionRequest ? { onPermissionRequest: this.options.onPermissionRequest } : {}),
     });
     return this.guarded;

@@ -40,8 +40,19 @@ export interface PluginInfo {
   /** The last lines it wrote to stderr before it last exited. */
   lastStderr?: string[];
   signature?: { status: SignatureStatus; keyId?: string; detail: string };
+  /** The operator's sandbox mode for it: `off` means it runs unconfined, by the operator's choice. */
+  sandboxMode?: 'auto' | 'require' | 'off';
   /** The sandbox layers it runs under (empty when unsandboxed), once started. */
   sandbox?: { layers: SandboxLayer[]; inactive: Array<{ layer: SandboxLayer; reason: string }> };
+}
+
+/** The confinement in a few words, for lists and status lines: what isolates it, and the kernel filters on top. */
+export function sandboxSummary(info: Pick<PluginInfo, 'sandboxMode' | 'sandbox'>): string {
+  if (info.sandboxMode === 'off') return 'OFF (operator)';
+  if (!info.sandbox) return info.sandboxMode ?? '-';
+  const layers = info.sandbox.layers;
+  if (!layers.includes('isolation')) return 'not isolated';
+  return [layers.includes('bwrap') ? 'bwrap' : 'hst-sandbox', ...(['seccomp', 'landlock'] as const).filter((l) => layers.includes(l))].join('+');
 }
 
 export interface PluginManagerEvents {

@@ -16,7 +16,7 @@ import { establishHostServices, type HostServicesConnection } from '../host-serv
 import type { Logger } from '../log.js';
 import { Code, RpcError } from '../rpc/status.js';
 import type { Manifest } from '../security/manifest.js';
-import type { SandboxLayer } from '../security/sandbox.js';
+import { SandboxUnavailableError, type SandboxLayer } from '../security/sandbox.js';
 import { SignatureError, verifyPlugin, type SignaturePolicy, type VerifyResult } from '../security/signature.js';
 import { RestartBudget, type RestartOptions } from './backoff.js';
 import type { CallDeadline } from './deadline.js';
@@ -27,8 +27,15 @@ import { launchPlan, type RuntimeOptions } from './runtime.js';
 
 export type SandboxMode = 'auto' | 'require' | 'off';
 
-/** What `require` insists on: the namespaces and the syscall filter. */
-const REQUIRED_LAYERS: SandboxLayer[] = ['bwrap', 'seccomp'];
+/**
+ * What each mode insists on. `auto`: isolation, so that no plugin can see,
+ * signal or trace the host or another plugin on any machine it runs on;
+ * `require`: the syscall filter too.
+ */
+const REQUIRED_LAYERS: Record<Exclude<SandboxMode, 'off'>, SandboxLayer[]> = {
+  auto: ['isolation'],
+  require: ['isolation', 'seccomp'],
+};
 
 export interface RunnerSettings {
   dataDir: string;
@@ -36,6 +43,7 @@ export interface RunnerSettings {
   signaturePolicy: SignaturePolicy;
   trustedKeysDir: string;
   sandbox: SandboxMode;
+  autoMTLS: boolean;
   restart: RestartOptions;
   health: { intervalMs: number; timeoutMs: number };
   startTimeoutMs?: number;
@@ -115,6 +123,7 @@ export class PluginRunner {
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
       ...(this.lastStderr ? { lastStderr: [...this.lastStderr] } : {}),
       ...(this.signature ? { signature: { status: this.signature.status, detail: this.signature.detail, ...(this.signature.keyId ? { keyId: this.signature.keyId } : {}) } } : {}),
+      sandboxMode: this.settings.sandbox,
       ...(this.sandboxReport ? { sandbox: this.sandboxReport } : {}),
     };
   }
@@ -229,7 +238,7 @@ export class PluginRunner {
     mkdirSync(workspace, { recursive: true, mode: 0o700 });
     mkdirSync(workDir, { recursive: true, mode: 0o700 });
     const mode = this.settings.sandbox;
-    const plan = await launchPlan(m, { workDir, ...(mode === 'off' ? {} : { sandboxRequire: mode === 'require' ? REQUIRED_LAYERS : [] }) }, this.settings.runtime);
+    const plan = await launchPlan(m, { workDir, ...(mode === 'off' ? {} : { sandboxRequire: REQUIRED_LAYERS[mode] }) }, this.settings.runtime);
     // The interpreter is what an interpreted plugin executes; its entry was hashed just now by checkSignature.
     const checksum = m.runtime === 'binary' ? signature.commandSha256 : undefined;
     const client = new PluginClient({
@@ -241,6 +250,7 @@ export class PluginRunner {
       ...(checksum ? { secureConfig: { checksum } } : {}),
       stdin: 'ignore',
       skipHostEnv: true,
+      autoMTLS: this.settings.autoMTLS,
       logger: this.settings.logger,
       ...(this.settings.startTimeoutMs ? { startTimeoutMs: this.settings.startTimeoutMs } : {}),
     });
@@ -258,6 +268,8 @@ export class PluginRunner {
       const connection = await establishHostServices(client, host.hostServices, {
         workspace,
         owner: m.name,
+        onRefusedConnection: (reason) =>
+          host.audit.recordEvent(m.name, 'impersonation', { listener: 'host services', reason }, 'deny', `only ${m.name}'s own certificate (AutoMTLS)`),
         ...(plan.sandbox ? { sandbox: { ...(plan.sandbox.resources ? { resources: plan.sandbox.resources } : {}), ...(plan.sandbox.require ? { require: plan.sandbox.require } : {}) } } : {}),
       });
       if (client.hasExited()) throw new Error(`plugin ${JSON.stringify(m.name)} exited as soon as it had started`);
@@ -265,6 +277,14 @@ export class PluginRunner {
     } catch (err) {
       await client.kill();
       this.lastStderr = client.lastStderr();
+      if (err instanceof SandboxUnavailableError) {
+        const missing = err.missing.map((l) => l.layer);
+        host.audit.recordEvent(m.name, 'sandbox', { missing: err.missing }, 'deny', `sandbox ${mode}`);
+        throw new Error(
+          `plugin ${JSON.stringify(m.name)} refused: this machine cannot give it the sandbox it requires (${missing.join(', ')}): ${err.missing.map((l) => l.reason).join('; ')}; install bubblewrap (apt-get install bubblewrap), or run it unconfined with --sandbox off`,
+          { cause: err },
+        );
+      }
       throw err;
     }
   }

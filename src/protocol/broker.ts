@@ -6,7 +6,7 @@
  */
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { ClientConnection, ServiceRegistrar } from '../rpc/definition.js';
-import type { Address, TlsMaterial, Transport, TransportServer } from '../rpc/transport.js';
+import type { Address, ServerOptions, TlsMaterial, Transport, TransportServer } from '../rpc/transport.js';
 import type { Logger } from '../log.js';
 import { BROKER_WAIT_MS } from './constants.js';
 import { listen, type Listener } from './listener.js';
@@ -85,9 +85,9 @@ export class GrpcBroker {
   }
 
   /** accept, then serve the services `register` adds on that listener. */
-  async acceptAndServe(id: number, register: (registrar: ServiceRegistrar) => void): Promise<BrokerServer> {
+  async acceptAndServe(id: number, register: (registrar: ServiceRegistrar) => void, options: Pick<ServerOptions, 'onRefusedConnection'> = {}): Promise<BrokerServer> {
     this.assertOpen();
-    const server = this.options.transport.createServer(this.options.tls ? { tls: this.options.tls } : {});
+    const server = this.options.transport.createServer({ ...options, ...(this.options.tls ? { tls: this.options.tls } : {}) });
     register(server);
     const listener = await this.accept(id);
     server.serve(listener.server);

@@ -36,8 +36,17 @@ export interface TransportServer extends ServiceRegistrar {
   forceShutdown(): void;
 }
 
+export interface ServerOptions {
+  tls?: TlsMaterial;
+  /**
+   * Called for a connection the TLS handshake refused (no certificate, or not
+   * the pinned one), with the reason; the connection is closed.
+   */
+  onRefusedConnection?: (reason: string) => void;
+}
+
 export interface Transport {
-  createServer(options?: { tls?: TlsMaterial }): TransportServer;
+  createServer(options?: ServerOptions): TransportServer;
   connect(address: Address, options?: { tls?: TlsMaterial; describeError?: ErrorDescriber }): ClientConnection;
 }
 

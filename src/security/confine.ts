@@ -14,6 +14,7 @@ import {
   closeSync,
   constants as C,
   fstatSync,
+  ftruncateSync,
   lstatSync,
   openSync,
   readlinkSync,
@@ -83,6 +84,15 @@ export interface ParentRef extends DirRef {
   close(): void;
 }
 
+export interface ConfinedRootOptions {
+  /**
+   * A regular file with more than one link may be the same file as one
+   * outside the root (a hard link keeps no trace of where it came from), so
+   * it is refused unless allowed here. Default false.
+   */
+  allowHardLinks?: boolean;
+}
+
 export class ConfinedRoot {
   readonly hostPath: string;
   private readonly rootFd: number;
@@ -95,6 +105,7 @@ export class ConfinedRoot {
   constructor(
     hostPath: string,
     private readonly onFollow?: (segments: readonly string[]) => void,
+    private readonly options: ConfinedRootOptions = {},
   ) {
     this.hostPath = realpathSync(hostPath);
     this.rootFd = openSync(this.hostPath, C.O_RDONLY | C.O_DIRECTORY);
@@ -200,13 +211,19 @@ export class ConfinedRoot {
       }
       const parent = this.parentOf(segments, hops);
       try {
-        const fd = openSync(fdPath(parent.fd, parent.name), flags | C.O_NOFOLLOW | C.O_NONBLOCK, mode);
+        // Truncation waits for the checks below: a file refused here must come out unchanged.
+        const fd = openSync(fdPath(parent.fd, parent.name), (flags & ~C.O_TRUNC) | C.O_NOFOLLOW | C.O_NONBLOCK, mode);
         const st = fstatSync(fd);
         if (!st.isFile() && !st.isDirectory()) {
           closeSync(fd);
           // O_PATH opens a symlink itself instead of failing with ELOOP.
           throw errno(st.isSymbolicLink() ? 'ELOOP' : 'EACCES', 'not a regular file or directory');
         }
+        if (st.isFile() && st.nlink > 1 && !this.options.allowHardLinks) {
+          closeSync(fd);
+          throw new ConfinementError(`it is one of ${st.nlink} hard links to one file, which may lie outside the workspace; the operator can allow hard links`);
+        }
+        if (flags & C.O_TRUNC) ftruncateSync(fd, 0);
         return { fd, segments: [...parent.segments, parent.name] };
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

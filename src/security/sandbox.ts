@@ -116,6 +116,8 @@ export interface SandboxRequest {
    * swapped in at that path afterwards can be mounted instead.
    */
   workDirFd?: number;
+  /** Mount workDir read-only (a program whose plugin may only read its working directory). */
+  workDirReadOnly?: boolean;
   /** Host-owned 0700 directory, writable inside, where the plugin puts its unix sockets (PLUGIN_UNIX_SOCKET_DIR). */
   socketDir: string;
   /** The complete environment: the host's own environment is not added. */
@@ -334,9 +336,9 @@ function landlockRules(mounts: Mount[]): string[] {
 }
 
 type Mount =
-  | { kind: 'ro' | 'proc' | 'dev'; path: string }
+  | { kind: 'proc' | 'dev'; path: string }
   /** `fd`: bind from this inherited fd instead of the path. */
-  | { kind: 'rw'; path: string; fd?: number }
+  | { kind: 'ro' | 'rw'; path: string; fd?: number }
   | { kind: 'tmpfs'; path: string; bytes?: number }
   | { kind: 'symlink'; path: string; target: string };
 
@@ -375,9 +377,10 @@ function bwrapBaseArgs(mounts: Mount[], chdir: string): string[] {
   const args = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL'];
   // Parents before children, so a nested directory is mounted on top of its parent, not hidden under it.
   for (const m of [...mounts].sort((a, b) => depth(a.path) - depth(b.path))) {
-    if (m.kind === 'ro') args.push('--ro-bind', m.path, m.path);
-    else if (m.kind === 'rw') args.push(...(m.fd !== undefined ? ['--bind-fd', String(m.fd), m.path] : ['--bind', m.path, m.path]));
-    else if (m.kind === 'symlink') args.push('--symlink', m.target, m.path);
+    if (m.kind === 'rw' || m.kind === 'ro') {
+      const option = m.kind === 'rw' ? '--bind' : '--ro-bind';
+      args.push(...(m.fd !== undefined ? [`${option}-fd`, String(m.fd), m.path] : [option, m.path, m.path]));
+    } else if (m.kind === 'symlink') args.push('--symlink', m.target, m.path);
     else if (m.kind === 'tmpfs' && m.bytes) args.push('--size', String(m.bytes), '--tmpfs', m.path);
     else args.push(`--${m.kind}`, m.path);
   }
@@ -602,7 +605,7 @@ export async function planSandbox(req: SandboxRequest, probe?: SandboxProbe): Pr
       for (const path of readable) mounts.push({ kind: 'ro', path });
       for (const path of writable) {
         const fd = path === workDir && req.workDirFd !== undefined ? 3 + pushFd(stdio, req.workDirFd) : undefined;
-        mounts.push({ kind: 'rw', path, ...(fd !== undefined ? { fd } : {}) });
+        mounts.push({ kind: path === workDir && req.workDirReadOnly ? 'ro' : 'rw', path, ...(fd !== undefined ? { fd } : {}) });
       }
       layers.push('isolation', ...(isolation === 'bwrap' ? (['bwrap'] as const) : []), 'privileges', 'watchdog');
       if (isolation === 'launcher') unavailable.set('bwrap', p.reasons.bwrap ?? 'bwrap unavailable');

@@ -255,7 +255,8 @@ export async function readManifestBytes(pluginDir: string): Promise<Buffer> {
 function withRoot<T>(pluginDir: string, fn: (root: ConfinedRoot) => Promise<T>): Promise<T> {
   let root: ConfinedRoot;
   try {
-    root = new ConfinedRoot(pluginDir);
+    // Reading what a publisher shipped: a hard link (a package store's) changes nothing the digest covers.
+    root = new ConfinedRoot(pluginDir, undefined, { allowHardLinks: true });
   } catch (err) {
     return Promise.reject(new PluginFileError(pluginDir, describeOpenError(err)));
   }

@@ -94,12 +94,12 @@ describe('hst list', () => {
     assert.equal(res.status, 0, res.stderr);
     assert.equal(res.stderr, '', 'logs go to the log file, not the terminal');
     const lines = res.stdout.trimEnd().split('\n');
-    assert.match(lines[0] ?? '', /^NAME +STATUS +RUNTIME +LANGUAGE +VERSION +PID +RESTARTS +CAPS +COMMANDS$/);
-    assert.match(res.stdout, /^broken +invalid +- +- +- +- +0 +0 +-$/m);
+    assert.match(lines[0] ?? '', /^NAME +STATUS +RUNTIME +LANGUAGE +VERSION +PID +RESTARTS +CAPS +SANDBOX +SIGNATURE +COMMANDS$/);
+    assert.match(res.stdout, /^broken +invalid +- +- +- +- +0 +0 +- +- +-$/m);
     // The manifest error with its file:line:col, under the plugin's row.
     assert.match(res.stdout, new RegExp(`^  ${escape(join(pluginDir, 'broken', 'plugin.yaml'))}:8:16: capabilities\\[0\\]: .*fs\\.delete`, 'm'));
-    assert.match(res.stdout, /^exits +discovered +node +javascript +2\.1\.0 +- +0 +2 +echo, exit$/m);
-    assert.match(res.stdout, /^needsbin +unavailable +binary +native +0\.3\.0 +- +0 +0 +-\n {2}bin\/needsbin not found; run npm run build:plugins$/m);
+    assert.match(res.stdout, /^exits +discovered +node +javascript +2\.1\.0 +- +0 +2 +auto +unsigned +echo, exit$/m);
+    assert.match(res.stdout, /^needsbin +unavailable +binary +native +0\.3\.0 +- +0 +0 +- +unsigned +-\n {2}bin\/needsbin not found; run npm run build:plugins$/m);
     assert.doesNotMatch(res.stdout, /\u001b\[/, 'no colours when stdout is not a terminal');
     assert.ok(existsSync(join(dataDir, 'logs', 'hst.log')), 'the discovery warnings are in the log file');
   });
@@ -134,13 +134,28 @@ describe('hst list', () => {
   it('--start starts them and shows their pids; they are stopped again afterwards', () => {
     const human = hst('list', '--start');
     assert.equal(human.status, 0, human.stderr);
-    assert.match(human.stdout, /^exits +running +node +javascript +2\.1\.0 +\d+ +0 +2 +echo, exit$/m);
+    // What isolates it here: bwrap, or hst's launcher where bwrap is missing, with the kernel filters on top.
+    assert.match(human.stdout, /^exits +running +node +javascript +2\.1\.0 +\d+ +0 +2 +(bwrap|hst-sandbox)(\+seccomp)?(\+landlock)? +unsigned +echo, exit$/m);
     const json = hst('list', '--start', '--json');
     assert.equal(json.status, 0, json.stderr);
     const exits = (JSON.parse(json.stdout) as Array<{ name: string; status: string; pid?: number }>).find((p) => p.name === 'exits');
     assert.equal(exits?.status, 'running');
     assert.ok(typeof exits?.pid === 'number' && exits.pid > 0);
     assert.equal(alive(exits.pid), false, 'the plugin was shut down with the command');
+  });
+
+  it('--sandbox off runs plugins unconfined and says so in the list and the audit log', () => {
+    const human = hst('--sandbox', 'off', 'list', '--start');
+    assert.equal(human.status, 0, human.stderr);
+    assert.match(human.stdout, /^exits +running +node +javascript +2\.1\.0 +\d+ +0 +2 +OFF \(operator\) +unsigned +echo, exit$/m);
+    const audit = readFileSync(join(dataDir, 'audit', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    assert.ok(
+      audit.some((r) => r.plugin === 'exits' && r.event === 'sandbox' && /sandbox off/.test(JSON.stringify(r))),
+      'the audit log records that the operator turned the sandbox off',
+    );
+    const refused = hst('--sandbox', 'sometimes', 'list');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /--sandbox <mode>' argument 'sometimes' is invalid. Allowed choices are auto, require, off/);
   });
 });
 

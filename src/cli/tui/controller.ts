@@ -18,7 +18,7 @@ import { parseCapabilityString } from '../../security/capability.js';
 import { runToOutcome, type CommandOutcome } from '../command-outcome.js';
 import { planConcurrentCalls, runConcurrentCalls, type CallReport, type ConcurrencyPlan, type ConcurrencySummary } from '../concurrent-calls.js';
 import { buildPlugins, missingArgs, sampleArgs, seedWorkspace, setDemoEnvironment, startDemoHttpServer, workspaceOf } from '../demo-setup.js';
-import { errorMessage } from '../output.js';
+import { errorMessage, type HostPolicy } from '../output.js';
 import { pluginProcesses } from '../plugin-processes.js';
 
 export type Phase = 'starting' | 'ready' | 'resetting' | 'stopping' | 'stopped';
@@ -81,6 +81,8 @@ export interface HostControllerOptions {
   logFile?: string;
   /** Ask plugins for coloured output. */
   color: boolean;
+  /** The operator's sandbox and signature policy; the manager's defaults when absent. */
+  policy?: HostPolicy;
 }
 
 /** The capability kinds a command of each name exercises, to try a grant with the command that needs it. */
@@ -255,7 +257,7 @@ export class HostController implements TuiController {
     const seeded = seedWorkspace(this.workspace);
     this.say(`a scratch workspace every plugin shares: ${this.workspace} (${seeded} files)`);
     setDemoEnvironment();
-    const manager = new PluginManager({ pluginDirs: this.options.pluginDirs, dataDir: this.options.dataDir, logger: this.options.logger, workspace: () => this.workspace });
+    const manager = new PluginManager({ pluginDirs: this.options.pluginDirs, dataDir: this.options.dataDir, logger: this.options.logger, workspace: () => this.workspace, ...this.options.policy });
     this.manager = manager;
     // A shutdown that began before this manager existed did not stop it; it has started nothing yet.
     if (this.closed()) return;

@@ -31,7 +31,7 @@ export async function tuiCommand(globals: GlobalOptions): Promise<number> {
     return 1;
   }
   const logger = cli.log();
-  const controller = new HostController({ ...demoPlugins(cli), dataDir: cli.dataDir, logger, ...(cli.logFile ? { logFile: cli.logFile } : {}), color: cli.color });
+  const controller = new HostController({ ...demoPlugins(cli), dataDir: cli.dataDir, logger, ...(cli.logFile ? { logFile: cli.logFile } : {}), color: cli.color, policy: cli.hostPolicy });
   const { render, App } = await loadInk();
 
   const restoreConsole = consoleToLog(logger);

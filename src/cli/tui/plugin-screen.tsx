@@ -44,7 +44,8 @@ export function PluginScreen({ plugin: name, controller, state, nav, width, heig
         <StatusBadge status={plugin.status} />
         {plugin.pid !== undefined ? ` · pid ${plugin.pid}` : ''}
         {plugin.restarts > 0 ? ` · ${plugin.restarts} restart${plugin.restarts === 1 ? '' : 's'}` : ''}
-        {plugin.sandbox ? ` · sandbox: ${plugin.sandbox.layers.join(', ') || 'none'}` : ''}
+        {plugin.sandboxMode === 'off' ? ' · sandbox: OFF (operator)' : plugin.sandbox ? ` · sandbox: ${plugin.sandbox.layers.join(', ') || 'none'}` : ''}
+        {plugin.signature ? ` · signature: ${plugin.signature.status}` : ''}
       </Text>
       <Text wrap="truncate-end" color={plugin.status === 'failed' ? 'red' : undefined}>
         {plugin.status === 'failed' ? `failed: ${plugin.lastError ?? ''} (s starts it again)` : (plugin.description ?? '')}

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Server as NetServer, Socket } from 'node:net';
 import { once } from 'node:events';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
   methodPath,
   type CallContext,
@@ -16,27 +17,27 @@ import {
   type Metadata,
 } from '../definition.js';
 import { RpcError } from '../status.js';
-import type { TlsMaterial, TransportServer } from '../transport.js';
+import type { ServerOptions, TlsMaterial, TransportServer } from '../transport.js';
 import { channelOptions } from './options.js';
 import { deserializer, serializer } from './codec.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
 
+/**
+ * With TLS, the handshake is done here, by a node:tls server that never
+ * listens but is handed each accepted socket, rather than by grpc-js: so a
+ * connection refused for its certificate is seen (and reported through
+ * onRefusedConnection) instead of vanishing inside http2. grpc-js then gets
+ * the verified stream as an ordinary connection.
+ */
 export class GrpcJsServer implements TransportServer {
   private readonly server = new grpc.Server(channelOptions);
-  private readonly credentials: grpc.ServerCredentials;
+  private readonly tls: TlsMaterial | undefined;
   private readonly injectors: grpc.ConnectionInjector[] = [];
   private readonly listeners: NetServer[] = [];
 
-  constructor(options: { tls?: TlsMaterial } = {}) {
-    const { tls } = options;
-    this.credentials = tls
-      ? grpc.ServerCredentials.createSsl(
-          Buffer.from(tls.ca),
-          [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }],
-          true,
-        )
-      : grpc.ServerCredentials.createInsecure();
+  constructor(private readonly options: ServerOptions = {}) {
+    this.tls = options.tls;
   }
 
   addService<D extends ServiceDefinition>(definition: D, implementation: ServiceImplementation<D>): void {
@@ -64,10 +65,33 @@ export class GrpcJsServer implements TransportServer {
   }
 
   serve(listener: NetServer): void {
-    const injector = this.server.createConnectionInjector(this.credentials);
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
     this.injectors.push(injector);
     this.listeners.push(listener);
-    listener.on('connection', (socket: Socket) => injector.injectConnection(socket));
+    if (!this.tls) {
+      listener.on('connection', (socket: Socket) => injector.injectConnection(socket));
+      return;
+    }
+    const tls = this.secureServer(this.tls, (secure) => injector.injectConnection(secure));
+    listener.on('connection', (socket: Socket) => tls.emit('connection', socket));
+  }
+
+  /**
+   * Both sides present certificates and each accepts only the one it pinned,
+   * as go-plugin does. The verdict is read here (`authorized`) rather than
+   * left to rejectUnauthorized, which drops a wrong certificate silently.
+   */
+  private secureServer(material: TlsMaterial, accept: (socket: TLSSocket) => void): TlsServer {
+    const refuse = (socket: TLSSocket, reason: string) => {
+      socket.destroy();
+      this.options.onRefusedConnection?.(reason);
+    };
+    return createTlsServer({ ca: material.ca, cert: material.cert, key: material.key, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['h2'] })
+      .on('tlsClientError', (err: Error, socket: TLSSocket) => refuse(socket, err.message))
+      .on('secureConnection', (socket: TLSSocket) => {
+        if (socket.authorized) accept(socket);
+        else refuse(socket, `client certificate refused: ${String(socket.authorizationError ?? 'none presented')}`);
+      });
   }
 
   forceShutdown(): void {
