@@ -16,9 +16,21 @@ export function formatAuditRecord(r: AuditRecord, color: boolean): string {
   const verdict = r.decision === 'deny' ? 'DENY ' : 'allow';
   const paint = color ? (r.decision === 'deny' ? '\u001b[31m' : '\u001b[32m') : '';
   const reset = color ? '\u001b[0m' : '';
-  const what = r.event ? `${r.event} ${r.capability}` : `${r.op} ${r.resource}`;
+  const what = r.event ? `${r.event}${eventDetail(r.detail)}` : `${r.op} ${r.resource}`;
   const extra = r.error ? `  (failed: ${r.error})` : '';
   return `${r.time}  ${paint}${verdict}${reset}  ${r.plugin.padEnd(16)} ${what}  [${r.rule}]${extra}`;
+}
+
+/**
+ * A host event's detail as `key=value` pairs (a signature's status and why,
+ * the sandbox layers, a refused connection's reason), control characters
+ * escaped: some values quote what a plugin or its files said.
+ */
+function eventDetail(detail: Record<string, unknown> | undefined): string {
+  const pairs = Object.entries(detail ?? {}).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  if (pairs.length === 0) return '';
+  const text = pairs.join(' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return ` ${text.length > 300 ? `${text.slice(0, 297)}...` : text}`;
 }
 
 export async function auditCommand(options: AuditCommandOptions, write: (line: string) => void, signal?: AbortSignal): Promise<number> {

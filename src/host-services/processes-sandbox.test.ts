@@ -34,8 +34,9 @@ function withSandboxedPlugin(fn: (h: Harness, processes: Processes, plugin: Plug
   });
 }
 
+/** A shell script run in the workspace, or in `cwd`. */
 const sh = (processes: Processes, script: string, options: { cwd?: string; timeoutMs?: number } = {}) =>
-  processes.exec({ program: '/bin/sh', args: ['-c', script], ...options });
+  processes.exec({ program: '/bin/sh', args: ['-c', script], cwd: '.', ...options });
 
 const out = (b: Uint8Array) => Buffer.from(b).toString();
 
@@ -152,7 +153,7 @@ describe('Processes service in the plugin sandbox', { skip }, () => {
 
   it('passes exactly the scrubbed environment', () =>
     withSandboxedPlugin(async (h, processes) => {
-      const env = async (vars: Record<string, string>) => out((await processes.exec({ program: '/usr/bin/env', env: vars })).stdout).trim().split('\n').sort();
+      const env = async (vars: Record<string, string>) => out((await processes.exec({ program: '/usr/bin/env', env: vars, cwd: '.' })).stdout).trim().split('\n').sort();
       // Besides PWD, which bwrap sets to the working directory it enters.
       const pwd = `PWD=${realpathSync(h.workspace)}`;
       assert.deepEqual(await env({ GREETING: 'hello world', LD_PRELOAD: '/tmp/evil.so', NODE_OPTIONS: '--require x', PATH: '/tmp' }), [

@@ -130,7 +130,7 @@ describe('Processes service: Exec', () => {
     await withHost(async (h, processes) => {
       const started = Date.now();
       const err = await failure(
-        processes.exec({ program: '/bin/sh', args: ['-c', 'echo $$ > sh.pid; sleep 30 & echo $! > sleep.pid; wait'], timeoutMs: 300 }),
+        processes.exec({ program: '/bin/sh', args: ['-c', 'echo $$ > sh.pid; sleep 30 & echo $! > sleep.pid; wait'], timeoutMs: 300, cwd: '.' }),
       );
       assert.equal(err.code, Code.DEADLINE_EXCEEDED);
       assert.match(err.details, /Processes\/Exec \/bin\/sh: timed out after 300 ms/);
@@ -177,7 +177,11 @@ describe('Processes service: Exec', () => {
       symlinkSync(join(h.dir, 'outside'), join(h.workspace, 'out-abs'));
       symlinkSync('../outside', join(h.workspace, 'out-rel'));
       const pwd = async (cwd: string) => Buffer.from((await processes.exec({ program: '/bin/pwd', args: ['-P'], cwd })).stdout).toString().trim();
-      assert.equal(await pwd(''), realpathSync(h.workspace));
+      assert.equal(await pwd('.'), realpathSync(h.workspace));
+      // Without a cwd the program gets an empty directory of its own, gone once it ends.
+      const own = await pwd('');
+      assert.ok(!own.startsWith(realpathSync(h.workspace)), own);
+      assert.ok(!existsSync(own), `${own} is removed`);
       assert.equal(await pwd('sub/deeper'), realpathSync(join(h.workspace, 'sub', 'deeper')));
       assert.equal(await pwd('inner-link'), realpathSync(join(h.workspace, 'sub')));
       assert.equal(await pwd('$tmp'), realpathSync(h.hostServices.callers()[0]?.tempHostPath as string));
@@ -419,7 +423,7 @@ describe('Processes service: spawned processes', () => {
       const processes = a.client(ProcessesDefinition);
       const spawned = await processes.spawn({ program: '/bin/sh', args: ['-c', 'sleep 60 & echo $!; wait'] });
       const grandchild = Number(await firstLine(processes, spawned.id));
-      const running = processes.exec({ program: '/bin/sh', args: ['-c', 'echo $$ > exec.pid; exec sleep 60'], timeoutMs: 60_000 }).catch((e: unknown) => e);
+      const running = processes.exec({ program: '/bin/sh', args: ['-c', 'echo $$ > exec.pid; exec sleep 60'], timeoutMs: 60_000, cwd: '.' }).catch((e: unknown) => e);
       const execPid = await waitForPidFile(join(h.workspace, 'exec.pid'));
       const bProcess = await b.client(ProcessesDefinition).spawn({ program: '/bin/sleep', args: ['60'] });
 

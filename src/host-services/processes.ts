@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants as C, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as C, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -312,15 +312,51 @@ function childEnvironment(operation: string, caller: Caller, hostPath: string | 
   return Object.fromEntries(env);
 }
 
-/** Opens the working directory inside the plugin's roots; the caller closes the fd. */
-function openWorkingDir(operation: string, caller: Caller, cwd: string): { fd: number; root: ConfinedRoot } {
-  const shown = JSON.stringify(cwd || '.');
+/** Where a program runs: an open directory, what the program may do there, and what to remove when it is done. */
+interface WorkingDir {
+  fd: number;
+  /** The plugin's root it lies in; none for a scratch directory. */
+  root?: ConfinedRoot;
+  access: 'read' | 'write';
+  /** Removes a scratch directory; idempotent. */
+  release(): void;
+}
+
+/**
+ * The program's working directory: the plugin path it names, opened through
+ * the confined root and checked (workingDirAccess), or without one an empty
+ * private directory of its own, so a plugin that may run a program needs no
+ * right to its workspace for that. The caller closes the fd.
+ */
+function workingDir(operation: string, caller: Caller, cwd: string): WorkingDir {
+  if (cwd === '') {
+    const scratch = mkdtempSync(posix.join(tmpdir(), 'hst-exec-cwd-'));
+    let removed = false;
+    const release = () => {
+      if (!removed) rmSync(scratch, { recursive: true, force: true });
+      removed = true;
+    };
+    try {
+      return { fd: openSync(scratch, C.O_RDONLY | C.O_DIRECTORY), access: 'write', release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+  const shown = JSON.stringify(cwd);
+  let opened: { fd: number; root: ConfinedRoot };
   try {
-    const { root, path } = caller.resolve(cwd || '.');
-    return { fd: root.openDir(path).fd, root };
+    const { root, path } = caller.resolve(cwd);
+    opened = { fd: root.openDir(path).fd, root };
   } catch (err) {
     if (err instanceof PathError) throw invalid(`Processes/${operation} cwd ${shown}: ${err.details}`);
     throw toRpcError(err, `Processes/${operation}`, `cwd ${shown}`);
+  }
+  try {
+    return { ...opened, access: workingDirAccess(operation, caller, cwd, opened.fd), release: () => {} };
+  } catch (err) {
+    closeSync(opened.fd);
+    throw err;
   }
 }
 
@@ -336,8 +372,8 @@ const NEW_NAMES = ['hst-new-file', 'hst-new-dir/hst-new-file'];
  * it. Past maxEntries the directory is refused as too large to check.
  */
 function workingDirAccess(operation: string, caller: Caller, cwd: string, fd: number): 'read' | 'write' {
-  const shown = JSON.stringify(cwd || '.');
-  const base = normalizePath(cwd || '.').join('/');
+  const shown = JSON.stringify(cwd);
+  const base = normalizePath(cwd).join('/');
   const pluginPath = (rel: string) => [base, rel].filter(Boolean).join('/') || '.';
   let writable = true;
   const check = (path: string) => {
@@ -409,12 +445,11 @@ async function launchSandboxed(
   caller: Caller,
   profile: ExecSandboxProfile,
   target: Target,
-  cwd: { fd: number; root: ConfinedRoot },
-  access: 'read' | 'write',
+  cwd: WorkingDir,
 ): Promise<Launched> {
   const where = `Processes/${operation} ${JSON.stringify(target.program)}`;
   const workDir = readlinkSync(pathOfFd(cwd.fd));
-  if (!within(workDir, cwd.root.hostPath)) throw new RpcError(Code.PERMISSION_DENIED, `${where}: the working directory is no longer inside the plugin's roots`);
+  if (cwd.root && !within(workDir, cwd.root.hostPath)) throw new RpcError(Code.PERMISSION_DENIED, `${where}: the working directory is no longer inside the plugin's roots`);
   const scratch = mkdtempSync(posix.join(tmpdir(), 'hst-exec-'));
   let plan: SandboxPlan;
   try {
@@ -429,7 +464,7 @@ async function launchSandboxed(
       workDir,
       // Mounted from the fd the confined walk opened: a directory swapped in at that path changes nothing.
       workDirFd: cwd.fd,
-      workDirReadOnly: access === 'read',
+      workDirReadOnly: cwd.access === 'read',
       socketDir,
       env: target.env,
       resources: profile.resources,
@@ -507,14 +542,17 @@ class ProcessTable {
     this.starting++;
     let launched: Launched | undefined;
     try {
-      const cwd = openWorkingDir(operation, this.caller, request.cwd);
+      const cwd = workingDir(operation, this.caller, request.cwd);
       try {
-        const access = workingDirAccess(operation, this.caller, request.cwd, cwd.fd);
         const profile = this.caller.execSandbox;
-        launched = profile ? await launchSandboxed(operation, this.caller, profile, target, cwd, access) : launchOnHost(target, cwd.fd);
+        launched = profile ? await launchSandboxed(operation, this.caller, profile, target, cwd) : launchOnHost(target, cwd.fd);
+      } catch (err) {
+        cwd.release();
+        throw err;
       } finally {
         closeSync(cwd.fd);
       }
+      launched.child.once('close', cwd.release);
       const { child } = launched;
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);

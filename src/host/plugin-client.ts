@@ -62,6 +62,8 @@ export interface PluginSandboxOptions {
   runtime: SandboxRuntime;
   /** Read-only inside; must contain `command.path`. */
   pluginDir: string;
+  /** Mounted at pluginDir instead of it (a verified copy); see SandboxRequest.pluginDirSource. */
+  pluginDirSource?: string;
   readOnlyPaths?: string[];
   /** The plugin's private writable directory and cwd. */
   workDir: string;

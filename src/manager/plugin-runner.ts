@@ -238,7 +238,11 @@ export class PluginRunner {
     mkdirSync(workspace, { recursive: true, mode: 0o700 });
     mkdirSync(workDir, { recursive: true, mode: 0o700 });
     const mode = this.settings.sandbox;
-    const plan = await launchPlan(m, { workDir, ...(mode === 'off' ? {} : { sandboxRequire: REQUIRED_LAYERS[mode] }) }, this.settings.runtime);
+    const plan = await launchPlan(
+      m,
+      { workDir, ...(mode === 'off' ? {} : { sandboxRequire: REQUIRED_LAYERS[mode], ...(signature.verifiedCopy ? { verifiedCopy: signature.verifiedCopy } : {}) }) },
+      this.settings.runtime,
+    );
     // The interpreter is what an interpreted plugin executes; its entry was hashed just now by checkSignature.
     const checksum = m.runtime === 'binary' ? signature.commandSha256 : undefined;
     const client = new PluginClient({
@@ -295,7 +299,9 @@ export class PluginRunner {
     const policy = this.settings.signaturePolicy;
     const rule = `signature policy ${policy}`;
     try {
-      const result = await verifyPlugin(dir, this.settings.trustedKeysDir, { name: m.name, version: m.version, command: m.command, manifestBytes }, policy);
+      // Under the sandbox the plugin runs from a copy of what was verified, out of reach of anyone changing its files now.
+      const copyTo = this.settings.sandbox === 'off' ? {} : { copyTo: join(this.settings.dataDir, 'verified', m.name) };
+      const result = await verifyPlugin(dir, this.settings.trustedKeysDir, { name: m.name, version: m.version, command: m.command, manifestBytes }, policy, copyTo);
       this.signature = result;
       host.audit.recordEvent(m.name, 'signature', { status: result.status, detail: result.detail, ...(result.keyId ? { key_id: result.keyId } : {}) }, 'allow', rule);
       if (policy === 'warn' && result.status !== 'valid') this.logger.warn({ status: result.status, detail: result.detail }, 'starting a plugin without a valid signature (signature policy warn)');

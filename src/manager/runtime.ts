@@ -111,6 +111,8 @@ export interface LaunchRequest {
   workDir: string;
   /** Sandbox it, requiring these layers (an empty list takes what the machine offers); undefined: no sandbox. */
   sandboxRequire?: PluginSandboxOptions['require'];
+  /** The verified copy of the plugin's directory, mounted in its place inside the sandbox. */
+  verifiedCopy?: string;
 }
 
 /** The PluginClient command (and sandbox) that runs this plugin; call after runtimeProblem found none. */
@@ -133,6 +135,7 @@ export async function launchPlan(manifest: Manifest, request: LaunchRequest, opt
     sandbox: {
       runtime: manifest.runtime,
       pluginDir: manifest.dir,
+      ...(request.verifiedCopy ? { pluginDirSource: request.verifiedCopy } : {}),
       readOnlyPaths: runtimeReadOnlyPaths(manifest),
       workDir: request.workDir,
       ...(interpreter ? { interpreter } : {}),

@@ -106,6 +106,12 @@ export interface SandboxRequest {
   interpreter?: string;
   /** The plugin's directory: read-only inside. */
   pluginDir: string;
+  /**
+   * What is mounted at pluginDir, when not pluginDir itself: a copy made
+   * while its signature was checked, so the plugin runs from the very bytes
+   * that were verified, at the path its modules expect.
+   */
+  pluginDirSource?: string;
   /** More read-only directories the plugin needs (a shared node_modules, PYTHONPATH entries). */
   readOnlyPaths?: string[];
   /** The plugin's private, writable working directory; also its cwd. */
@@ -338,7 +344,7 @@ function landlockRules(mounts: Mount[]): string[] {
 type Mount =
   | { kind: 'proc' | 'dev'; path: string }
   /** `fd`: bind from this inherited fd instead of the path. */
-  | { kind: 'ro' | 'rw'; path: string; fd?: number }
+  | { kind: 'ro' | 'rw'; path: string; fd?: number; source?: string }
   | { kind: 'tmpfs'; path: string; bytes?: number }
   | { kind: 'symlink'; path: string; target: string };
 
@@ -379,7 +385,7 @@ function bwrapBaseArgs(mounts: Mount[], chdir: string): string[] {
   for (const m of [...mounts].sort((a, b) => depth(a.path) - depth(b.path))) {
     if (m.kind === 'rw' || m.kind === 'ro') {
       const option = m.kind === 'rw' ? '--bind' : '--ro-bind';
-      args.push(...(m.fd !== undefined ? [`${option}-fd`, String(m.fd), m.path] : [option, m.path, m.path]));
+      args.push(...(m.fd !== undefined ? [`${option}-fd`, String(m.fd), m.path] : [option, m.source ?? m.path, m.path]));
     } else if (m.kind === 'symlink') args.push('--symlink', m.target, m.path);
     else if (m.kind === 'tmpfs' && m.bytes) args.push('--size', String(m.bytes), '--tmpfs', m.path);
     else args.push(`--${m.kind}`, m.path);
@@ -551,6 +557,7 @@ export async function planSandbox(req: SandboxRequest, probe?: SandboxProbe): Pr
   const workDir = mountablePath(req.workDir, 'workDir');
   const socketDir = mountablePath(req.socketDir, 'socketDir');
   const readable = [...new Set([pluginDir, ...(req.readOnlyPaths ?? []).map((path) => mountablePath(path, 'read-only path'))])];
+  const pluginDirSource = req.pluginDirSource === undefined ? undefined : mountablePath(req.pluginDirSource, 'pluginDirSource');
   const writable = [...new Set([workDir, socketDir])];
   const entry = mountablePath(req.entry, 'entry');
   if (!readable.some((dir) => within(entry, dir))) {
@@ -602,7 +609,7 @@ export async function planSandbox(req: SandboxRequest, probe?: SandboxProbe): Pr
       const tmpBytes = isolation === 'launcher' || p.bwrapTmpfsSize ? (req.resources?.memoryMb ?? DEFAULT_TMP_MB) * 1024 * 1024 : undefined;
       const landlock = p.landlock > 0;
       const mounts = withLauncherMounted(withRuntimeDirs(systemMounts(tmpBytes), runtime.runtimeDirs), isolation, landlock);
-      for (const path of readable) mounts.push({ kind: 'ro', path });
+      for (const path of readable) mounts.push({ kind: 'ro', path, ...(path === pluginDir && pluginDirSource ? { source: pluginDirSource } : {}) });
       for (const path of writable) {
         const fd = path === workDir && req.workDirFd !== undefined ? 3 + pushFd(stdio, req.workDirFd) : undefined;
         mounts.push({ kind: path === workDir && req.workDirReadOnly ? 'ro' : 'rw', path, ...(fd !== undefined ? { fd } : {}) });

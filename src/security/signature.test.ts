@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import {
   copyFileSync,
+  existsSync,
   ftruncateSync,
   mkdirSync,
   mkdtempSync,
@@ -122,12 +123,13 @@ describe('signed plugins', () => {
       assert.deepEqual(Object.keys(sig).sort(), ['keyId', 'signature', 'statement']);
       const commandSha256 = sha256(readFileSync(join(f.plugin, 'bin', 'plugin')));
       assert.deepEqual(sig.statement, {
-        v: 1,
+        v: 2,
         name: 'demo',
         version: '1.2.3',
         manifest_sha256: sha256(MANIFEST),
         command: 'bin/plugin',
         command_sha256: commandSha256,
+        files: { 'bin/plugin': commandSha256, 'plugin.yaml': sha256(MANIFEST) },
       });
 
       const before = openFds();
@@ -227,6 +229,55 @@ describe('signed plugins', () => {
     }
   });
 
+  it('covers every file and link in the directory: a module changed, added or removed, or a link retargeted, is tampered', async () => {
+    const f = fixture();
+    try {
+      mkdirSync(join(f.plugin, 'lib', 'deep'), { recursive: true });
+      writeFileSync(join(f.plugin, 'lib', 'deep', 'helper.js'), 'export const x = 1;\n');
+      symlinkSync('deep/helper.js', join(f.plugin, 'lib', 'alias.js'));
+      await signPlugin(f.plugin, f.keyPath, FIELDS);
+      assert.equal((await verifyPlugin(f.plugin, f.trusted, FIELDS, 'require')).status, 'valid');
+      const changes: Array<[string, () => void, () => void, RegExp]> = [
+        ['a module changed', () => writeFileSync(join(f.plugin, 'lib', 'deep', 'helper.js'), 'export const x = 2;\n'), () => writeFileSync(join(f.plugin, 'lib', 'deep', 'helper.js'), 'export const x = 1;\n'), /lib\/deep\/helper\.js changed since it was signed/],
+        ['a module added', () => writeFileSync(join(f.plugin, 'lib', 'extra.js'), ''), () => rmSync(join(f.plugin, 'lib', 'extra.js')), /lib\/extra\.js was added since it was signed/],
+        ['a module removed', () => renameSync(join(f.plugin, 'lib', 'deep', 'helper.js'), join(f.dir, 'aside.js')), () => renameSync(join(f.dir, 'aside.js'), join(f.plugin, 'lib', 'deep', 'helper.js')), /lib\/deep\/helper\.js was removed since it was signed/],
+        ['a link retargeted', () => (rmSync(join(f.plugin, 'lib', 'alias.js')), symlinkSync('../bin/plugin', join(f.plugin, 'lib', 'alias.js'))), () => (rmSync(join(f.plugin, 'lib', 'alias.js')), symlinkSync('deep/helper.js', join(f.plugin, 'lib', 'alias.js'))), /lib\/alias\.js changed since it was signed/],
+      ];
+      for (const [what, change, undo, detail] of changes) {
+        change();
+        const warned = await expectFailure(f, FIELDS, 'tampered', [detail]);
+        assert.match(warned.detail, detail, what);
+        undo();
+        assert.equal((await verifyPlugin(f.plugin, f.trusted, FIELDS, 'require')).status, 'valid', `${what}, undone`);
+      }
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it('copies exactly what it verified when asked, and names the copy only when it checks out', async () => {
+    const f = fixture();
+    try {
+      writeFileSync(join(f.plugin, 'lib.js'), 'signed\n');
+      await signPlugin(f.plugin, f.keyPath, FIELDS);
+      const copy = join(f.dir, 'verified');
+      const result = await verifyPlugin(f.plugin, f.trusted, FIELDS, 'require', { copyTo: copy });
+      assert.equal(result.verifiedCopy, copy);
+      assert.equal(readFileSync(join(copy, 'lib.js'), 'utf8'), 'signed\n');
+      assert.equal(readFileSync(join(copy, 'bin', 'plugin'), 'utf8'), readFileSync(join(f.plugin, 'bin', 'plugin'), 'utf8'));
+      assert.equal(statSync(join(copy, 'bin', 'plugin')).mode & 0o777, 0o555, 'read-only, executable as it was');
+      assert.ok(!existsSync(join(copy, 'plugin.sig')));
+      // A change after verification reaches the original, never the copy the plugin runs from.
+      writeFileSync(join(f.plugin, 'lib.js'), 'changed later\n');
+      assert.equal(readFileSync(join(copy, 'lib.js'), 'utf8'), 'signed\n');
+      const tampered = await verifyPlugin(f.plugin, f.trusted, FIELDS, 'warn', { copyTo: copy });
+      assert.equal(tampered.status, 'tampered');
+      assert.equal(tampered.verifiedCopy, undefined);
+    } finally {
+      f.cleanup();
+    }
+  });
+
   it('reports a malformed or forged plugin.sig as invalid', async () => {
     const f = fixture();
     try {
@@ -240,8 +291,11 @@ describe('signed plugins', () => {
         [JSON.stringify({ ...good, extra: 1 }), /exactly keyId, statement and signature/],
         [JSON.stringify({ ...good, keyId: 'ABC' }), /keyId must be 16 lowercase hex/],
         [JSON.stringify({ ...good, signature: 'c2lnbmF0dXJl' }), /base64 ed25519 signature/],
-        [JSON.stringify({ ...good, statement: { ...good.statement, v: 2 } }), /not a version 1 statement/],
-        [JSON.stringify({ ...good, statement: { ...good.statement, command_sha256: 'abc' } }), /not a version 1 statement/],
+        [JSON.stringify({ ...good, statement: { ...good.statement, v: 3 } }), /not a version 2 statement/],
+        [JSON.stringify({ ...good, statement: { ...good.statement, command_sha256: 'abc' } }), /not a version 2 statement/],
+        [JSON.stringify({ ...good, statement: { ...good.statement, files: { 'lib.js': 'abc' } } }), /not a version 2 statement/],
+        // An older signature covered only plugin.yaml and the command: not enough, whoever signed it.
+        [JSON.stringify({ ...good, statement: { ...good.statement, v: 1 } }), /version 1 statement, which covers only plugin\.yaml and the command.*sign the plugin again/],
         [JSON.stringify({ ...good, signature: flipped.toString('base64') }), /signature does not match its statement/],
         // A valid signature, but over a different statement: the version was edited after signing.
         [JSON.stringify({ ...good, statement: { ...good.statement, version: '9.9.9' } }), /signature does not match its statement/],

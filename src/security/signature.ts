@@ -1,10 +1,14 @@
 /**
- * Signed plugins. A publisher signs a small JSON statement naming the plugin
- * and the sha256 of its manifest and of its command file; the signature lives
- * in `plugin.sig` beside `plugin.yaml`, so signing never rewrites the YAML and
- * the manifest is hashed byte for byte as it is. The host checks the statement
- * against a directory of trusted ed25519 public keys before it starts the
- * plugin, and hands the verified command digest to PluginClient's
+ * Signed plugins. A publisher signs a JSON statement naming the plugin and
+ * the sha256 of every file in its directory (its manifest and command among
+ * them, and every module, package or data file it may load), and every
+ * symbolic link's target; the signature lives in `plugin.sig` beside
+ * `plugin.yaml`, so signing never rewrites the YAML and the manifest is
+ * hashed byte for byte as it is. The host checks the statement against a
+ * directory of trusted ed25519 public keys before every start. Asked to, it
+ * copies the directory while hashing it (`copyTo`), so the plugin runs from
+ * exactly the bytes that were checked (the sandbox mounts the copy where the
+ * directory was), and hands the verified command digest to PluginClient's
  * secureConfig so the file it executes is the file that was checked.
  */
 import {
@@ -23,12 +27,16 @@ import {
   createReadStream,
   fstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   readSync,
   renameSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { ConfinedRoot, normalizePath } from './confine.js';
@@ -38,7 +46,12 @@ export const SIGNATURE_FILE = 'plugin.sig';
 /** Larger commands are refused rather than hashed. */
 export const MAX_COMMAND_BYTES = 512 * 1024 * 1024;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
-const MAX_SIGNATURE_FILE_BYTES = 64 * 1024;
+/** Room for the digest of every file a plugin directory may hold. */
+const MAX_SIGNATURE_FILE_BYTES = 4 * 1024 * 1024;
+/** More entries than this in a plugin directory are refused rather than signed or checked. */
+export const MAX_PLUGIN_FILES = 20_000;
+/** A symbolic link's entry in `files`: its target, not a digest. */
+const LINK_PREFIX = 'link:';
 const MAX_PUBLIC_KEY_FILE_BYTES = 64 * 1024;
 /** Prefixed to every signed statement so a key used here cannot be tricked into signing anything else. */
 const SIGNING_CONTEXT = 'hst plugin signature v1\n';
@@ -63,12 +76,14 @@ export interface PluginFields {
 }
 
 export interface SignatureStatement {
-  v: 1;
+  v: 2;
   name: string;
   version: string;
   manifest_sha256: string;
   command: string;
   command_sha256: string;
+  /** Every entry of the plugin directory but plugin.sig, by relative path: a file's sha256, or `link:<target>`. */
+  files: Record<string, string>;
 }
 
 /** The contents of plugin.sig. */
@@ -90,6 +105,16 @@ export interface VerifyResult {
   detail: string;
   /** The verified digest of the command, for PluginClient's `secureConfig.checksum`. Set only when valid. */
   commandSha256?: string;
+  /** With `copyTo` and a valid signature: the copy made of exactly the bytes that were verified. */
+  verifiedCopy?: string;
+}
+
+export interface VerifyOptions {
+  /**
+   * Copy the plugin directory here while hashing it (the directory is
+   * emptied first); VerifyResult.verifiedCopy names it when it checks out.
+   */
+  copyTo?: string;
 }
 
 /** Thrown by verifyPlugin under policy `require` for anything but a valid signature. */
@@ -150,7 +175,7 @@ function loadPrivateKey(path: string): KeyObject {
   return key;
 }
 
-/** The exact bytes that are signed: fixed key order, no whitespace. */
+/** The exact bytes that are signed: fixed key order, files sorted, no whitespace. */
 function signedBytes(s: SignatureStatement): Buffer {
   const canonical = JSON.stringify({
     v: s.v,
@@ -159,6 +184,7 @@ function signedBytes(s: SignatureStatement): Buffer {
     manifest_sha256: s.manifest_sha256,
     command: s.command,
     command_sha256: s.command_sha256,
+    files: Object.fromEntries(Object.keys(s.files).sort().map((path) => [path, s.files[path]])),
   });
   return Buffer.from(SIGNING_CONTEXT + canonical, 'utf8');
 }
@@ -203,8 +229,10 @@ function openRegular(root: ConfinedRoot, path: string, maxBytes: number): { fd: 
   }
 }
 
-async function sha256Of(root: ConfinedRoot, path: string, maxBytes: number): Promise<string> {
+/** The sha256 of a file inside the root; with `copy`, the very bytes hashed are also written there. */
+async function sha256Of(root: ConfinedRoot, path: string, maxBytes: number, copy?: string): Promise<string> {
   const { fd } = openRegular(root, path, maxBytes);
+  const out = copy === undefined ? undefined : openSync(copy, 'wx', fstatSync(fd).mode & 0o555);
   try {
     const hash = createHash('sha256');
     let total = 0;
@@ -212,12 +240,66 @@ async function sha256Of(root: ConfinedRoot, path: string, maxBytes: number): Pro
     for await (const chunk of createReadStream('', { fd, autoClose: false, start: 0, end: maxBytes })) {
       total += (chunk as Buffer).length;
       hash.update(chunk as Buffer);
+      if (out !== undefined) writeSync(out, chunk as Buffer);
     }
     if (total > maxBytes) throw new PluginFileError(path, `grew past the ${maxBytes}-byte limit while being read`);
     return hash.digest('hex');
   } finally {
     closeSync(fd);
+    if (out !== undefined) closeSync(out);
   }
+}
+
+/**
+ * Every entry of the plugin directory but plugin.sig: files by digest,
+ * symbolic links by target (a link is code too: it decides what loads).
+ * Anything else (a FIFO, a device) is refused. With `copyTo`, the tree is
+ * rebuilt there from what was read.
+ */
+async function digestTree(root: ConfinedRoot, copyTo?: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  let count = 0;
+  let total = 0;
+  const dirs = [''];
+  if (copyTo !== undefined) {
+    rmSync(copyTo, { recursive: true, force: true });
+    mkdirSync(copyTo, { recursive: true, mode: 0o700 });
+  }
+  for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
+    const names = root.withDir(dir || '.', (dirPath) => readdirSync(dirPath)).sort();
+    for (const name of names) {
+      const path = dir ? `${dir}/${name}` : name;
+      if (path === SIGNATURE_FILE) continue;
+      if (++count > MAX_PLUGIN_FILES) throw new PluginFileError(root.hostPath, `holds more than ${MAX_PLUGIN_FILES} entries`);
+      const copy = copyTo === undefined ? undefined : join(copyTo, path);
+      const st = root.stat(path, false);
+      if (st.isDirectory()) {
+        dirs.push(path);
+        if (copy !== undefined) mkdirSync(copy, { mode: 0o700 });
+      } else if (st.isSymbolicLink()) {
+        const target = root.withParent(path, (namePath) => readlinkSync(namePath));
+        files[path] = `${LINK_PREFIX}${target}`;
+        if (copy !== undefined) symlinkSync(target, copy);
+      } else if (st.isFile()) {
+        total += st.size;
+        if (total > MAX_COMMAND_BYTES) throw new PluginFileError(root.hostPath, `holds more than ${MAX_COMMAND_BYTES} bytes`);
+        files[path] = await sha256Of(root, path, MAX_COMMAND_BYTES, copy);
+      } else {
+        throw new PluginFileError(path, 'is not a regular file, directory or symbolic link');
+      }
+    }
+  }
+  return Object.fromEntries(Object.keys(files).sort().map((path) => [path, files[path] as string]));
+}
+
+/** The first difference between the signed tree and the one found, as a sentence; undefined when they agree. */
+function treeDifference(signed: Record<string, string>, found: Record<string, string>): string | undefined {
+  for (const path of Object.keys(signed).sort()) {
+    if (!Object.hasOwn(found, path)) return `${path} was removed since it was signed`;
+    if (found[path] !== signed[path]) return `${path} changed since it was signed`;
+  }
+  const added = Object.keys(found).sort().find((path) => !Object.hasOwn(signed, path));
+  return added === undefined ? undefined : `${added} was added since it was signed`;
 }
 
 function readSmall(root: ConfinedRoot, path: string, maxBytes: number): Buffer {
@@ -274,12 +356,13 @@ export async function signPlugin(pluginDir: string, privateKeyPath: string, fiel
   const key = loadPrivateKey(privateKeyPath);
   const command = commandPath(fields.command);
   const statement = await withRoot(pluginDir, async (root): Promise<SignatureStatement> => ({
-    v: 1,
+    v: 2,
     name: fields.name,
     version: fields.version,
     manifest_sha256: await manifestSha256(root, fields),
     command,
     command_sha256: await sha256Of(root, command, MAX_COMMAND_BYTES),
+    files: await digestTree(root),
   }));
   const keyId = keyIdOf(key);
   const file: SignatureFile = { keyId, statement, signature: sign(null, signedBytes(statement), key).toString('base64') };
@@ -312,19 +395,24 @@ function parseSignatureFile(bytes: Buffer): SignatureFile | string {
   if (typeof signature !== 'string' || !SIGNATURE_BASE64.test(signature)) {
     return `${SIGNATURE_FILE} signature must be a base64 ed25519 signature (64 bytes)`;
   }
+  if (isRecord(statement) && statement.v === 1) {
+    return `${SIGNATURE_FILE} is a version 1 statement, which covers only plugin.yaml and the command, not the modules the plugin loads; sign the plugin again`;
+  }
   if (
     !isRecord(statement) ||
-    !sameKeys(statement, ['v', 'name', 'version', 'manifest_sha256', 'command', 'command_sha256']) ||
-    statement.v !== 1 ||
+    !sameKeys(statement, ['v', 'name', 'version', 'manifest_sha256', 'command', 'command_sha256', 'files']) ||
+    statement.v !== 2 ||
     typeof statement.name !== 'string' ||
     typeof statement.version !== 'string' ||
     typeof statement.command !== 'string' ||
     typeof statement.manifest_sha256 !== 'string' ||
     !SHA256_HEX.test(statement.manifest_sha256) ||
     typeof statement.command_sha256 !== 'string' ||
-    !SHA256_HEX.test(statement.command_sha256)
+    !SHA256_HEX.test(statement.command_sha256) ||
+    !isRecord(statement.files) ||
+    !Object.entries(statement.files).every(([path, entry]) => typeof entry === 'string' && (SHA256_HEX.test(entry) || entry.startsWith(LINK_PREFIX)) && path !== SIGNATURE_FILE)
   ) {
-    return `${SIGNATURE_FILE} statement is not a version 1 statement (v, name, version, manifest_sha256, command, command_sha256)`;
+    return `${SIGNATURE_FILE} statement is not a version 2 statement (v, name, version, manifest_sha256, command, command_sha256, files)`;
   }
   return { keyId, signature, statement: statement as unknown as SignatureStatement };
 }
@@ -372,7 +460,7 @@ function digestMismatch(what: string, expected: string, actual: string): string 
   );
 }
 
-async function check(pluginDir: string, trustedKeysDir: string, fields: PluginFields): Promise<VerifyResult> {
+async function check(pluginDir: string, trustedKeysDir: string, fields: PluginFields, options: VerifyOptions): Promise<VerifyResult> {
   return withRoot(pluginDir, async (root): Promise<VerifyResult> => {
     let bytes: Buffer;
     try {
@@ -408,7 +496,11 @@ async function check(pluginDir: string, trustedKeysDir: string, fields: PluginFi
     if (commandSha256 !== statement.command_sha256) {
       return { status: 'tampered', keyId, detail: digestMismatch(`command ${command}`, statement.command_sha256, commandSha256) };
     }
-    return { status: 'valid', keyId, detail: `signed by key ${keyId}`, commandSha256 };
+    const difference = treeDifference(statement.files, await digestTree(root, options.copyTo));
+    if (difference) return { status: 'tampered', keyId, detail: difference };
+    // The command was hashed twice; the copy holds the second reading, which must be the signed one too.
+    if (statement.files[command] !== statement.command_sha256) return { status: 'invalid', keyId, detail: `${SIGNATURE_FILE} gives two digests for ${command}` };
+    return { status: 'valid', keyId, detail: `signed by key ${keyId}`, commandSha256, ...(options.copyTo !== undefined ? { verifiedCopy: options.copyTo } : {}) };
   }).catch((err: unknown): VerifyResult => {
     if (err instanceof PluginFileError) return { status: 'invalid', detail: err.message };
     throw err;
@@ -426,9 +518,10 @@ export async function verifyPlugin(
   trustedKeysDir: string,
   fields: PluginFields,
   policy: SignaturePolicy,
+  options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   if (policy === 'off') return { status: 'skipped', detail: 'signature policy is off' };
-  const result = await check(pluginDir, trustedKeysDir, fields);
+  const result = await check(pluginDir, trustedKeysDir, fields, options);
   if (policy === 'require' && result.status !== 'valid') throw new SignatureError(fields.name, pluginDir, result);
   return result;
 }

@@ -50,7 +50,13 @@ export interface ExecRequest {
    * (LD_*, DYLD_*, NODE_OPTIONS, PYTHONPATH, BASH_ENV, ...) are dropped.
    */
   env: { [key: string]: string };
-  /** Working directory, a plugin path (workspace-relative or under $tmp/); default ".". */
+  /**
+   * Working directory, a plugin path (workspace-relative or under $tmp/).
+   * The program sees this directory and nothing else of the plugin's, so the
+   * plugin must hold fs.read on everything in it; it is writable only where
+   * the plugin may write all of it. Empty: a fresh empty directory of the
+   * program's own, removed when it ends.
+   */
   cwd: string;
   /** Default and upper bound are set by the host; larger values are lowered to the bound. */
   timeoutMs: number;
@@ -1534,7 +1540,7 @@ export const ProcessesDefinition = {
      * Errors: INVALID_ARGUMENT (program neither absolute nor a bare name,
      * args/env/cwd malformed, negative timeout), NOT_FOUND (no such program or
      * cwd), PERMISSION_DENIED (program not executable, cwd outside the
-     * workspace), OUT_OF_RANGE (stdin larger than the write limit),
+     * workspace or holding what the plugin may not read), OUT_OF_RANGE (stdin larger than the write limit),
      * RESOURCE_EXHAUSTED (the plugin runs the maximum number of processes),
      * DEADLINE_EXCEEDED (timed out; the process group was killed).
      */

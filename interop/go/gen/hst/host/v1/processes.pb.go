@@ -144,7 +144,11 @@ type ExecRequest struct {
 	// itself and variables that inject code into programs or their loaders
 	// (LD_*, DYLD_*, NODE_OPTIONS, PYTHONPATH, BASH_ENV, ...) are dropped.
 	Env map[string]string `protobuf:"bytes,4,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// Working directory, a plugin path (workspace-relative or under $tmp/); default ".".
+	// Working directory, a plugin path (workspace-relative or under $tmp/).
+	// The program sees this directory and nothing else of the plugin's, so the
+	// plugin must hold fs.read on everything in it; it is writable only where
+	// the plugin may write all of it. Empty: a fresh empty directory of the
+	// program's own, removed when it ends.
 	Cwd string `protobuf:"bytes,5,opt,name=cwd,proto3" json:"cwd,omitempty"`
 	// Default and upper bound are set by the host; larger values are lowered to the bound.
 	TimeoutMs     int64 `protobuf:"varint,6,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
