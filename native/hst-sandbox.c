@@ -237,8 +237,10 @@ static void make_parent(const char *path) {
   }
 }
 
-/* A mount point of the same kind as the source: a directory, or an empty file. */
+/* A mount point of the same kind as the source: a directory, or an empty file. One already there (inside an earlier read-only mount) is used as it is. */
 static void make_mount_point(const char *dst, int is_dir) {
+  struct stat st;
+  if (stat(dst, &st) == 0 && !!S_ISDIR(st.st_mode) == !!is_dir) return;
   if (is_dir) return make_dirs(dst);
   make_parent(dst);
   int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
@@ -502,6 +504,8 @@ static void become_plugin(char **command) {
   if (new_session && setsid() < 0) die_errno("setsid", "");
   if (!chdir_to && isolate) chdir_to = "/";
   if (chdir_to && chdir(chdir_to)) die_errno("chdir", chdir_to);
+  /* As a shell would have it, and as bubblewrap does: programs read their directory from PWD. */
+  if (chdir_to) setenv("PWD", chdir_to, 1);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) die_errno("no_new_privs", "");
   if (drop_caps) drop_capabilities();
   apply_landlock(command);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled tests with node's test runner. Node 20 does not expand
 // globs itself, so the files are listed here. `node scripts/test.mjs protocol`
-// runs only the files whose path contains "protocol".
+// runs only the files whose path contains "protocol". The sandbox's tests run
+// twice: as the machine is, then with bubblewrap hidden.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -35,9 +36,26 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || '(all)'}; did the build run?`);
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=180000', ...files],
-  { stdio: 'inherit', cwd: root },
-);
-process.exit(result.status ?? 1);
+const nodeTest = [process.execPath, '--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=180000'];
+const first = spawnSync(nodeTest[0], [...nodeTest.slice(1), ...files], { stdio: 'inherit', cwd: root }).status ?? 1;
+
+// The sandbox's own tests and the attack corpus run a second time with bubblewrap hidden in a private
+// mount namespace, as a fresh machine has it: there hst's own launcher isolates the plugins.
+const BOTH_CONFIGURATIONS = ['test/security/', 'src/security/sandbox.test', 'src/host-services/processes-sandbox.test', 'test/interop/sandboxed.test'];
+const again = files.filter((f) => BOTH_CONFIGURATIONS.some((prefix) => relative(dist, f).startsWith(prefix)));
+let second = 0;
+if (again.length > 0) {
+  const bwrap = spawnSync('sh', ['-c', 'command -v bwrap'], { encoding: 'utf8' }).stdout.trim();
+  if (!bwrap) {
+    console.log('\n# bubblewrap is not installed here: the sandbox tests ran once, without it (apt-get install bubblewrap for both)');
+    // CI installs it: there, one configuration untested is a failure.
+    if (process.env.CI) second = 1;
+  } else {
+    console.log(`\n# the sandbox tests again, with bubblewrap (${bwrap}) hidden: ${again.length} files`);
+    const asRoot = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];
+    const hide = ['sh', '-c', 'mount --bind /dev/null "$0" && exec "$@"', bwrap];
+    second =
+      spawnSync('unshare', [...asRoot, '--mount', ...hide, ...nodeTest, ...again], { stdio: 'inherit', cwd: root, env: { ...process.env, HST_TEST_BWRAP_HIDDEN: '1' } }).status ?? 1;
+  }
+}
+process.exit(first || second);

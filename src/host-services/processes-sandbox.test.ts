@@ -19,11 +19,11 @@ import type { ExecSandboxProfile } from './caller.js';
 import { processesService } from './processes.js';
 
 const HOST_PATH = '/usr/local/bin:/usr/bin:/bin';
-const PROFILE: ExecSandboxProfile = { require: ['bwrap', 'seccomp'] };
+const PROFILE: ExecSandboxProfile = { require: ['isolation', 'seccomp'] };
 type Processes = Client<typeof ProcessesDefinition>;
 
 const probe = await probeSandbox();
-const skip = !probe.bwrap && !process.env.CI ? `bubblewrap is not available: ${probe.reasons.bwrap}` : false;
+const skip = !probe.bwrap && !probe.launcher && !process.env.CI ? `no isolation here: ${probe.reasons.bwrap}; ${probe.reasons.launcher}` : false;
 
 /** A harness whose plugin-a is sandboxed with `profile`. */
 function withSandboxedPlugin(fn: (h: Harness, processes: Processes, plugin: PluginSide) => Promise<void>, profile = PROFILE) {
@@ -154,7 +154,7 @@ describe('Processes service in the plugin sandbox', { skip }, () => {
   it('passes exactly the scrubbed environment', () =>
     withSandboxedPlugin(async (h, processes) => {
       const env = async (vars: Record<string, string>) => out((await processes.exec({ program: '/usr/bin/env', env: vars, cwd: '.' })).stdout).trim().split('\n').sort();
-      // Besides PWD, which bwrap sets to the working directory it enters.
+      // Besides PWD, which the sandbox sets to the working directory it enters.
       const pwd = `PWD=${realpathSync(h.workspace)}`;
       assert.deepEqual(await env({ GREETING: 'hello world', LD_PRELOAD: '/tmp/evil.so', NODE_OPTIONS: '--require x', PATH: '/tmp' }), [
         'GREETING=hello world',
@@ -191,7 +191,7 @@ describe('Processes service in the plugin sandbox', { skip }, () => {
       assert.deepEqual((await processes.wait({ id: sleeper.id })).exit, { exitCode: -1, signal: 'SIGTERM' });
       await until(() => !running(duration), 'everything in the sandbox is killed', 10_000);
 
-      // Death by a signal inside the sandbox reaches the host as bwrap's exit code 128+n.
+      // Death by a signal inside the sandbox reaches the host as the sandbox's exit code 128+n.
       const killed = await processes.spawn({ program: '/bin/sh', args: ['-c', 'kill -TERM $$'] });
       assert.deepEqual((await processes.wait({ id: killed.id })).exit, { exitCode: 128 + 15, signal: '' });
     }));
@@ -216,7 +216,7 @@ describe('Processes service in the plugin sandbox', { skip }, () => {
           ),
         );
       },
-      { require: ['bwrap', 'node-permissions'] },
+      { require: ['isolation', 'node-permissions'] },
     ));
 
   it('refuses a program the sandbox cannot mount, without naming host paths', () =>

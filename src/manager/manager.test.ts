@@ -26,7 +26,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const pluginsDir = join(repo, 'test', 'fixtures', 'manager', 'plugins');
 const scratch = mkdtempSync(join(tmpdir(), 'hst-manager-'));
 const probe = await probeSandbox();
-const noBwrap = !probe.bwrap && !process.env.CI ? `bubblewrap is not available: ${probe.reasons.bwrap}` : false;
+const noIsolation = !probe.bwrap && !probe.launcher && !process.env.CI ? `no isolation here: ${probe.reasons.bwrap}; ${probe.reasons.launcher}` : false;
 const python = pythonPeer();
 const go = goPeers();
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -331,12 +331,12 @@ describe('PluginManager', () => {
 
 
 describe('PluginManager with the sandbox', () => {
-  it('runs a plugin under bwrap and seccomp with sandbox auto, and audits the layers', { skip: noBwrap }, async () => {
+  it('runs a plugin isolated and under seccomp with sandbox auto, and audits the layers', { skip: noIsolation }, async () => {
     const dataDir = join(scratch, 'sandboxed');
     const m = manager({ sandbox: 'auto', dataDir });
     try {
       const info = await m.start('toolbox');
-      for (const layer of ['bwrap', 'seccomp', 'node-permissions', 'env', 'watchdog'] as const) {
+      for (const layer of ['isolation', 'seccomp', 'node-permissions', 'env', 'watchdog'] as const) {
         assert.ok(info.sandbox?.layers.includes(layer), `layer ${layer} missing: ${info.sandbox?.layers.join(', ')}`);
       }
       assert.deepEqual(result(await run(m, 'toolbox', 'greet', { name: 'Ada' })).value, { greeted: 'Ada' });
@@ -349,14 +349,14 @@ describe('PluginManager with the sandbox', () => {
       m.kill('toolbox');
       const [restart] = await restarted;
       assert.equal(alive(info.pid as number), false);
-      assert.ok(m.info('toolbox')?.sandbox?.layers.includes('bwrap'), 'the restarted plugin is sandboxed again');
+      assert.ok(m.info('toolbox')?.sandbox?.layers.includes('isolation'), 'the restarted plugin is sandboxed again');
       assert.equal(result(await run(m, 'toolbox', 'pid')).exitCode, 0);
       assert.notEqual(restart.pid, info.pid);
     } finally {
       await m.shutdown();
     }
     const recorded = readAudit(m.auditPath).find((r) => r.event === 'sandbox');
-    assert.ok((recorded?.detail as { layers: string[] }).layers.includes('bwrap'));
+    assert.ok((recorded?.detail as { layers: string[] }).layers.includes('isolation'));
   });
 });
 
@@ -398,7 +398,7 @@ describe('PluginManager with a Go binary plugin', () => {
     const key = keygen(keys);
     await signPlugin(plugin, key.privateKeyPath, { name: 'gokv', version: '1.0.0', command: 'bin/kv-plugin' });
 
-    const m = manager({ pluginDirs: [dir], signaturePolicy: 'require', trustedKeysDir: keys, sandbox: probe.bwrap ? 'auto' : 'off' });
+    const m = manager({ pluginDirs: [dir], signaturePolicy: 'require', trustedKeysDir: keys, sandbox: probe.bwrap || probe.launcher ? 'auto' : 'off' });
     try {
       const info = await m.start('gokv');
       assert.equal(info.status, 'running');

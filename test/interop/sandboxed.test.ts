@@ -19,23 +19,23 @@ import { goPeers, inTempDir, repo } from '../support/peers.js';
 
 const probe = await probeSandbox();
 const go = goPeers();
-const skip = !probe.bwrap && !process.env.CI ? `bubblewrap is not available: ${probe.reasons.bwrap}` : 'skip' in go ? go.skip : false;
+const skip = !probe.bwrap && !probe.launcher && !process.env.CI ? `no isolation here: ${probe.reasons.bwrap}; ${probe.reasons.launcher}` : 'skip' in go ? go.skip : false;
 
 describe('sandboxed plugins', { skip }, () => {
   const cases: Array<{ name: string; sandbox: (dir: string) => NonNullable<PluginClientOptions['sandbox']>; entry: string }> = [
     {
       name: 'a TS plugin',
       entry: join(repo, 'dist', 'test', 'fixtures', 'host-kv-plugin.js'),
-      sandbox: (work) => ({ runtime: 'node', pluginDir: join(repo, 'dist'), readOnlyPaths: [join(repo, 'node_modules'), join(repo, 'package.json')], workDir: work, require: ['bwrap', 'seccomp'] }),
+      sandbox: (work) => ({ runtime: 'node', pluginDir: join(repo, 'dist'), readOnlyPaths: [join(repo, 'node_modules'), join(repo, 'package.json')], workDir: work, require: ['isolation', 'seccomp'] }),
     },
     {
       name: 'a go-plugin Go plugin',
       entry: join('bin' in go ? go.bin : '', 'host-kv-plugin'),
-      sandbox: (work) => ({ runtime: 'binary', pluginDir: 'bin' in go ? go.bin : '', workDir: work, require: ['bwrap', 'seccomp'] }),
+      sandbox: (work) => ({ runtime: 'binary', pluginDir: 'bin' in go ? go.bin : '', workDir: work, require: ['isolation', 'seccomp'] }),
     },
   ];
   for (const c of cases) {
-    it(`${c.name} runs under bwrap and seccomp and works through host services`, () =>
+    it(`${c.name} runs isolated (${probe.bwrap ? 'bwrap' : "hst's launcher"}) under seccomp and works through host services`, () =>
       inTempDir(async (dir) => {
         const workspace = join(dir, 'workspace');
         const work = join(dir, 'work');
@@ -58,7 +58,7 @@ describe('sandboxed plugins', { skip }, () => {
           await client.start();
           const recorded = readAudit(audit.path).find((r) => r.event === 'sandbox');
           const layers = (recorded?.detail as { layers: string[] } | undefined)?.layers ?? [];
-          for (const layer of ['bwrap', 'seccomp', 'env', 'watchdog']) assert.ok(layers.includes(layer), `layer ${layer} missing: ${layers}`);
+          for (const layer of ['isolation', 'seccomp', 'env', 'watchdog']) assert.ok(layers.includes(layer), `layer ${layer} missing: ${layers}`);
           assert.ok(await establishHostServices(client, hostServices, { workspace }));
           const kv = await client.dispense<KV>(PLUGIN_NAME);
           await kv.put('a', Buffer.from('inside'));

@@ -281,23 +281,25 @@ describe('filesystem attacks', () => {
   });
 
   describe('hard links', () => {
-    it(
-      'a hard link to the outside secret, planted inside public/ (known residual gap, as with Go os.Root)',
-      { todo: 'hard links already inside the root cannot be told from the file itself; see the report' },
-      async (t) => {
-        const hardLink = join(workspace, 'public', 'hard-secret');
-        linkSync(join(outside, 'secret.txt'), hardLink);
-        t.after(() => rmSync(hardLink));
-        scene.freshAudit();
-        const outcome = await scene.attacker.run('filesystem', 'readFile', { path: 'public/hard-secret' });
-        const audit = scene.freshAudit().filter((r) => r.op === 'Filesystem/ReadFile');
-        if (outcome.ok) {
-          // The read went through: at least it is on record as an allowed read of that path.
-          assert.ok(audit.some((r) => r.decision === 'allow' && r.resource === 'public/hard-secret'));
-        }
-        assert.equal(outcome.ok, false, `read the outside secret through a hard link: ${textOf(outcome.response?.data)}`);
-      },
-    );
+    it('a hard link to the outside secret, planted inside public/, is refused: a file with several links may be anything', async (t) => {
+      const hardLink = join(workspace, 'public', 'hard-secret');
+      linkSync(join(outside, 'secret.txt'), hardLink);
+      t.after(() => rmSync(hardLink));
+      scene.freshAudit();
+      for (const [service, method, request] of [
+        ['filesystem', 'readFile', { path: 'public/hard-secret' }],
+        ['handles', 'open', { path: 'public/hard-secret', read: true }],
+        ['filesystem', 'stat', { path: 'public/hard-secret' }],
+      ] as const) {
+        const outcome = await scene.attacker.run(service, method, request);
+        assert.equal(outcome.ok, false, `${method} through a hard link: ${outcome.raw}`);
+        assert.equal(outcome.code, Code.PERMISSION_DENIED, outcome.raw);
+        assert.match(outcome.message, /hard links/);
+        assert.ok(!outcome.raw.includes(scene.secrets.outside), outcome.raw);
+      }
+      const audit = scene.freshAudit().filter((r) => r.resource === 'public/hard-secret');
+      assert.ok(audit.length >= 3 && audit.every((r) => r.decision === 'deny' && r.rule === 'workspace confinement'), JSON.stringify(audit));
+    });
     it(
       'the plugin cannot make a hard link of its own: Copy copies bytes, and only from where it may write',
       check({ name: 'copy', service: 'filesystem', method: 'copy', request: { from: '../outside/secret.txt', to: 'out/hard' }, expect: 'deny' }),

@@ -21,8 +21,8 @@ import { fixture, nodePlugin, repo } from '../support/peers.js';
 import { ATTACKER, createScene, handshake, narrowManifest, type AttackCase, type Outcome, type Scene } from './scene.js';
 
 const probe = await probeSandbox();
-const skip = !probe.bwrap || !probe.seccomp ? `no bwrap sandbox with seccomp here: ${probe.reasons.bwrap ?? probe.reasons.seccomp}` : false;
-const REQUIRED: SandboxLayer[] = ['env', 'bwrap', 'seccomp', 'node-permissions', 'privileges', 'watchdog'];
+const skip = !(probe.bwrap || probe.launcher) || !probe.seccomp ? `no isolation with seccomp here: ${probe.reasons.bwrap}; ${probe.reasons.launcher}; ${probe.reasons.seccomp}` : false;
+const REQUIRED: SandboxLayer[] = ['env', 'isolation', 'seccomp', 'node-permissions', 'privileges', 'watchdog'];
 
 /** A variable of the host process: the plugin must not see it. */
 const HOST_SECRET = `SECRET-HOST-PROCESS-${randomBytes(8).toString('hex')}`;
@@ -207,7 +207,7 @@ describe('attacks from inside the sandbox', { skip }, () => {
     const events = readAudit(scene.audit.path, { plugin: ATTACKER }).filter((r) => r.event === 'sandbox');
     assert.equal(events.length, 1, `sandbox events: ${JSON.stringify(events)}`);
     const layers = (events[0]?.detail as { layers?: string[] } | undefined)?.layers ?? [];
-    for (const layer of ['bwrap', 'seccomp', 'env', 'watchdog', ...REQUIRED]) {
+    for (const layer of ['isolation', 'seccomp', 'env', 'watchdog', ...REQUIRED]) {
       assert.ok(layers.includes(layer), `layer ${layer} is not active: ${layers.join(', ')}`);
     }
   });
@@ -226,7 +226,7 @@ describe('attacks from inside the sandbox', { skip }, () => {
       const names = (outcome.response as { names: string[] }).names;
       const stray = names.filter((n) => !/^(BASIC_PLUGIN|PLUGIN_[A-Z_]+|PWD)$/.test(n));
       assert.deepEqual(stray, [], `host variables in the plugin's environment: ${stray.join(', ')}`);
-      // bwrap sets PWD to the directory it starts the plugin in: never the host's own.
+      // The sandbox sets PWD to the directory it starts the plugin in: never the host's own.
       if (names.includes('PWD')) assert.equal((await direct('env', { name: 'PWD' })).response?.value, join(scene.dir, 'work'));
     });
 

@@ -5,6 +5,10 @@
 // x-hst-client-id metadata, as if it were someone else. The call goes to the
 // hst host's services over the broker, and whatever the host refuses comes
 // back as the host's own gRPC status, so the test sees the code and message.
+//
+// Keys "os-read:<path>", "os-append:<path>" and "os-syscall:io_uring_setup"
+// ask no host at all: the plugin reads or appends to a host file, or makes
+// the system call, itself, where only the OS sandbox stands in the way.
 package main
 
 import (
@@ -12,7 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"syscall"
+	"unsafe"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/examples/grpc/proto"
@@ -36,6 +43,13 @@ func (a *attacker) Put(context.Context, *proto.PutRequest) (*proto.Empty, error)
 
 // Get makes the host call its key names and returns what came back.
 func (a *attacker) Get(ctx context.Context, req *proto.GetRequest) (*proto.GetResponse, error) {
+	if direct, target, found := strings.Cut(req.Key, ":"); found && strings.HasPrefix(direct, "os-") {
+		value, err := reachOut(direct, target)
+		if err != nil {
+			return nil, err
+		}
+		return &proto.GetResponse{Value: value}, nil
+	}
 	conn, err := a.link.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -155,6 +169,40 @@ func call(ctx context.Context, conn *grpc.ClientConn, method, path string) ([]by
 		return res.Stdout, nil
 	}
 	return nil, fmt.Errorf("attacker-plugin: unknown method %q", method)
+}
+
+// ioUringSetup is the syscall's number on both x86_64 and arm64.
+const ioUringSetup = 425
+
+// reachOut is an attack without host services.
+func reachOut(attack, target string) ([]byte, error) {
+	switch attack {
+	case "os-read":
+		return os.ReadFile(target)
+	case "os-append":
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		line := `{"plugin":"victim","op":"Filesystem/ReadFile","decision":"allow","rule":"forged"}` + "\n"
+		if _, err := f.WriteString(line); err != nil {
+			return nil, err
+		}
+		return []byte("appended"), nil
+	case "os-syscall":
+		if target != "io_uring_setup" {
+			return nil, fmt.Errorf("attacker-plugin: no syscall attack %q", target)
+		}
+		var params [120]byte // struct io_uring_params, zeroed
+		fd, _, errno := syscall.Syscall(ioUringSetup, 1, uintptr(unsafe.Pointer(&params[0])), 0)
+		if errno != 0 {
+			return nil, fmt.Errorf("io_uring_setup: %w", errno)
+		}
+		syscall.Close(int(fd))
+		return []byte("io_uring ring created"), nil
+	}
+	return nil, fmt.Errorf("attacker-plugin: unknown direct attack %q", attack)
 }
 
 func main() {
