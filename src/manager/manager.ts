@@ -219,7 +219,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
    * waited for (inside it).
    */
   async call<T>(name: string, fn: (call: PluginCall) => Promise<T>, options: CallOptions = {}): Promise<T> {
-    const runner = await this.runner(name);
+    // It starts the plugin if need be: a refusal to is audited as one.
+    const runner = await this.runner(name, true);
     await this.startIfIdle(runner);
     const deadline = new CallDeadline(options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs, `plugin ${JSON.stringify(name)} call`, options.signal);
     try {
@@ -238,7 +239,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
    * arguments checked against the manifest: output, progress and the result as they come.
    */
   async *runCommand(name: string, command: string, args: Readonly<Record<string, string>> = {}, options: RunCommandOptions = {}): AsyncGenerator<CommandEvent> {
-    const runner = await this.runner(name);
+    const runner = await this.runner(name, true);
     const resolved = validateCommandArgs(runner.manifest, command, args);
     await this.startIfIdle(runner);
     const timeoutMs = options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs;

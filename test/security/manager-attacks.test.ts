@@ -9,6 +9,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { PluginManager, type PluginManagerOptions } from '../../src/manager/mana
 import { Code } from '../../src/rpc/status.js';
 import { readAudit, type AuditRecord } from '../../src/security/audit.js';
 import { probeSandbox } from '../../src/security/sandbox.js';
+import { keygen, signPlugin } from '../../src/security/signature.js';
 import { AttackerDefinition } from '../gen/attack.js';
 import { goPeers, repo } from '../support/peers.js';
 
@@ -265,5 +267,72 @@ describe('identity without the sandbox (--sandbox off): only the plugin\'s own c
     assert.ok(attempts.every((r) => r.decision === 'deny' && /own certificate/.test(r.rule)));
     assert.equal(m.info('attacker')?.sandboxMode, 'off');
     assert.ok(audit(m, 'attacker').some((r) => r.event === 'sandbox' && /sandbox off/.test(JSON.stringify(r.detail))));
+  });
+});
+
+describe('signatures through PluginManager and hst run: every file the plugin loads', () => {
+  const signedDir = () => join(pluginsDir, 'signed');
+  let keys: string;
+  let m: PluginManager;
+
+  before(async () => {
+    const dir = writePlugin(
+      'signed',
+      'name: signed\nversion: 1.0.0\nruntime: node\ncommand: main.js\nhandshake:\n  protocol_versions: [1]\n  magic_cookie_key: HST_PLUGIN\n  magic_cookie_value: signed\ncommands:\n  - name: greet\n    help: Says what its module and data file say\n',
+    );
+    writeFileSync(
+      join(dir, 'main.js'),
+      `import { readFileSync } from 'node:fs';\nimport { serve } from ${JSON.stringify(join(repo, 'dist', 'src', 'index.js'))};\nimport { greeting } from './lib.js';\n` +
+        `await serve({ handshake: { protocolVersion: 1, magicCookieKey: 'HST_PLUGIN', magicCookieValue: 'signed' }, plugins: {}, commands: {\n` +
+        `  greet: () => ({ greeting, data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8') }),\n} });\n`,
+    );
+    writeFileSync(join(dir, 'lib.js'), "export const greeting = 'as signed';\n");
+    writeFileSync(join(dir, 'data.txt'), 'signed data\n');
+    keys = join(scratch, 'keys');
+    const key = keygen(keys);
+    await signPlugin(dir, key.privateKeyPath, { name: 'signed', version: '1.0.0', command: 'main.js' });
+    m = manager({ signaturePolicy: 'require', trustedKeysDir: keys });
+    await m.discover();
+  });
+  after(() => m.shutdown());
+
+  async function greet(): Promise<{ greeting: string; data: string }> {
+    const events = [];
+    for await (const event of m.runCommand('signed', 'greet')) events.push(event);
+    const last = events.at(-1) as { result: { value: { greeting: string; data: string } } };
+    return last.result.value;
+  }
+
+  it('runs from the copy that was verified: a file changed afterwards does not reach it', async (t) => {
+    await m.start('signed');
+    assert.equal(m.info('signed')?.signature?.status, 'valid');
+    writeFileSync(join(signedDir(), 'data.txt'), 'changed after the check\n');
+    t.after(() => writeFileSync(join(signedDir(), 'data.txt'), 'signed data\n'));
+    assert.deepEqual(await greet(), { greeting: 'as signed', data: 'signed data\n' });
+    await m.stop('signed');
+  });
+
+  it('refuses a plugin whose imported module changed after signing, and says tampered everywhere', async (t) => {
+    writeFileSync(join(signedDir(), 'lib.js'), "export const greeting = 'pwned';\n");
+    t.after(() => writeFileSync(join(signedDir(), 'lib.js'), "export const greeting = 'as signed';\n"));
+    await assert.rejects(m.start('signed'), /failed signature verification \(tampered\): lib\.js changed since it was signed/);
+    assert.equal(m.info('signed')?.signature?.status, 'tampered');
+    const record = audit(m, 'signed').findLast((r) => r.event === 'signature');
+    assert.equal(record?.decision, 'deny');
+    assert.equal((record?.detail as { status: string }).status, 'tampered');
+
+    const dataDir = join(scratch, 'cli-data');
+    mkdirSync(join(dataDir, 'trusted-keys'), { recursive: true });
+    for (const name of readdirSync(keys).filter((n) => n.endsWith('.pub'))) copyFileSync(join(keys, name), join(dataDir, 'trusted-keys', name));
+    const hst = (...args: string[]) =>
+      spawnSync(process.execPath, [join(repo, 'dist', 'src', 'cli', 'main.js'), '--plugin-dir', pluginsDir, '--data-dir', dataDir, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const run = hst('--signatures', 'require', 'run', 'signed', 'greet');
+    assert.equal(run.status, 1, run.stdout);
+    assert.match(run.stderr, /tampered/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'one line, no stack trace');
+    const list = hst('list');
+    assert.match(list.stdout, /^signed +\S+ +node .* tampered +greet$/m);
+    const auditText = hst('audit', '--plugin', 'signed');
+    assert.match(auditText.stdout, /signature status=tampered detail=lib\.js changed since it was signed/);
   });
 });

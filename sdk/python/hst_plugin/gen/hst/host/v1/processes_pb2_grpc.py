@@ -79,7 +79,7 @@ class ProcessesServicer:
         Errors: INVALID_ARGUMENT (program neither absolute nor a bare name,
         args/env/cwd malformed, negative timeout), NOT_FOUND (no such program or
         cwd), PERMISSION_DENIED (program not executable, cwd outside the
-        workspace), OUT_OF_RANGE (stdin larger than the write limit),
+        workspace or holding what the plugin may not read), OUT_OF_RANGE (stdin larger than the write limit),
         RESOURCE_EXHAUSTED (the plugin runs the maximum number of processes),
         DEADLINE_EXCEEDED (timed out; the process group was killed).
         """
