@@ -13,6 +13,7 @@ import { Cli, errorMessage, type GlobalOptions } from './output.js';
 import { runCommand } from './run.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 function parseCookie(value: string): { key: string; value: string } {
@@ -194,11 +195,13 @@ program
   .command('inspect')
   .description("show a plugin's manifest, signature, effective capabilities and the sandbox layers it would get")
   .argument('<plugin-dir>')
-  .option('--trusted <dir>', 'directory of trusted .pub keys, to check the signature')
+  .option('--trusted <dir>', 'directory of trusted .pub keys, to check the signature (default: <data-dir>/trusted-keys, when it exists)')
   .option('--policy <file>', "the operator's policy file (YAML)")
   .action(async (pluginDir: string, opts: { trusted?: string; policy?: string }) => {
     try {
-      const report = await inspectPlugin({ pluginDir, sandbox: cli().hostPolicy.sandbox, ...(opts.trusted ? { trusted: opts.trusted } : {}), ...(opts.policy ? { policyFile: opts.policy } : {}) });
+      const defaultTrusted = join(cli().dataDir, 'trusted-keys');
+      const trusted = opts.trusted ?? (existsSync(defaultTrusted) ? defaultTrusted : undefined);
+      const report = await inspectPlugin({ pluginDir, sandbox: cli().hostPolicy.sandbox, ...(trusted ? { trusted } : {}), ...(opts.policy ? { policyFile: opts.policy } : {}) });
       process.stdout.write(globalOptions().json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspectReport(report)}\n`);
     } catch (err) {
       process.stderr.write(`error: ${(err as Error).message}\n`);

@@ -334,5 +334,7 @@ describe('signatures through PluginManager and hst run: every file the plugin lo
     assert.match(list.stdout, /^signed +\S+ +node .* tampered +greet$/m);
     const auditText = hst('audit', '--plugin', 'signed');
     assert.match(auditText.stdout, /signature status=tampered detail=lib\.js changed since it was signed/);
+    const inspect = hst('inspect', signedDir());
+    assert.match(inspect.stdout, /^ {2}signature {4}tampered: lib\.js changed since it was signed$/m);
   });
 });
