@@ -11,16 +11,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runCommand, type CommandEvent } from '../host/commands.js';
-import { MemoryLogger } from '../log.js';
 import type { ClientConnection } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { readAudit } from '../security/audit.js';
 import { probeSandbox } from '../security/sandbox.js';
 import { keygen, signPlugin } from '../security/signature.js';
-import { PluginManager, type PluginManagerOptions } from './manager.js';
+import type { PluginManager } from './manager.js';
 import type { PluginManagerEvents } from './plugin-info.js';
 import { alive, goPeers, pythonPeer } from '../../test/support/peers.js';
 import { until } from '../../test/support/assertions.js';
+import { managerFactory } from '../../test/support/managers.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const pluginsDir = join(repo, 'test', 'fixtures', 'manager', 'plugins');
@@ -31,18 +31,7 @@ const python = pythonPeer();
 const go = goPeers();
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-let managers = 0;
-function manager(options: PluginManagerOptions = {}): PluginManager {
-  return new PluginManager({
-    pluginDirs: [pluginsDir],
-    dataDir: join(scratch, `data-${++managers}`),
-    sandbox: 'off',
-    logger: new MemoryLogger(),
-    health: { intervalMs: 0 },
-    ...('python' in python ? { pythonCommand: python.python } : {}),
-    ...options,
-  });
-}
+const manager = managerFactory(pluginsDir, scratch, { sandbox: 'off', ...('python' in python ? { pythonCommand: python.python } : {}) });
 
 async function run(m: PluginManager, plugin: string, command: string, args: Record<string, string> = {}): Promise<CommandEvent[]> {
   const events: CommandEvent[] = [];

@@ -13,15 +13,15 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KVDefinition } from '../../examples/kv/gen/kv.js';
-import { MemoryLogger } from '../../src/log.js';
-import { PluginManager, type PluginManagerOptions } from '../../src/manager/manager.js';
+import type { PluginManager } from '../../src/manager/manager.js';
 import { Code } from '../../src/rpc/status.js';
 import { readAudit, type AuditRecord } from '../../src/security/audit.js';
 import { probeSandbox } from '../../src/security/sandbox.js';
 import { keygen, signPlugin } from '../../src/security/signature.js';
 import { AttackerDefinition } from '../gen/attack.js';
+import { managerFactory } from '../support/managers.js';
 import { goPeers, repo } from '../support/peers.js';
 
 const probe = await probeSandbox();
@@ -72,17 +72,7 @@ before(() => {
 });
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-let managers = 0;
-function manager(options: PluginManagerOptions = {}): PluginManager {
-  return new PluginManager({
-    pluginDirs: [pluginsDir],
-    dataDir: join(scratch, `data-${++managers}`),
-    workspace: () => workspace,
-    logger: new MemoryLogger(),
-    health: { intervalMs: 0 },
-    ...options,
-  });
-}
+const manager = managerFactory(pluginsDir, scratch, { workspace: () => workspace });
 
 interface Outcome {
   ok: boolean;
@@ -182,7 +172,7 @@ describe(`attacks through PluginManager, sandbox auto (${probe.bwrap ? 'bubblewr
   });
 
   it('cannot read host files, the KV store or the audit log itself', async () => {
-    const kvStore = join(scratch, `data-${managers}`, 'kv.sqlite');
+    const kvStore = join(dirname(dirname(m.auditPath)), 'kv.sqlite');
     assert.ok(existsSync(kvStore) && existsSync(m.auditPath), 'they are there to be read');
     for (const path of [outside, join(workspace, 'secret.txt'), m.auditPath, kvStore, '/etc/shadow']) {
       const outcome = await attack(m, 'attacker', 'direct', 'readFile', { path });
