@@ -7,12 +7,15 @@
  * When the caller has an exec sandbox profile (a sandboxed plugin), each
  * program runs in the same OS sandbox (sandbox.ts) as the plugin, seeing
  * only its own executable, the system directories, the profile's read-only
- * paths and its working directory. The process group is then bubblewrap's:
- * a signal the host sends ends bwrap, and the kernel kills everything in the
- * sandbox with it (bwrap's parent-death signal), so the program itself gets
- * SIGKILL, never a chance to handle SIGTERM. A program that dies of a signal
- * inside the sandbox is reported by bwrap as exit code 128+n, which cannot
- * be told apart from exit(128+n), so it is reported as that exit code.
+ * paths and its working directory: one the plugin may read all of, mounted
+ * read-only unless it may write all of it, or an empty one of its own when
+ * the request names none. The process group is then the sandbox's (bwrap's
+ * or hst's launcher's): a signal the host sends ends it, and the kernel kills
+ * everything in the sandbox with it (the parent-death signal), so the
+ * program itself gets SIGKILL, never a chance to handle SIGTERM. A program
+ * that dies of a signal inside the sandbox is reported by the sandbox as exit
+ * code 128+n, which cannot be told apart from exit(128+n), so it is reported
+ * as that exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

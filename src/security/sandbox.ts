@@ -255,13 +255,13 @@ async function runProbe(): Promise<SandboxProbe> {
   }
   if (executable(LAUNCHER)) tools.launcher = LAUNCHER;
   const reasons: SandboxProbe['reasons'] = {};
-  const check = async (key: ProbeKey, tool: Tool, args: string[], fd3?: Buffer): Promise<boolean> => {
+  const check = async (key: ProbeKey, tool: Tool, args: string[]): Promise<boolean> => {
     const path = tools[tool];
     if (!path) {
       reasons[key] = tool === 'launcher' ? LAUNCHER_MISSING : `${tool} not found on PATH or in ${TOOL_DIRS.join(', ')} (${TOOL_PACKAGES[tool]})`;
       return false;
     }
-    const failure = await run(path, args, fd3);
+    const failure = await run(path, args);
     if (failure) reasons[key] = failure;
     return !failure;
   };
