@@ -255,6 +255,34 @@ describe('PluginManager', () => {
     }
   });
 
+  it("takes the sandbox, signature and hard-link rules from the operator's policy when its options give none", async () => {
+    const keys = join(scratch, 'trusted-empty');
+    mkdirSync(keys, { recursive: true });
+    // The factory's own default (sandbox off) is taken away, so the policy speaks.
+    const m = manager({ sandbox: undefined, trustedKeysDir: keys, policy: { sandbox: 'off', signatures: 'require' } });
+    try {
+      const refused = await rejection(m.start('toolbox'));
+      assert.match(refused.details, /failed signature verification \(unsigned\)/);
+      assert.equal(m.list().find((p) => p.name === 'crashy')?.status, 'invalid', 'every plugin is held to it');
+    } finally {
+      await m.shutdown();
+    }
+    const off = manager({ sandbox: undefined, policy: { sandbox: 'off' } });
+    try {
+      await off.discover();
+      assert.equal(off.info('toolbox')?.sandboxMode, 'off');
+    } finally {
+      await off.shutdown();
+    }
+    const overridden = manager({ sandbox: 'require', policy: { sandbox: 'off' } });
+    try {
+      await overridden.discover();
+      assert.equal(overridden.info('toolbox')?.sandboxMode, 'require', 'an explicit option wins');
+    } finally {
+      await overridden.shutdown();
+    }
+  });
+
   it('under signature policy require starts a signed plugin, and refuses it once its entry changed', async () => {
     const dir = join(scratch, 'signed-plugins');
     const plugin = join(dir, 'signed');

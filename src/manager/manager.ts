@@ -120,9 +120,9 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     this.settings = {
       dataDir: this.dataDir,
       logger: this.logger,
-      signaturePolicy: options.signaturePolicy ?? 'warn',
+      signaturePolicy: options.signaturePolicy ?? options.policy?.signatures ?? 'warn',
       trustedKeysDir: resolve(options.trustedKeysDir ?? join(this.dataDir, 'trusted-keys')),
-      sandbox: options.sandbox ?? 'auto',
+      sandbox: options.sandbox ?? options.policy?.sandbox ?? 'auto',
       autoMTLS: options.autoMTLS ?? true,
       restart: options.restart ?? {},
       health: { ...DEFAULT_HEALTH, ...options.health },
@@ -285,7 +285,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       dataDir: this.dataDir,
       logger: this.logger,
       ...(this.options.policy ? { policy: this.options.policy } : {}),
-      allowHardLinks: this.options.allowHardLinks ?? false,
+      allowHardLinks: this.options.allowHardLinks ?? this.options.policy?.allowHardLinks ?? false,
       ...(this.options.onPermissionRequest ? { onPermissionRequest: this.options.onPermissionRequest } : {}),
     });
     return this.guarded;

@@ -14,6 +14,12 @@ import { realpathSync } from 'node:fs';
 import { covers, parseCapabilityString, type Capability } from './capability.js';
 
 export interface OperatorPolicy {
+  /** The sandbox for every plugin (PluginManager's `sandbox`, which wins when given); default auto. */
+  sandbox?: 'auto' | 'require' | 'off';
+  /** The signature policy (PluginManager's `signaturePolicy`, which wins when given); default warn. */
+  signatures?: 'off' | 'warn' | 'require';
+  /** Let plugins use files with several hard links (PluginManager's `allowHardLinks`, which wins when given). */
+  allowHardLinks?: boolean;
   /** Deny rules for every plugin. */
   deny?: string[];
   plugins?: Record<
