@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { followAudit, readAudit, type AuditQuery, type AuditRecord } from '../security/audit.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 export interface AuditCommandOptions extends AuditQuery {
   path: string;
@@ -29,7 +30,7 @@ export function formatAuditRecord(r: AuditRecord, color: boolean): string {
 function eventDetail(detail: Record<string, unknown> | undefined): string {
   const pairs = Object.entries(detail ?? {}).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   if (pairs.length === 0) return '';
-  const text = pairs.join(' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const text = terminalSafe(pairs.join(' ').replace(/[\n\t]/g, ' '));
   return ` ${text.length > 300 ? `${text.slice(0, 297)}...` : text}`;
 }
 

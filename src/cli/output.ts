@@ -12,6 +12,7 @@ import { PluginManager, type PluginManagerOptions } from '../manager/manager.js'
 import type { SandboxMode } from '../manager/plugin-runner.js';
 import type { SignaturePolicy } from '../security/signature.js';
 import { Code, RpcError } from '../rpc/status.js';
+import { terminalSafe } from '../util/terminal-text.js';
 import { dataDir as defaultDataDir } from './paths.js';
 
 /** The options every command takes (commander's names). */
@@ -150,10 +151,10 @@ export class UsageError extends Error {}
 /** Exit code for a mistake in the command line, as opposed to a failure while running. */
 export const USAGE_EXIT = 2;
 
-/** The one-line message for an error, without a stack trace. */
+/** The message for an error, without a stack trace, and without the control bytes a plugin may have put in it. */
 export function errorMessage(err: unknown): string {
-  if (err instanceof RpcError) return err.details || err.message;
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof RpcError) return terminalSafe(err.details || err.message);
+  return terminalSafe(err instanceof Error ? err.message : String(err));
 }
 
 /** Unknown plugins, commands and arguments are the caller's mistake (2); anything else failed while running (1). */

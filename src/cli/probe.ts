@@ -3,6 +3,7 @@
  * list its services, capture its logs and output, shut it down and time the
  * exit. The tool for "Unrecognized remote plugin message".
  */
+import { terminalSafe } from '../util/terminal-text.js';
 import { HealthCheckResponse_ServingStatus, HealthDefinition } from '../gen/grpc/health/v1/health.js';
 import { ServerReflectionDefinition as ReflectionV1 } from '../gen/grpc/reflection/v1/reflection.js';
 import { ServerReflectionDefinition as ReflectionV1Alpha } from '../gen/grpc/reflection/v1alpha/reflection.js';
@@ -123,7 +124,7 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-/** A person's view of a probe report. */
+/** A person's view of a probe report, safe to print on a terminal. */
 export function formatProbeReport(r: ProbeReport): string {
   const lines: string[] = [];
   lines.push(`${r.ok ? 'OK' : 'FAILED'}  ${r.command.join(' ')}`);
@@ -142,5 +143,6 @@ export function formatProbeReport(r: ProbeReport): string {
   if (r.stdout) lines.push('  stdout', ...r.stdout.trimEnd().split('\n').map((l) => `    ${l}`));
   if (r.stderr) lines.push('  stderr', ...r.stderr.trimEnd().split('\n').map((l) => `    ${l}`));
   if (r.error) lines.push('  error', ...r.error.split('\n').map((l) => `    ${l}`));
-  return lines.join('\n');
+  // Nearly all of it is what the plugin said: its addresses, services, logs and output.
+  return terminalSafe(lines.join('\n'));
 }

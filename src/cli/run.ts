@@ -4,6 +4,7 @@
  * output as it comes, and exits with the command's exit code.
  */
 import type { ManifestCommand } from '../security/manifest.js';
+import { displayLines, terminalSafe } from '../util/terminal-text.js';
 import { errorMessage, exitCodeOf, UsageError, type Cli } from './output.js';
 
 /** `name=value` names an argument; anything else is a value for the next argument in the manifest's order. */
@@ -61,7 +62,8 @@ export async function runCommand(cli: Cli, plugin: string, command: string, valu
       else if (cli.json) continue;
       else if ('output' in event) {
         progress.clear();
-        cli.out(event.output);
+        // On a terminal, the plugin's colours stay and any other escape sequence goes; into a pipe or file, its bytes as they are.
+        cli.out(process.stdout.isTTY ? displayLines(event.output).join('\n') : event.output);
         printed ||= event.output.length > 0;
       } else progress.show(event.progress);
     }
@@ -96,7 +98,7 @@ class ProgressLine {
   show(text: string): void {
     if (!this.enabled) return;
     const width = (process.stderr.columns || 80) - 1;
-    process.stderr.write(`\r\u001b[2K${text.replace(/\s+/g, ' ').slice(0, width)}`);
+    process.stderr.write(`\r\u001b[2K${terminalSafe(text.replace(/\s+/g, ' ')).slice(0, width)}`);
     this.shown = true;
   }
 

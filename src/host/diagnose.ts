@@ -92,7 +92,8 @@ export function diagnose(facts: StartFacts): string {
 
   if (facts.exit) {
     const how = facts.exit.signal ? `was killed by ${facts.exit.signal}` : `exited with code ${facts.exit.code}`;
-    notes.push(`the plugin process ${how} before completing the handshake`);
+    const handshook = facts.stdoutLine !== undefined && facts.stdoutLine.split('|').length >= 4;
+    notes.push(`the plugin process ${how} ${handshook ? 'after its handshake line, before the host could connect' : 'before completing the handshake'}`);
   } else if (facts.timedOut) {
     notes.push(
       `the plugin is still running but printed no handshake line within ${(facts.startTimeoutMs ?? 0) / 1000}s; ` +

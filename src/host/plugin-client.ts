@@ -41,6 +41,7 @@ import { consumeStdio } from '../protocol/stdio.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
 import { readLines } from '../util/lines.js';
 import { Ring } from '../util/ring.js';
+import { terminalSafe } from '../util/terminal-text.js';
 import { within } from '../util/within.js';
 import { diagnose, type StartFacts } from './diagnose.js';
 import { composeEnv } from './env.js';
@@ -124,14 +125,13 @@ export interface PluginClientOptions {
   transport?: Transport;
 }
 
+/** Why a plugin did not start; its text quotes the plugin's output, so control bytes are written out (terminalSafe). */
 export class PluginStartError extends Error {
   override readonly name = 'PluginStartError';
-  constructor(
-    message: string,
-    readonly diagnosis: string,
-    cause?: unknown,
-  ) {
-    super(diagnosis ? `${message}\n${diagnosis}` : message, { cause });
+  readonly diagnosis: string;
+  constructor(message: string, diagnosis: string, cause?: unknown) {
+    super(terminalSafe(diagnosis ? `${message}\n${diagnosis}` : message), { cause });
+    this.diagnosis = terminalSafe(diagnosis);
   }
 }
 
@@ -154,6 +154,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   private killing: Promise<void> | undefined;
   private proc: PluginProcess | undefined;
   private connection: ClientConnection | undefined;
+  /** The connection being dialled, not yet up: closed with the rest when the start fails. */
+  private dialling: ClientConnection | undefined;
   private brokerInstance: GrpcBroker | undefined;
   private handshakeInfo: HandshakeInfo | undefined;
   private plugins: PluginSet = {};
@@ -301,6 +303,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
 
   private closeConnection(): void {
     this.streams.abort();
+    this.dialling?.close();
     this.connection?.close();
   }
 
@@ -396,6 +399,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     });
 
     const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    // One budget for the whole start, handshake and connection together.
+    const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       lineArrived.then((line) => ({ kind: 'line' as const, line })),
@@ -465,7 +470,19 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       fail(`plugin ${JSON.stringify(this.name)} ignored PLUGIN_CLIENT_CERT: AutoMTLS is on but its handshake carries no certificate`);
     }
     this.tls ??= opts.tls;
-    await this.open(info, timeoutMs).catch((err) => fail(`error connecting to plugin at ${info.address.network}:${info.address.address}: ${(err as Error).message}`, err));
+    if (info.multiplex) {
+      fail(
+        `plugin ${JSON.stringify(this.name)} answered that it multiplexes its broker connections, which this host did not ask for; it would not understand the host's connection`,
+      );
+    }
+    // A plugin that dies now fails the start at once, with how it ended, rather than when the dial gives up.
+    const opened = this.open(info, Math.max(0, deadline - Date.now())).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    const connected = await Promise.race([opened, proc.exited.then(() => 'exited' as const)]);
+    if (connected === 'exited') return fail(`plugin exited before we could connect to ${info.address.network}:${info.address.address}`);
+    if (connected) fail(`error connecting to plugin at ${info.address.network}:${info.address.address}: ${connected.message}`, connected);
     return info;
   }
 
@@ -495,8 +512,17 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       ...(this.tls ? { tls: this.tls } : {}),
       describeError: (err, method) => this.describeCallError(err, method),
     });
+    this.dialling = connection;
+    try {
+      await connection.ready(timeoutMs);
+    } catch (err) {
+      connection.close();
+      throw err;
+    } finally {
+      this.dialling = undefined;
+    }
+    // Only a connection that came up is one to ask for a graceful shutdown: kill() takes the rest down at once.
     this.connection = connection;
-    await connection.ready(timeoutMs);
 
     const signal = this.streams.signal;
     const outbound = new AsyncQueue<ConnInfo>();

@@ -74,6 +74,13 @@ describe('hst probe', () => {
     assert.match(stdout, /timeout while waiting for plugin to start/);
   });
 
+  it("writes out the terminal escapes in a plugin's output instead of passing them to the terminal", () => {
+    const { status, stdout } = hst(['probe', '--timeout', '2', '--', process.execPath, fixture('misbehaving-plugin')], { MISBEHAVE: 'terminal-escapes' });
+    assert.equal(status, 1);
+    assert.doesNotMatch(stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u, 'a control byte reached the terminal');
+    assert.match(stdout, /\\u001b\]0;pwned\\u0007/);
+  });
+
   it('rejects a malformed option with a clear message', () => {
     const res = spawnSync(join(repo, 'hst'), ['probe', '--cookie', 'nokey', '--', 'x'], { encoding: 'utf8' });
     assert.notEqual(res.status, 0);

@@ -234,6 +234,38 @@ describe('TS host diagnoses plugins that fail to start', () => {
     assert.match(err.message, /\| fatal: config file \/etc\/plugin\.conf not found/);
   });
 
+  it('a crash right after the handshake: at once, with how it ended, not at the start timeout', async () => {
+    const { err, client } = await misbehave('crash-after-handshake', { startTimeoutMs: 60_000 });
+    assert.match(err.message, /^plugin exited before we could connect to unix:\/nonexistent\/plugin-\d+/);
+    assert.match(err.message, /exited with code 1 after its handshake line, before the host could connect/);
+    assert.match(err.message, /\| fatal: lost my listener/);
+    assert.doesNotMatch(err.message, /timeout|deadline/i);
+    assert.deepEqual(await client.exited, { code: 1, signal: null });
+  });
+
+  it('a multiplexing answer the host did not ask for: one clear line, at once', async () => {
+    const { err, client } = await misbehave('unasked-multiplex', { startTimeoutMs: 60_000 });
+    assert.match(err.message, /answered that it multiplexes its broker connections, which this host did not ask for/);
+    await client.exited;
+    assert.deepEqual(groupMembers(client.pid as number), []);
+  });
+
+  it('a port that accepts and never speaks: the start fails within its one timeout, not twice it', async () => {
+    const started = Date.now();
+    const { err, client } = await misbehave('silent-port', { startTimeoutMs: 1_500 });
+    const took = Date.now() - started;
+    assert.match(err.message, /error connecting to plugin at tcp:127\.0\.0\.1:\d+/);
+    // The handshake and the dial share the budget; before, each had all of it.
+    assert.ok(took < 2_900, `the start took ${took} ms for a 1.5 s timeout`);
+    await client.exited;
+  });
+
+  it('terminal escapes in what the plugin printed are written out, never passed to the terminal', async () => {
+    const { err } = await misbehave('terminal-escapes', { startTimeoutMs: 60_000 });
+    assert.doesNotMatch(err.message, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u);
+    assert.match(err.message, /\\u001b\]0;pwned\\u0007\\u001b\[2Jhello/);
+  });
+
   it('a cookie mismatch', async () => {
     const { err } = await startFailure({ handshake: { ...handshake, magicCookieValue: 'goodbye' } }, {});
     assert.match(err.message, /refused the magic cookie/);

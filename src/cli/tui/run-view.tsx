@@ -11,7 +11,7 @@ import { isBack, isChar } from './keys.js';
 import { useKeys } from './key-router.js';
 import type { ScreenProps } from './screen.js';
 import { overflowOf, scrollPosition, ScrollView, useScroll } from './scroll-view.js';
-import { displayLines } from './terminal-text.js';
+import { displayLines } from '../../util/terminal-text.js';
 import { useBatched } from './use-batched.js';
 import { spinnerFrame, useClock } from './use-clock.js';
 

@@ -21,8 +21,12 @@ export function grpcTarget(address: Address): string {
   return address.network === 'unix' ? `unix://${address.address}` : `ipv4:${address.address}`;
 }
 
+/** The longest single wait for a connection to come up; see ready(). */
+const READY_SLICE_MS = 250;
+
 export class GrpcJsConnection implements ClientConnection {
   private readonly channel: grpc.Client;
+  private closed = false;
   private readonly describeError: ErrorDescriber;
 
   constructor(address: Address, options: { tls?: TlsMaterial; describeError?: ErrorDescriber } = {}) {
@@ -46,13 +50,24 @@ export class GrpcJsConnection implements ClientConnection {
     return client as Client<D>;
   }
 
-  ready(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.channel.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve())),
-    );
+  /**
+   * Waits in short slices: grpc-js keeps a pending wait's timer running after
+   * close(), so one long wait would hold the process open for its whole
+   * length after the dial was given up.
+   */
+  async ready(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const until = Math.min(deadline, Date.now() + READY_SLICE_MS);
+      const err = await new Promise<Error | undefined>((resolve) => this.channel.waitForReady(until, (e) => resolve(e)));
+      if (!err) return;
+      if (this.closed) throw new Error('the connection was closed before it was ready');
+      if (Date.now() >= deadline) throw err;
+    }
   }
 
   close(): void {
+    this.closed = true;
     this.channel.close();
   }
 

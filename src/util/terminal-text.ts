@@ -1,5 +1,6 @@
 /**
- * Text from a plugin made safe to draw line by line: colour codes (SGR) are
+ * Text from a plugin on a terminal. displayLines draws it line by line (the
+ * TUI, `hst run`): colour codes (SGR) are
  * kept, other escape sequences and control characters dropped (they would
  * move the cursor over the UI), a carriage return keeps what was written
  * after it, as a terminal would show it, and tabs become spaces.
@@ -38,4 +39,14 @@ function plain(text: string, out: string, column: number): [string, number] {
     }
   }
   return [out, column];
+}
+
+/**
+ * Text that came from a plugin (its handshake line, its stderr, its error
+ * messages), made harmless for a terminal: every control character but
+ * newline and tab is written out as \uXXXX, so a plugin can neither move the
+ * cursor, retitle the window nor hide what it printed.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
