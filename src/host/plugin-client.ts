@@ -25,6 +25,7 @@ import {
   DEFAULT_MIN_PORT,
   DEFAULT_START_TIMEOUT_MS,
   ENV_CLIENT_CERT,
+  ENV_HOST_PID,
   ENV_MAX_PORT,
   ENV_MIN_PORT,
   ENV_PROTOCOL_VERSIONS,
@@ -338,6 +339,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       protocolEnv[ENV_UNIX_SOCKET_DIR] = this.socketDir;
       if (opts.unixSocket?.group) protocolEnv[ENV_UNIX_SOCKET_GROUP] = opts.unixSocket.group;
     }
+    // Inside the sandbox's pid namespace the host is out of sight, and the sandbox's watchdog does this job.
+    if (!opts.sandbox) protocolEnv[ENV_HOST_PID] = String(process.pid);
     // A sandboxed plugin never sees the host's environment.
     const env = composeEnv(command.env, opts.skipHostEnv || opts.sandbox ? undefined : process.env, protocolEnv);
 

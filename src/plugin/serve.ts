@@ -18,6 +18,7 @@ import {
   CORE_PROTOCOL_VERSION,
   COOKIE_MISMATCH_MESSAGE,
   ENV_CLIENT_CERT,
+  ENV_HOST_PID,
   ENV_MULTIPLEX_GRPC,
   ENV_PROTOCOL_VERSIONS,
   MISCONFIGURED_COOKIE_MESSAGE,
@@ -63,12 +64,39 @@ export interface ServingPlugin {
 }
 
 const SHUTDOWN_HOOK_LIMIT_MS = 1_000;
+/**
+ * The process that started us, read as this module loads: a host killed
+ * before the handshake leaves us reparented, and a later look would take the
+ * new parent for the host. An hst host also names itself (ENV_HOST_PID), for
+ * a host gone before even this.
+ */
+const PARENT = process.ppid;
+const HOST_PID = Number(process.env[ENV_HOST_PID]) || undefined;
+const PARENT_POLL_MS = 500;
+
+function hostGone(): boolean {
+  if (process.ppid !== PARENT) return true;
+  if (HOST_PID === undefined) return false;
+  try {
+    process.kill(HOST_PID, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   const env = config.env ?? process.env;
   const { magicCookieKey: key, magicCookieValue: value } = config.handshake;
   if (!key || !value) die(MISCONFIGURED_COOKIE_MESSAGE);
   if (env[key] !== value) die(COOKIE_MISMATCH_MESSAGE);
+
+  // A plugin never outlives its host: before the handshake it just leaves, after it, it shuts down.
+  let onOrphaned: () => void = () => process.exit(1);
+  if (!config.outliveHost) {
+    if (hostGone()) process.exit(1);
+    watchParent(() => onOrphaned());
+  }
 
   const logger = config.logger ?? createHclogLogger({ name: 'plugin' });
   // A plugin with only commands (or only host-service use) still speaks its handshake version.
@@ -173,7 +201,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
   stdio.start();
-  if (!config.outliveHost) watchParent(shutdown);
+  onOrphaned = shutdown;
 
   return { appVersion, handshakeLine, broker, logger, done };
 }
@@ -183,11 +211,12 @@ function die(message: string): never {
   process.exit(1);
 }
 
-/** Exits when our parent dies: a killed host must not leave plugins behind. */
-function watchParent(shutdown: () => void): void {
-  const parent = process.ppid;
+/** Calls `orphaned` once the process that started us is gone. */
+function watchParent(orphaned: () => void): void {
   const timer = setInterval(() => {
-    if (process.ppid !== parent) shutdown();
-  }, 1_000);
+    if (!hostGone()) return;
+    clearInterval(timer);
+    orphaned();
+  }, PARENT_POLL_MS);
   timer.unref();
 }

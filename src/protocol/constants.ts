@@ -10,6 +10,12 @@ export const ENV_CLIENT_CERT = 'PLUGIN_CLIENT_CERT';
 export const ENV_MULTIPLEX_GRPC = 'PLUGIN_MULTIPLEX_GRPC';
 export const ENV_UNIX_SOCKET_DIR = 'PLUGIN_UNIX_SOCKET_DIR';
 export const ENV_UNIX_SOCKET_GROUP = 'PLUGIN_UNIX_SOCKET_GROUP';
+/**
+ * hst's own addition, set by an hst host for a plugin outside a pid
+ * namespace: the host's pid, so a plugin whose host died before the plugin
+ * could look at its parent still knows to leave. Other hosts do not set it.
+ */
+export const ENV_HOST_PID = 'HST_HOST_PID';
 
 export const DEFAULT_MIN_PORT = 10000;
 export const DEFAULT_MAX_PORT = 25000;

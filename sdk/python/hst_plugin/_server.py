@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -208,6 +209,40 @@ def _flush_quietly(stream) -> None:
         pass
 
 
+# The process that started us, read as early as this module loads: a host
+# killed before the handshake leaves us reparented, and a later look would
+# take the new parent for the host. An hst host also names itself in
+# HST_HOST_PID, for a host gone before even this.
+_PARENT = os.getppid()
+_HOST_PID = int(os.environ.get("HST_HOST_PID", "0") or "0")
+_PARENT_POLL_S = 0.5
+
+
+def _host_gone() -> bool:
+    if os.getppid() != _PARENT:
+        return True
+    if not _HOST_PID:
+        return False
+    try:
+        os.kill(_HOST_PID, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _watch_parent(on_orphaned: List[Any]) -> None:
+    """Calls on_orphaned[0] once the host that started us is gone."""
+
+    def watch() -> None:
+        while not _host_gone():
+            time.sleep(_PARENT_POLL_S)
+        on_orphaned[0]()
+
+    threading.Thread(target=watch, name="hst-parent-watch", daemon=True).start()
+
+
 def serve(config: ServeConfig) -> None:
     """Serve the plugins of `config` the way go-plugin's plugin.Serve does.
 
@@ -226,6 +261,12 @@ def serve(config: ServeConfig) -> None:
         sys.stderr.write(MSG_NOT_A_PROGRAM)
         sys.stderr.flush()
         sys.exit(1)
+
+    # A plugin never outlives its host: before the handshake it just leaves; after it, it shuts down.
+    if _host_gone():
+        sys.exit(1)
+    on_orphaned: List[Any] = [lambda: os._exit(1)]
+    _watch_parent(on_orphaned)
 
     # 2. Version negotiation.
     version, plugin_set = negotiate_version(config)
@@ -259,6 +300,7 @@ def serve(config: ServeConfig) -> None:
     )
     stopping = threading.Event()
     shutdown = threading.Event()
+    on_orphaned[0] = shutdown.set
 
     health_servicer = health.HealthServicer()
     health_servicer.set(HEALTH_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
