@@ -4,11 +4,12 @@
  * bound to that Caller when they are registered on that listener.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceRegistrar } from '../rpc/definition.js';
 import { defaultLogger, type Logger } from '../log.js';
+import { processAlive } from '../host/plugin-process.js';
 import { Caller, type CallerIdentity } from './caller.js';
 import { dispatch, type Authorizer, type CallRecord, type Decision } from './dispatch.js';
 import type { HostContext } from './host-context.js';
@@ -32,6 +33,40 @@ export interface HostServicesOptions {
   allowHardLinks?: boolean;
 }
 
+/** A host's own temp directory is `hst-<pid>-<time>` in the OS temp dir. */
+const TEMP_BASE_PREFIX = 'hst-';
+const TEMP_BASE = /^hst-(\d+)-[0-9a-z]+$/;
+
+/**
+ * Removes the temp directories of hosts that died without cleaning up (a
+ * SIGKILL): ours by owner, and their pid no longer running. A live pid, even
+ * a reused one, keeps its directory; so does anything of another user's.
+ */
+export function reclaimDeadHostsTemp(dir: string, logger: Logger): string[] {
+  const reclaimed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return reclaimed;
+  }
+  for (const name of names) {
+    const pid = Number(TEMP_BASE.exec(name)?.[1]);
+    if (!pid || pid === process.pid || processAlive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isDirectory() || st.uid !== process.getuid?.()) continue;
+      rmSync(path, { recursive: true, force: true });
+      reclaimed.push(path);
+    } catch (err) {
+      logger.debug({ path, err: String(err) }, 'could not reclaim a dead host\'s temp directory');
+    }
+  }
+  if (reclaimed.length > 0) logger.info({ reclaimed }, 'removed the temp directories of hosts that are gone');
+  return reclaimed;
+}
+
 export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [Caller]; disconnect: [Caller] }> {
   readonly limits: Limits;
   readonly context: HostContext;
@@ -53,7 +88,8 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
     this.logger = (options.logger ?? defaultLogger()).child({ name: 'host-services' });
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     this.ownTempBase = !options.tempDir;
-    this.tempBase = options.tempDir ?? join(tmpdir(), `hst-${process.pid}-${Date.now().toString(36)}`);
+    if (this.ownTempBase) reclaimDeadHostsTemp(tmpdir(), this.logger);
+    this.tempBase = options.tempDir ?? join(tmpdir(), `${TEMP_BASE_PREFIX}${process.pid}-${Date.now().toString(36)}`);
     mkdirSync(this.tempBase, { recursive: true, mode: 0o700 });
     const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined));
     const singletons = this.singletons;

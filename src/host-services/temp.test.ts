@@ -1,11 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TempDefinition, TempEntryKind } from '../gen/hst/host/v1/temp.js';
 import { Code } from '../rpc/status.js';
 import { failure, openFds } from '../../test/support/assertions.js';
 import { withHarness } from '../../test/support/host-harness.js';
+import { MemoryLogger } from '../log.js';
+import { reclaimDeadHostsTemp } from './host-services.js';
 import { tempService } from './temp.js';
 
 /** Host path of a `$tmp/...` plugin path. */
@@ -165,4 +170,31 @@ describe('Temp service', () => {
         ],
       );
     }));
+});
+
+describe("a dead host's temp directory", () => {
+  it('is reclaimed by the next host: ours and dead only, never a live host\'s or another user\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hst-reclaim-'));
+    const sleeper = spawn('sleep', ['60']);
+    try {
+      // A pid that was running and is not any more.
+      const done = spawn('true');
+      await once(done, 'exit');
+      const dead = join(dir, `hst-${done.pid}-mx6cwpv0`);
+      const live = join(dir, `hst-${sleeper.pid}-mx6cwpv1`);
+      const foreign = join(dir, `hst-${done.pid}-mx6cwpv2`);
+      const unrelated = join(dir, `hst-notapid-x`);
+      // Another user's directory can be made only by root.
+      const asRoot = process.getuid?.() === 0;
+      for (const d of [dead, live, unrelated, ...(asRoot ? [foreign] : [])]) mkdirSync(join(d, 'client', 'leftover'), { recursive: true });
+      if (asRoot) chownSync(foreign, 65534, 65534);
+      const reclaimed = reclaimDeadHostsTemp(dir, new MemoryLogger());
+      assert.deepEqual(reclaimed, [dead]);
+      assert.ok(!existsSync(dead));
+      for (const kept of [live, unrelated, ...(asRoot ? [foreign] : [])]) assert.ok(existsSync(kept), kept);
+    } finally {
+      sleeper.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
