@@ -120,6 +120,8 @@ struct op {
 static struct op ops[MAX_OPS];
 static int n_ops;
 static int isolate;          /* --unshare-all: build the sandbox, not only confine */
+static int reaper;           /* --reaper: no sandbox, only take the program's whole tree down with the host */
+static const char *argv0;    /* --argv0: the name the program is run under */
 static int confine_only;     /* inside bubblewrap: Landlock and seccomp only */
 static int die_with_parent;
 static int new_session;
@@ -175,6 +177,8 @@ static int parse(int argc, char **argv) {
     if (!strcmp(a, "--")) return i + 1;
     if (!strcmp(a, "--unshare-all")) isolate = 1;
     else if (!strcmp(a, "--confine-only")) confine_only = 1;
+    else if (!strcmp(a, "--reaper")) reaper = 1;
+    else if (!strcmp(a, "--argv0")) argv0 = need(argc, argv, ++i, a);
     else if (!strcmp(a, "--die-with-parent")) die_with_parent = 1;
     else if (!strcmp(a, "--new-session")) new_session = 1;
     else if (!strcmp(a, "--landlock")) landlock_wanted = 1;
@@ -581,6 +585,105 @@ static void isolate_and_run(char **command) {
   }
 }
 
+/*
+ * --reaper: for a program the host runs without a sandbox. It becomes the
+ * subreaper of everything the program starts, so nothing escapes it by
+ * double-forking, and takes that whole tree down with SIGKILL when the host
+ * dies (told by a parent-death signal it can catch, unlike SIGKILL) or when
+ * the program itself ends, as a sandbox's pid namespace would. It ends the
+ * way the program did.
+ */
+#define HOST_DEATH_SIGNAL (SIGRTMIN + 1)
+
+static volatile sig_atomic_t host_gone;
+
+static void on_host_death(int sig) {
+  (void)sig;
+  host_gone = 1;
+}
+
+static void absorb(int sig) { (void)sig; }
+
+/* SIGKILL to every process below this one, until none is left. */
+static void kill_descendants(void) {
+  for (int round = 0; round < 50; round++) {
+    int killed = 0;
+    pid_t self = getpid();
+    /* Walk /proc/<pid>/task/<pid>/children, breadth first. */
+    pid_t queue[4096];
+    int head = 0, tail = 0;
+    queue[tail++] = self;
+    while (head < tail) {
+      char path[64];
+      pid_t pid = queue[head++];
+      snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+      FILE *f = fopen(path, "re");
+      if (!f) continue;
+      int child;
+      while (fscanf(f, "%d", &child) == 1) {
+        if (tail < (int)(sizeof queue / sizeof *queue)) queue[tail++] = child;
+        kill(child, SIGKILL);
+        killed++;
+      }
+      fclose(f);
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+    if (!killed) {
+      /* Nothing listed: reap whatever is still dying, and stop once no child is left. */
+      if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD) return;
+    }
+  }
+}
+
+static void end_like(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    kill(getpid(), sig);
+  }
+  exit_like(status);
+}
+
+static void reap_and_run(char **command) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) die_errno("become a subreaper", "");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_host_death;
+  sigaction(HOST_DEATH_SIGNAL, &sa, NULL);
+  if (prctl(PR_SET_PDEATHSIG, HOST_DEATH_SIGNAL, 0, 0, 0)) die_errno("parent-death signal", "");
+  if (parent_pid && getppid() != parent_pid) die("the host (pid %d) is gone", (int)parent_pid);
+  /* Signals the host sends the process group are the program's: this process only lets them pass. */
+  sa.sa_handler = absorb;
+  const int passed[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
+  for (size_t i = 0; i < sizeof passed / sizeof *passed; i++) sigaction(passed[i], &sa, NULL);
+  pid_t program = fork();
+  if (program < 0) die_errno("fork", "");
+  if (program == 0) {
+    char *name = command[0];
+    if (argv0) command[0] = (char *)argv0;
+    execvp(name, command);
+    die_errno("cannot run", name);
+  }
+  int status = 0;
+  for (;;) {
+    if (host_gone) {
+      kill_descendants();
+      _exit(128 + SIGKILL);
+    }
+    pid_t pid = wait(&status);
+    if (pid == program) break;
+    if (pid < 0 && errno != EINTR) break;
+  }
+  /* What the program left running goes with it, as in a sandbox. */
+  kill_descendants();
+  end_like(status);
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--landlock-abi")) {
     printf("%d\n", landlock_abi());
@@ -593,7 +696,8 @@ int main(int argc, char **argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (parent_pid && getppid() != parent_pid) die("the host (pid %d) is gone", (int)parent_pid);
   }
-  if (confine_only == isolate) die("exactly one of --unshare-all and --confine-only");
+  if (reaper) reap_and_run(command);
+  if (confine_only == isolate) die("exactly one of --unshare-all, --confine-only and --reaper");
   if (confine_only) become_plugin(command);
   isolate_and_run(command);
   return 126;

@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputStream, ProcessesDefinition, ProcessOutputRequest, SpawnRequest, WriteStdinRequest, type ProcessExit } from '../gen/hst/host/v1/processes.js';
@@ -7,6 +9,7 @@ import type { Client } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { failure, openFds, sleep, until } from '../../test/support/assertions.js';
 import { hostHarness, withHarness, type Harness } from '../../test/support/host-harness.js';
+import { alive } from '../../test/support/peers.js';
 import type { Limits } from './limits.js';
 import { processesService } from './processes.js';
 
@@ -458,5 +461,56 @@ describe('Processes service: spawned processes', () => {
         ],
       );
     });
+  });
+});
+
+/** A host that runs `script` through the Processes service (no sandbox), prints the pids it wrote, and stays up. */
+const KILLED_HOST = `
+const [harnessUrl, processesUrl, genUrl, script] = process.argv.slice(1);
+const { hostHarness } = await import(harnessUrl);
+const { processesService } = await import(processesUrl);
+const { ProcessesDefinition } = await import(genUrl);
+const h = await hostHarness({ modules: [processesService], env: { PATH: process.env.PATH } });
+const plugin = await h.plugin('plugin');
+const processes = plugin.client(ProcessesDefinition);
+const spawned = await processes.spawn({ program: '/bin/sh', args: ['-c', script] });
+for await (const msg of processes.processOutput({ id: spawned.id })) {
+  const text = Buffer.from(msg.data ?? []).toString();
+  if (text.includes('ready')) { console.log(text.trim()); break; }
+}
+setInterval(() => {}, 60_000);
+`;
+
+describe('Processes without a sandbox, when the host dies', () => {
+  it('a program and all it started, double-forked ones too, die with a host killed by SIGKILL (20 kills)', { timeout: 170_000 }, async () => {
+    const url = (path: string) => new URL(path, import.meta.url).href;
+    const script = 'sleep 300 & a=$!; (sleep 301 & echo $! > /dev/null); sleep 302 & b=$!; echo "$a $b $$ ready"; wait';
+    const survivors: number[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const host = spawn(process.execPath, ['--input-type=module', '-e', KILLED_HOST, url('../../test/support/host-harness.js'), url('./processes.js'), url('../gen/hst/host/v1/processes.js'), script], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          const [line] = (await once(host.stdout.setEncoding('utf8'), 'data')) as [string];
+          const pids = line.trim().split(' ').slice(0, 3).map(Number);
+          assert.ok(pids.every((pid) => pid > 0), line);
+          // The double-forked sleep is found by its command line: nobody knows its pid.
+          host.kill('SIGKILL');
+          await once(host, 'exit');
+          await until(() => pids.every((pid) => !alive(pid)), 'the programs are gone', 10_000).catch(() => survivors.push(...pids.filter(alive)));
+        }),
+      );
+    }
+    const orphaned = spawnSync('pgrep', ['-f', '^sleep 30[012]$'], { encoding: 'utf8' }).stdout.trim();
+    for (const pid of new Set([...survivors, ...orphaned.split('\n').filter(Boolean).map(Number)])) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    assert.deepEqual(survivors, []);
+    assert.equal(orphaned, '', 'a double-forked program outlived the host');
   });
 });

@@ -36,7 +36,7 @@ import { Code, RpcError } from '../rpc/status.js';
 import { ENV_UNIX_SOCKET_DIR } from '../protocol/constants.js';
 import { normalizePath, pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
 import { killTree } from '../util/process-tree.js';
-import { planSandbox, SandboxUnavailableError, type SandboxPlan } from '../security/sandbox.js';
+import { planSandbox, reaperPrefix, SandboxUnavailableError, type SandboxPlan } from '../security/sandbox.js';
 import type { Caller, ExecSandboxProfile } from './caller.js';
 import { DeniedError, exhausted, invalid, notFound, toRpcError } from './errors.js';
 import type { HostContext } from './host-context.js';
@@ -425,10 +425,18 @@ interface Launched {
   release(): void;
 }
 
-/** Starts the program as a plain host process in `cwdFd`, the directory the confined walk opened. */
+/**
+ * Starts the program as a plain host process in `cwdFd`, the directory the
+ * confined walk opened, under hst's launcher where it was built, so that it
+ * and all it starts die with the host even then (reaperPrefix).
+ */
 function launchOnHost(target: Target, cwdFd: number): Launched {
   // The fd path, not a looked-up host path: the child enters the very directory the confined walk opened.
-  const child = spawn(target.file, target.args, { argv0: target.program, cwd: pathOfFd(cwdFd), env: target.env, detached: true, stdio: 'pipe' });
+  const options = { cwd: pathOfFd(cwdFd), env: target.env, detached: true, stdio: 'pipe' } as const;
+  const reaper = reaperPrefix(target.program);
+  const child = reaper
+    ? spawn(reaper[0] as string, [...reaper.slice(1), target.file, ...target.args], options)
+    : spawn(target.file, target.args, { ...options, argv0: target.program });
   return { child, release: () => {} };
 }
 

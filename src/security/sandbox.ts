@@ -304,6 +304,16 @@ async function runProbe(): Promise<SandboxProbe> {
 
 type Isolation = 'bwrap' | 'launcher';
 
+/**
+ * The words that run a program outside any sandbox yet tied to this host:
+ * hst's launcher as its subreaper, which kills the program and everything it
+ * started when this process dies or the program ends. Undefined where the
+ * launcher was not built.
+ */
+export function reaperPrefix(argv0: string): string[] | undefined {
+  return executable(LAUNCHER) ? [LAUNCHER, '--reaper', '--parent-pid', String(process.pid), '--argv0', argv0, '--'] : undefined;
+}
+
 /** Why no isolation can be had here, and how to get it. */
 function isolationMissing(p: SandboxProbe): string {
   return `neither bubblewrap nor hst's launcher works here (${p.reasons.bwrap ?? 'bwrap unavailable'}; ${p.reasons.launcher ?? 'launcher unavailable'})`;
