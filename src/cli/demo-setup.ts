@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import type { ManifestCommand } from '../security/manifest.js';
 import type { Policy } from '../security/policy.js';
 import type { Cli } from './output.js';
 import { repoRoot } from './paths.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export const WORKSPACE_FILES: Record<string, string> = {
   'README.md': '# A scratch workspace\n\nThe hst demo plugins list, read and describe these files.\nNothing here is precious.\n',
@@ -40,7 +41,7 @@ export function workspaceOf(dataDir: string): string {
 /** Writes the demo's files into the workspace (over earlier copies); returns how many. */
 export function seedWorkspace(workspace: string): number {
   for (const [path, text] of Object.entries(WORKSPACE_FILES)) {
-    mkdirSync(join(workspace, path, '..'), { recursive: true });
+    makeDirs(join(workspace, path, '..'));
     writeFileSync(join(workspace, path), text);
   }
   return Object.keys(WORKSPACE_FILES).length;

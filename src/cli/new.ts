@@ -13,6 +13,7 @@ import type { PluginLanguage, Skeleton, TemplateContext } from './templates/comm
 import { goSkeleton } from './templates/go.js';
 import { pythonSkeleton } from './templates/python.js';
 import { typescriptSkeleton } from './templates/typescript.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export interface NewPluginOptions {
   name: string;
@@ -73,17 +74,17 @@ export async function newPlugin(opts: NewPluginOptions): Promise<NewPluginResult
   const created: string[] = [];
   try {
     for (const dir of skeleton.dirs) {
-      mkdirSync(dirname(dir), { recursive: true });
+      makeDirs(dirname(dir));
       // Not recursive: a directory that appeared since the check is refused, not reused.
       mkdirSync(dir);
       created.push(dir);
     }
     for (const file of skeleton.files) {
-      mkdirSync(dirname(file.path), { recursive: true });
+      makeDirs(dirname(file.path));
       writeFileSync(file.path, file.content, { flag: 'wx', ...(file.mode !== undefined ? { mode: file.mode } : {}) });
     }
     for (const link of skeleton.links) {
-      mkdirSync(dirname(link.path), { recursive: true });
+      makeDirs(dirname(link.path));
       symlinkSync(link.target, link.path, 'dir');
     }
   } catch (err) {

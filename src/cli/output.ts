@@ -3,7 +3,7 @@
  * only on a terminal, `--json`, and a pino log that goes to a file (or to
  * stderr with `--log-stderr`) and never into a command's output.
  */
-import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { pino as Pino } from 'pino';
@@ -14,6 +14,7 @@ import type { SignaturePolicy } from '../security/signature.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { terminalSafe } from '../util/terminal-text.js';
 import { dataDir as defaultDataDir } from './paths.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 /** The options every command takes (commander's names). */
 export interface GlobalOptions {
@@ -138,7 +139,7 @@ class LazyFile {
 
   write(chunk: string): void {
     if (this.fd === undefined) {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      makeDirs(dirname(this.path), 0o700);
       this.fd = openSync(this.path, 'a', 0o600);
     }
     writeSync(this.fd, chunk);

@@ -5,7 +5,7 @@
  * Everything a plugin creates (handles, processes, temp files,
  * subscriptions) is registered on its Caller and released when it goes.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from '../log.js';
@@ -15,6 +15,7 @@ import type { SandboxLayer, SandboxResources } from '../security/sandbox.js';
 import type { Limits } from './limits.js';
 import { currentCall } from './call-scope.js';
 import { DeniedError } from './errors.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 /** Paths starting with this segment name the plugin's private temp directory. */
 export const TEMP_PREFIX = '$tmp';
@@ -111,7 +112,7 @@ export class Caller {
   /** The private temp directory, created on first use. */
   temp(): ConfinedRoot {
     if (!this.tempRoot) {
-      mkdirSync(this.tempHostPath, { recursive: true, mode: 0o700 });
+      makeDirs(this.tempHostPath, 0o700);
       this.tempRoot = new ConfinedRoot(this.tempHostPath, (segments) => this.checkFollowed([TEMP_PREFIX, ...segments].join('/')), this.rootOptions);
     }
     return this.tempRoot;

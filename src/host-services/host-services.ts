@@ -4,7 +4,7 @@
  * bound to that Caller when they are registered on that listener.
  */
 import { EventEmitter } from 'node:events';
-import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceRegistrar } from '../rpc/definition.js';
@@ -15,6 +15,7 @@ import { dispatch, type Authorizer, type CallRecord, type Decision } from './dis
 import type { HostContext } from './host-context.js';
 import { defaultLimits, type Limits } from './limits.js';
 import type { HostServiceModule } from './operation.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export interface HostServicesOptions {
   /** Domains to serve. */
@@ -86,11 +87,11 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
     this.modules = [...options.modules];
     this.limits = { ...defaultLimits, ...options.limits };
     this.logger = (options.logger ?? defaultLogger()).child({ name: 'host-services' });
-    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    makeDirs(options.dataDir, 0o700);
     this.ownTempBase = !options.tempDir;
     if (this.ownTempBase) reclaimDeadHostsTemp(tmpdir(), this.logger);
     this.tempBase = options.tempDir ?? join(tmpdir(), `${TEMP_BASE_PREFIX}${process.pid}-${Date.now().toString(36)}`);
-    mkdirSync(this.tempBase, { recursive: true, mode: 0o700 });
+    makeDirs(this.tempBase, 0o700);
     const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined));
     const singletons = this.singletons;
     this.context = {

@@ -7,7 +7,6 @@
  * is marked failed with its last stderr lines. A plugin that stops answering
  * health checks is killed and goes the same way.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { PluginClient } from '../host/plugin-client.js';
@@ -24,6 +23,7 @@ import type { DiscoveredPlugin } from './discovery.js';
 import type { GuardedHost } from './guarded-host.js';
 import type { PluginInfo, PluginManagerEvents, PluginStatus } from './plugin-info.js';
 import { launchPlan, type RuntimeOptions } from './runtime.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export type SandboxMode = 'auto' | 'require' | 'off';
 
@@ -235,8 +235,8 @@ export class PluginRunner {
 
     const workspace = this.settings.workspace?.(m) ?? join(this.settings.dataDir, 'workspaces', m.name);
     const workDir = join(this.settings.dataDir, 'run', m.name);
-    mkdirSync(workspace, { recursive: true, mode: 0o700 });
-    mkdirSync(workDir, { recursive: true, mode: 0o700 });
+    makeDirs(workspace, 0o700);
+    makeDirs(workDir, 0o700);
     const mode = this.settings.sandbox;
     const plan = await launchPlan(
       m,

@@ -5,9 +5,10 @@
  * allowed records are synced in batches. Files rotate by size:
  * audit.jsonl, audit.jsonl.1, ...
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, watch, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, watch, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CallRecord } from '../host-services/dispatch.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export interface AuditRecord {
   time: string;
@@ -56,7 +57,7 @@ export class AuditLog {
   private closed = false;
 
   constructor(private readonly options: AuditOptions) {
-    mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(options.path), 0o700);
     this.fd = openSync(options.path, 'a', 0o600);
     this.size = fstatSync(this.fd).size;
     this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;

@@ -40,6 +40,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { ConfinedRoot, normalizePath } from './confine.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export const MANIFEST_FILE = 'plugin.yaml';
 export const SIGNATURE_FILE = 'plugin.sig';
@@ -158,7 +159,7 @@ export function keyIdOf(key: KeyObject): string {
 export function keygen(dir: string): GeneratedKey {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const keyId = keyIdOf(publicKey);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const privateKeyPath = join(dir, `${keyId}.key`);
   const publicKeyPath = join(dir, `${keyId}.pub`);
   // Created with its final mode, so the secret is never readable by others even briefly.
@@ -263,7 +264,7 @@ async function digestTree(root: ConfinedRoot, copyTo?: string): Promise<Record<s
   const dirs = [''];
   if (copyTo !== undefined) {
     rmSync(copyTo, { recursive: true, force: true });
-    mkdirSync(copyTo, { recursive: true, mode: 0o700 });
+    makeDirs(copyTo, 0o700);
   }
   for (let dir = dirs.pop(); dir !== undefined; dir = dirs.pop()) {
     const names = root.withDir(dir || '.', (dirPath) => readdirSync(dirPath)).sort();

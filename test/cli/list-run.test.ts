@@ -144,6 +144,13 @@ describe('hst list', () => {
     assert.equal(alive(exits.pid), false, 'the plugin was shut down with the command');
   });
 
+  it('a data directory that cannot be made (under /proc) fails at once, in one line, instead of spinning', () => {
+    const res = spawnSync(join(repo, 'hst'), ['--plugin-dir', pluginDir, '--data-dir', '/proc/hst-data', 'run', 'exits', 'echo', 'text=x'], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    assert.equal(res.signal, null, 'hst had to be killed');
+    assert.equal(res.status, 1);
+    assertCleanError(res.stderr, "ENOENT: no such file or directory, mkdir '/proc/hst-data'");
+  });
+
   it('--sandbox off runs plugins unconfined and says so in the list and the audit log', () => {
     const human = hst('--sandbox', 'off', 'list', '--start');
     assert.equal(human.status, 0, human.stderr);

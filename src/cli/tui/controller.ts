@@ -6,7 +6,7 @@
  * read its state (a new object on every change) and call its methods; the
  * component tests give them a stand-in with the same interface.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import type { CommandEvent } from '../../host/commands.js';
@@ -20,6 +20,7 @@ import { planConcurrentCalls, runConcurrentCalls, type CallReport, type Concurre
 import { buildPlugins, missingArgs, sampleArgs, seedWorkspace, setDemoEnvironment, startDemoHttpServer, workspaceOf } from '../demo-setup.js';
 import { errorMessage, type HostPolicy } from '../output.js';
 import { pluginProcesses } from '../plugin-processes.js';
+import { makeDirs } from '../../util/make-dirs.js';
 
 export type Phase = 'starting' | 'ready' | 'resetting' | 'stopping' | 'stopped';
 
@@ -158,7 +159,7 @@ export class HostController implements TuiController {
 
   followAudit(onRecord: (record: AuditRecord) => void, signal: AbortSignal): void {
     // It watches the directory, which the host makes only when it first records something.
-    mkdirSync(dirname(this.auditPath), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(this.auditPath), 0o700);
     followAudit(this.auditPath, {}, onRecord, signal);
   }
 

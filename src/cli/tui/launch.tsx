@@ -5,13 +5,14 @@
  * out of it (the log file; console output goes there too), and on q, Ctrl-C,
  * SIGINT, SIGTERM or SIGHUP stops every plugin before it exits.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { format } from 'node:util';
 import type { Logger } from '../../log.js';
 import { demoPlugins } from '../demo-setup.js';
 import { Cli, errorMessage, USAGE_EXIT, type GlobalOptions } from '../output.js';
 import { HostController } from './controller.js';
 import { shortPath } from './short-path.js';
+import { makeDirs } from '../../util/make-dirs.js';
 
 const ENTER_ALTERNATE_SCREEN = '\u001b[?1049h';
 const LEAVE_ALTERNATE_SCREEN = '\u001b[?1049l';
@@ -24,7 +25,7 @@ export async function tuiCommand(globals: GlobalOptions): Promise<number> {
   const cli = new Cli(globals);
   try {
     // Found out here, in one line, rather than inside the TUI at the first write.
-    mkdirSync(cli.dataDir, { recursive: true, mode: 0o700 });
+    makeDirs(cli.dataDir, 0o700);
     accessSync(cli.dataDir, constants.W_OK);
   } catch (err) {
     process.stderr.write(`error: the data directory ${cli.dataDir} cannot be used: ${errorMessage(err)}\n`);
