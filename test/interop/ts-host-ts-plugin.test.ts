@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { ChecksumMismatchError, Code, generateCertificate, PluginClient, PluginStartError, RpcError, cleanupClients, type PluginClientOptions } from '../../src/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { counterPlugin, PLUGIN_NAME as COUNTER } from '../../examples/bidirectional/shared.js';
 import { checkCounterCallsBack, killCleanly } from '../support/contracts.js';
 import { MemoryLogger } from '../../src/log.js';
-import { sleep } from '../support/assertions.js';
+import { sleep, until } from '../support/assertions.js';
 import { alive, collector, eventually, groupMembers, inTempDir, nodePlugin, repo } from '../support/peers.js';
 
 function kvClient(cwd: string, extra: Partial<PluginClientOptions> = {}, env: Record<string, string> = {}) {
@@ -176,6 +177,29 @@ describe('TS host loads TS plugins', () => {
     await client.exited;
     assert.deepEqual(groupMembers(client.pid as number), []);
   });
+
+  it('bounds a stdout flood: the plugin stays small, a slow host sink holds it back, and the loss is counted', () =>
+    inTempDir(async (dir) => {
+      let received = 0;
+      // A sink that takes 64 KiB a millisecond and says when it is behind.
+      const stdout = new Writable({
+        highWaterMark: 16 * 1024,
+        write(chunk: Buffer, _encoding, done) {
+          received += chunk.length;
+          setTimeout(done, 1);
+        },
+      });
+      const stderr = collector();
+      const { client } = kvClient(dir, { syncStdout: stdout, syncStderr: stderr.stream });
+      const kv = await client.dispense<KV>(PLUGIN_NAME);
+      const { before, after } = JSON.parse(Buffer.from(await kv.get('flood:500')).toString()) as { before: number; after: number };
+      const grew = (after - before) / 1024 / 1024;
+      assert.ok(grew < 100, `500 MB of stdout grew the plugin by ${grew.toFixed(0)} MB`);
+      await until(() => /\[hst: \d+ bytes of output dropped: the host read them slower than the plugin wrote\]/.test(stderr.text()), 'the plugin owns up to the loss', 20_000);
+      assert.ok(received < 64 * 1024 * 1024, `the host took ${received} bytes of a flood it could not keep up with`);
+      await kv.put('after', Buffer.from('flood'));
+      await client.kill();
+    }));
 
   it('fails a call cleanly when the plugin crashes under it', () =>
     inTempDir(async (dir) => {
