@@ -121,6 +121,7 @@ static struct op ops[MAX_OPS];
 static int n_ops;
 static int isolate;          /* --unshare-all: build the sandbox, not only confine */
 static int reaper;           /* --reaper: no sandbox, only take the program's whole tree down with the host */
+static int forward_signals;  /* --forward-signals: with --reaper, pass the signals it is sent on to the program */
 static const char *argv0;    /* --argv0: the name the program is run under */
 static int confine_only;     /* inside bubblewrap: Landlock and seccomp only */
 static int die_with_parent;
@@ -178,6 +179,7 @@ static int parse(int argc, char **argv) {
     if (!strcmp(a, "--unshare-all")) isolate = 1;
     else if (!strcmp(a, "--confine-only")) confine_only = 1;
     else if (!strcmp(a, "--reaper")) reaper = 1;
+    else if (!strcmp(a, "--forward-signals")) forward_signals = 1;
     else if (!strcmp(a, "--argv0")) argv0 = need(argc, argv, ++i, a);
     else if (!strcmp(a, "--die-with-parent")) die_with_parent = 1;
     else if (!strcmp(a, "--new-session")) new_session = 1;
@@ -586,7 +588,10 @@ static void isolate_and_run(char **command) {
 }
 
 /*
- * --reaper: for a program the host runs without a sandbox. It becomes the
+ * --reaper: for a program the host runs without a sandbox, and in front of
+ * bubblewrap, whose own parent-death signals are set a moment after each of
+ * its processes starts (a host killed in that moment left them running,
+ * reparented to init, before this). It becomes the
  * subreaper of everything the program starts, so nothing escapes it by
  * double-forking, and takes that whole tree down with SIGKILL when the host
  * dies (told by a parent-death signal it can catch, unlike SIGKILL) or when
@@ -602,7 +607,12 @@ static void on_host_death(int sig) {
   host_gone = 1;
 }
 
-static void absorb(int sig) { (void)sig; }
+static volatile pid_t program_pid;
+
+/* A signal sent to this process: the program's (the process group has it already, unless forwarding is asked for). */
+static void absorb(int sig) {
+  if (forward_signals && program_pid > 0) kill(program_pid, sig);
+}
 
 /* SIGKILL to every process below this one, until none is left. */
 static void kill_descendants(void) {
@@ -663,6 +673,7 @@ static void reap_and_run(char **command) {
   for (size_t i = 0; i < sizeof passed / sizeof *passed; i++) sigaction(passed[i], &sa, NULL);
   pid_t program = fork();
   if (program < 0) die_errno("fork", "");
+  program_pid = program;
   if (program == 0) {
     char *name = command[0];
     if (argv0) command[0] = (char *)argv0;

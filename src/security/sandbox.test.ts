@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { PluginClient } from '../host/plugin-client.js';
+import { eventually } from '../../test/support/assertions.js';
 import { planSandbox, probeSandbox, SandboxAddressError, SandboxUnavailableError, type SandboxPlan, type SandboxProbe, type SandboxRequest } from './sandbox.js';
 
 const probe = await probeSandbox();
@@ -719,7 +720,59 @@ async function survivorsOfHostKill(sandboxProbe: SandboxProbe, waitMs: number): 
   }
 }
 
+/** Like FAKE_HOST, but says so the moment it has spawned: the host is then killed before the sandbox is up. */
+const FAKE_HOST_AT_SPAWN = FAKE_HOST.replace("spawn(plan.command", "const child = spawn(plan.command").replace('setInterval(', "console.log('spawned', child.pid);\nsetInterval(");
+
+/** Pids of running processes whose command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        return readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text) && running(Number(name));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Kills `tries` hosts, ten at a time, the moment each has spawned its sandboxed plugin; returns what is left of the plugins. */
+async function survivorsOfEarlyHostKills(sandboxProbe: SandboxProbe, tries: number): Promise<number[]> {
+  const left: number[] = [];
+  for (let first = 0; first < tries; first += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, tries - first) }, async () => {
+        const c = makeCase({ 'idle.mjs': 'setInterval(() => {}, 1000);', 'host.mjs': FAKE_HOST_AT_SPAWN });
+        try {
+          const sandboxModule = new URL('./sandbox.js', import.meta.url).href;
+          const host = spawn(process.execPath, [join(c.pluginDir, 'host.mjs'), sandboxModule, JSON.stringify(c.request({ runtime: 'node', entry: 'idle.mjs' })), JSON.stringify(sandboxProbe)], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          await new Promise<void>((resolve, reject) => {
+            host.stdout?.setEncoding('utf8').on('data', (d: string) => d.includes('spawned') && resolve());
+            host.once('exit', () => reject(new Error('fake host exited before it spawned')));
+          });
+          host.kill('SIGKILL');
+          const gone = await eventually(() => processesMentioning(c.pluginDir).length === 0, 10_000, 50);
+          if (!gone) left.push(...processesMentioning(c.pluginDir));
+        } finally {
+          c.cleanup();
+        }
+      }),
+    );
+  }
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  return left;
+}
+
 describe('watchdog', () => {
+  for (const isolation of ISOLATIONS) {
+    it(`${isolation.name}: 50 hosts killed the moment they spawned their plugin leave nothing running`, { skip: isolation.skip, timeout: 170_000 }, async () => {
+      assert.deepEqual(await survivorsOfEarlyHostKills(isolation.probe, 50), []);
+    });
+  }
+
   for (const isolation of ISOLATIONS) {
     it(`${isolation.name}: the plugin dies when its host is killed with SIGKILL`, { skip: isolation.skip }, async () => {
       const { survivors } = await survivorsOfHostKill(isolation.probe, 5_000);

@@ -285,12 +285,13 @@ async function runProbe(): Promise<SandboxProbe> {
   let seccomp = false;
   let landlock = 0;
   if (isolation) {
-    const tool = isolation === 'bwrap' ? (tools.bwrap as string) : (tools.launcher as string);
-    const wrap = (extra: string[], layers: { landlock: boolean }) =>
-      isolationPrefix(isolation, tools, withLauncherMounted(mounts, isolation, layers.landlock), '/', extra, layers).slice(1);
+    const attempt = (extra: string[], layers: { landlock: boolean }, command: string[], fd3?: Buffer) => {
+      const [first, ...rest] = [...isolationPrefix(isolation, tools, withLauncherMounted(mounts, isolation, layers.landlock), '/', extra, layers), ...command];
+      return run(first as string, rest, fd3);
+    };
     const [withSeccomp, withLandlock] = await Promise.all([
-      filter ? run(tool, [...wrap(['--seccomp', '3'], { landlock: false }), ...SECCOMP_PROBE_COMMAND], filter) : Promise.resolve(`no seccomp filter for CPU architecture ${process.arch}`),
-      landlockAbi > 0 ? run(tool, [...wrap([], { landlock: true }), ...PROBE_COMMAND]) : Promise.resolve(tools.launcher ? 'Landlock is not enabled in this kernel' : LAUNCHER_MISSING),
+      filter ? attempt(['--seccomp', '3'], { landlock: false }, SECCOMP_PROBE_COMMAND, filter) : Promise.resolve(`no seccomp filter for CPU architecture ${process.arch}`),
+      landlockAbi > 0 ? attempt([], { landlock: true }, PROBE_COMMAND) : Promise.resolve(tools.launcher ? 'Landlock is not enabled in this kernel' : LAUNCHER_MISSING),
     ]);
     seccomp = !withSeccomp;
     if (withSeccomp) reasons.seccomp = withSeccomp;
@@ -338,7 +339,9 @@ function isolationPrefix(isolation: Isolation, tools: SandboxProbe['tools'], mou
   const args = [...bwrapBaseArgs(mounts, chdir), ...extra];
   if (isolation === 'launcher') return [tools.launcher as string, ...launcherArgs(args), ...(layers.landlock ? ['--landlock'] : []), '--'];
   const inner = layers.landlock ? [tools.launcher as string, '--confine-only', '--landlock', ...landlockRules(mounts), '--'] : [];
-  return [tools.bwrap as string, ...args, '--', ...inner];
+  // The launcher in front, as bwrap's subreaper, catches what bwrap's own parent-death signals miss.
+  const guard = tools.launcher ? [tools.launcher, '--reaper', '--forward-signals', '--parent-pid', String(process.pid), '--'] : [];
+  return [...guard, tools.bwrap as string, ...args, '--', ...inner];
 }
 
 /** The mounts as the launcher's Landlock rules inside bwrap: each path with its mount's rights, nothing mounted again. */
