@@ -689,26 +689,34 @@ function running(pid: number): boolean {
   }
 }
 
+/** A host that starts a sandboxed plugin, says 'spawned' the moment it has, and stays up. */
 const FAKE_HOST = `
 import { spawn } from 'node:child_process';
 const { planSandbox } = await import(process.argv[2]);
 const plan = await planSandbox(JSON.parse(process.argv[3]), JSON.parse(process.argv[4]));
 spawn(plan.command, plan.args, { env: plan.env, cwd: plan.cwd, stdio: ['ignore', 'inherit', 'inherit', ...plan.stdio], detached: true });
+console.log('spawned');
 setInterval(() => {}, 1000);
 `;
+
+/** Starts FAKE_HOST with the plugin `idle.mjs` of `c`, resolving once its output (the plugin's included) says `word`. */
+async function fakeHost(c: Case, sandboxProbe: SandboxProbe, word: 'spawned' | 'ready'): Promise<ChildProcess> {
+  const sandboxModule = new URL('./sandbox.js', import.meta.url).href;
+  const host = spawn(process.execPath, [join(c.pluginDir, 'host.mjs'), sandboxModule, JSON.stringify(c.request({ runtime: 'node', entry: 'idle.mjs' })), JSON.stringify(sandboxProbe)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    host.stdout?.setEncoding('utf8').on('data', (d: string) => d.includes(word) && resolve());
+    host.once('exit', () => reject(new Error(`fake host exited before its output said ${word}`)));
+  });
+  return host;
+}
 
 /** A host that starts a sandboxed plugin and is then killed with SIGKILL; returns the plugin's processes still running after `waitMs`. */
 async function survivorsOfHostKill(sandboxProbe: SandboxProbe, waitMs: number): Promise<{ plugin: number[]; survivors: number[] }> {
   const c = makeCase({ 'idle.mjs': "setInterval(() => {}, 1000); console.log('ready');", 'host.mjs': FAKE_HOST });
   try {
-    const sandboxModule = new URL('./sandbox.js', import.meta.url).href;
-    const host = spawn(process.execPath, [join(c.pluginDir, 'host.mjs'), sandboxModule, JSON.stringify(c.request({ runtime: 'node', entry: 'idle.mjs' })), JSON.stringify(sandboxProbe)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      host.stdout?.setEncoding('utf8').on('data', (d: string) => d.includes('ready') && resolve());
-      host.once('exit', () => reject(new Error('fake host exited before its plugin was ready')));
-    });
+    const host = await fakeHost(c, sandboxProbe, 'ready');
     const plugin = descendants(host.pid as number);
     assert.ok(plugin.length > 0);
     host.kill('SIGKILL');
@@ -719,9 +727,6 @@ async function survivorsOfHostKill(sandboxProbe: SandboxProbe, waitMs: number): 
     c.cleanup();
   }
 }
-
-/** Like FAKE_HOST, but says so the moment it has spawned: the host is then killed before the sandbox is up. */
-const FAKE_HOST_AT_SPAWN = FAKE_HOST.replace("spawn(plan.command", "const child = spawn(plan.command").replace('setInterval(', "console.log('spawned', child.pid);\nsetInterval(");
 
 /** Pids of running processes whose command line mentions `text`. */
 function processesMentioning(text: string): number[] {
@@ -743,16 +748,10 @@ async function survivorsOfEarlyHostKills(sandboxProbe: SandboxProbe, tries: numb
   for (let first = 0; first < tries; first += 10) {
     await Promise.all(
       Array.from({ length: Math.min(10, tries - first) }, async () => {
-        const c = makeCase({ 'idle.mjs': 'setInterval(() => {}, 1000);', 'host.mjs': FAKE_HOST_AT_SPAWN });
+        const c = makeCase({ 'idle.mjs': 'setInterval(() => {}, 1000);', 'host.mjs': FAKE_HOST });
         try {
-          const sandboxModule = new URL('./sandbox.js', import.meta.url).href;
-          const host = spawn(process.execPath, [join(c.pluginDir, 'host.mjs'), sandboxModule, JSON.stringify(c.request({ runtime: 'node', entry: 'idle.mjs' })), JSON.stringify(sandboxProbe)], {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
-          await new Promise<void>((resolve, reject) => {
-            host.stdout?.setEncoding('utf8').on('data', (d: string) => d.includes('spawned') && resolve());
-            host.once('exit', () => reject(new Error('fake host exited before it spawned')));
-          });
+          // Killed the moment it has spawned: before the sandbox is up.
+          const host = await fakeHost(c, sandboxProbe, 'spawned');
           host.kill('SIGKILL');
           const gone = await eventually(() => processesMentioning(c.pluginDir).length === 0, 10_000, 50);
           if (!gone) left.push(...processesMentioning(c.pluginDir));
