@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -484,7 +485,9 @@ setInterval(() => {}, 60_000);
 describe('Processes without a sandbox, when the host dies', () => {
   it('a program and all it started, double-forked ones too, die with a host killed by SIGKILL (20 kills)', { timeout: 170_000 }, async () => {
     const url = (path: string) => new URL(path, import.meta.url).href;
-    const script = 'sleep 300 & a=$!; (sleep 301 & echo $! > /dev/null); sleep 302 & b=$!; echo "$a $b $$ ready"; wait';
+    // A duration of this run's own, so that the search for survivors below finds nobody else's sleep.
+    const seconds = `600.${randomInt(100_000, 999_999)}`;
+    const script = `sleep ${seconds} & a=$!; (sleep ${seconds} & echo $! > /dev/null); sleep ${seconds} & b=$!; echo "$a $b $$ ready"; wait`;
     const survivors: number[] = [];
     for (let batch = 0; batch < 4; batch++) {
       await Promise.all(
@@ -502,7 +505,7 @@ describe('Processes without a sandbox, when the host dies', () => {
         }),
       );
     }
-    const orphaned = spawnSync('pgrep', ['-f', '^sleep 30[012]$'], { encoding: 'utf8' }).stdout.trim();
+    const orphaned = spawnSync('pgrep', ['-f', `^sleep ${seconds.replace('.', '\\.')}$`], { encoding: 'utf8' }).stdout.trim();
     for (const pid of new Set([...survivors, ...orphaned.split('\n').filter(Boolean).map(Number)])) {
       try {
         process.kill(pid, 'SIGKILL');
