@@ -601,13 +601,14 @@ static void isolate_and_run(char **command) {
 #define HOST_DEATH_SIGNAL (SIGRTMIN + 1)
 
 static volatile sig_atomic_t host_gone;
+static volatile pid_t program_pid;
 
+/* Killing the program here, not only flagging, ends a wait() that began just after the flag was last looked at. */
 static void on_host_death(int sig) {
   (void)sig;
   host_gone = 1;
+  if (program_pid > 0) kill(program_pid, SIGKILL);
 }
-
-static volatile pid_t program_pid;
 
 /* A signal sent to this process: the program's (the process group has it already, unless forwarding is asked for). */
 static void absorb(int sig) {
@@ -682,13 +683,14 @@ static void reap_and_run(char **command) {
   }
   int status = 0;
   for (;;) {
-    if (host_gone) {
-      kill_descendants();
-      _exit(128 + SIGKILL);
-    }
+    if (host_gone) break;
     pid_t pid = wait(&status);
     if (pid == program) break;
     if (pid < 0 && errno != EINTR) break;
+  }
+  if (host_gone) {
+    kill_descendants();
+    _exit(128 + SIGKILL);
   }
   /* What the program left running goes with it, as in a sandbox. */
   kill_descendants();
