@@ -293,6 +293,21 @@ async function digestTree(root: ConfinedRoot, copyTo?: string): Promise<Record<s
   return Object.fromEntries(Object.keys(files).sort().map((path) => [path, files[path] as string]));
 }
 
+/** Refuses, before anything is read, a command that is not a regular file inside the directory or is too large. */
+function checkCommand(root: ConfinedRoot, command: string): void {
+  closeSync(openRegular(root, command, MAX_COMMAND_BYTES).fd);
+}
+
+/**
+ * The command's digest from the tree just hashed (read once, and what the
+ * copy holds); a command that stopped being a regular file since
+ * checkCommand is opened again for the error that says what it is.
+ */
+function commandDigest(root: ConfinedRoot, command: string, files: Record<string, string>): Promise<string> {
+  const digest = files[command];
+  return digest !== undefined && !digest.startsWith(LINK_PREFIX) ? Promise.resolve(digest) : sha256Of(root, command, MAX_COMMAND_BYTES);
+}
+
 /** The first difference between the signed tree and the one found, as a sentence; undefined when they agree. */
 function treeDifference(signed: Record<string, string>, found: Record<string, string>): string | undefined {
   for (const path of Object.keys(signed).sort()) {
@@ -356,15 +371,19 @@ export interface SignResult {
 export async function signPlugin(pluginDir: string, privateKeyPath: string, fields: PluginFields): Promise<SignResult> {
   const key = loadPrivateKey(privateKeyPath);
   const command = commandPath(fields.command);
-  const statement = await withRoot(pluginDir, async (root): Promise<SignatureStatement> => ({
-    v: 2,
-    name: fields.name,
-    version: fields.version,
-    manifest_sha256: await manifestSha256(root, fields),
-    command,
-    command_sha256: await sha256Of(root, command, MAX_COMMAND_BYTES),
-    files: await digestTree(root),
-  }));
+  const statement = await withRoot(pluginDir, async (root): Promise<SignatureStatement> => {
+    checkCommand(root, command);
+    const files = await digestTree(root);
+    return {
+      v: 2,
+      name: fields.name,
+      version: fields.version,
+      manifest_sha256: await manifestSha256(root, fields),
+      command,
+      command_sha256: await commandDigest(root, command, files),
+      files,
+    };
+  });
   const keyId = keyIdOf(key);
   const file: SignatureFile = { keyId, statement, signature: sign(null, signedBytes(statement), key).toString('base64') };
   const signaturePath = join(pluginDir, SIGNATURE_FILE);
@@ -493,13 +512,14 @@ async function check(pluginDir: string, trustedKeysDir: string, fields: PluginFi
     if (statement.name !== fields.name || statement.version !== fields.version || statement.command !== command) {
       return { status: 'invalid', keyId, detail: `${SIGNATURE_FILE} was signed for ${signedFor} but the manifest says ${manifestSays}` };
     }
-    const commandSha256 = await sha256Of(root, command, MAX_COMMAND_BYTES);
+    checkCommand(root, command);
+    const files = await digestTree(root, options.copyTo);
+    const commandSha256 = await commandDigest(root, command, files);
     if (commandSha256 !== statement.command_sha256) {
       return { status: 'tampered', keyId, detail: digestMismatch(`command ${command}`, statement.command_sha256, commandSha256) };
     }
-    const difference = treeDifference(statement.files, await digestTree(root, options.copyTo));
+    const difference = treeDifference(statement.files, files);
     if (difference) return { status: 'tampered', keyId, detail: difference };
-    // The command was hashed twice; the copy holds the second reading, which must be the signed one too.
     if (statement.files[command] !== statement.command_sha256) return { status: 'invalid', keyId, detail: `${SIGNATURE_FILE} gives two digests for ${command}` };
     return { status: 'valid', keyId, detail: `signed by key ${keyId}`, commandSha256, ...(options.copyTo !== undefined ? { verifiedCopy: options.copyTo } : {}) };
   }).catch((err: unknown): VerifyResult => {
