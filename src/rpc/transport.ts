@@ -52,3 +52,13 @@ export interface Transport {
 
 /** Lets the owner of a connection explain failures (e.g. "the plugin exited"). */
 export type ErrorDescriber = (error: RpcError, method: string) => Error | Promise<Error>;
+
+/**
+ * Logical connections inside one native session, by broker id: what the
+ * broker uses there instead of a listener per service and a dial per client.
+ */
+export interface Channels {
+  /** Serves what `register` adds on channel `id`; returns the undo. */
+  serve(id: number, register: (registrar: ServiceRegistrar) => void): () => void;
+  connect(id: number): ClientConnection;
+}

@@ -1,0 +1,264 @@
+/**
+ * Typed clients on a native session: one channel of it (0 for the plugin's
+ * own services, a broker id for a service the peer accepted).
+ */
+import {
+  methodPath,
+  type CallOptions,
+  type Client,
+  type ClientConnection,
+  type MethodDefinition,
+  type ServiceDefinition,
+} from '../definition.js';
+import { Code, RpcError } from '../status.js';
+import type { ErrorDescriber } from '../transport.js';
+import { Inbox } from './inbox.js';
+import type { Session, Stream, StreamSink } from './session.js';
+
+type Fail = (error: RpcError) => Promise<Error>;
+
+export interface NativeConnectionOptions {
+  describeError?: ErrorDescriber;
+  /** close() closes the whole session (the host's main connection), not just this channel. */
+  ownsSession?: boolean;
+}
+
+export class NativeConnection implements ClientConnection {
+  private closed = false;
+
+  constructor(
+    private readonly session: Session,
+    private readonly channel: number,
+    private readonly options: NativeConnectionOptions = {},
+  ) {}
+
+  client<D extends ServiceDefinition>(definition: D): Client<D> {
+    const client: Record<string, unknown> = {};
+    for (const [key, method] of Object.entries(definition.methods)) client[key] = this.method(methodPath(definition, method), method);
+    return client as Client<D>;
+  }
+
+  /** A socket pair is connected from the start: ready unless it is already gone. */
+  ready(): Promise<void> {
+    const error = this.session.closed;
+    return error ? Promise.reject(error) : Promise.resolve();
+  }
+
+  /** Calls already running finish; new ones fail. */
+  close(): void {
+    this.closed = true;
+    if (this.options.ownsSession) this.session.close(new RpcError(Code.CANCELLED, 'the connection was closed'));
+  }
+
+  private method(path: string, method: MethodDefinition): (input: any, options?: CallOptions) => unknown {
+    const { requestType, responseType } = method;
+    const encode = (request: unknown) => requestType.encode(requestType.fromPartial(request ?? {})).finish();
+    const decode = (bytes: Uint8Array) => responseType.decode(bytes);
+    const describe = this.options.describeError;
+    const fail: Fail = (err) => (describe ? Promise.resolve(describe(err, path)) : Promise.resolve(err));
+    const open = (sink: StreamSink, options: CallOptions | undefined): Stream | undefined => {
+      if (this.closed) {
+        sink.status(Code.CANCELLED, 'the connection was closed');
+        return undefined;
+      }
+      return this.session.open({ channel: this.channel, path, timeoutMs: timeoutOf(options), metadata: options?.metadata }, sink);
+    };
+
+    if (!method.requestStream && !method.responseStream) {
+      return (request, options) =>
+        new Promise((resolve, reject) => {
+          const call = new UnaryCall(path, decode, resolve, reject, fail);
+          const stream = open(call, options);
+          if (!stream) return;
+          stream.send(encode(request), true);
+          call.watch(stream, options);
+        });
+    }
+    if (!method.requestStream) {
+      return (request, options) => {
+        const call = new StreamingCall(path, decode, fail);
+        const stream = open(call, options);
+        if (!stream) return call.failed();
+        stream.send(encode(request), true);
+        return call.watch(stream, options);
+      };
+    }
+    if (!method.responseStream) {
+      return (requests: AsyncIterable<unknown> | Iterable<unknown>, options) =>
+        new Promise((resolve, reject) => {
+          const call = new UnaryCall(path, decode, resolve, reject, fail);
+          const stream = open(call, options);
+          if (!stream) return;
+          call.watch(stream, options);
+          void pump(requests, stream, encode);
+        });
+    }
+    return (requests: AsyncIterable<unknown> | Iterable<unknown>, options) => {
+      const call = new StreamingCall(path, decode, fail);
+      const stream = open(call, options);
+      if (!stream) return call.failed();
+      void pump(requests, stream, encode);
+      return call.watch(stream, options);
+    };
+  }
+}
+
+function timeoutOf(options: CallOptions | undefined): number {
+  const d = options?.deadline;
+  if (d === undefined) return 0;
+  const ms = d instanceof Date ? d.getTime() - Date.now() : d;
+  return Math.min(0xffff_ffff, Math.max(1, Math.ceil(ms)));
+}
+
+/** Deadline and abort signal of one call; the owner calls stop() when the call is over. */
+class CallWatch {
+  private timer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private onAbort: (() => void) | undefined;
+
+  constructor(stream: Stream, options: CallOptions | undefined, end: (code: Code, details: string) => void) {
+    const timeoutMs = timeoutOf(options);
+    if (timeoutMs > 0) {
+      this.timer = setTimeout(() => {
+        stream.cancel(Code.DEADLINE_EXCEEDED, 'deadline exceeded');
+        end(Code.DEADLINE_EXCEEDED, `Deadline exceeded after ${timeoutMs} ms`);
+      }, timeoutMs);
+    }
+    const signal = options?.signal;
+    if (signal) {
+      this.onAbort = () => {
+        stream.cancel(Code.CANCELLED, 'cancelled by the caller');
+        end(Code.CANCELLED, 'Cancelled on client');
+      };
+      if (signal.aborted) this.onAbort();
+      else {
+        this.signal = signal;
+        signal.addEventListener('abort', this.onAbort, { once: true });
+      }
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.signal && this.onAbort) this.signal.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** A call with one response: unary and client streaming. */
+class UnaryCall implements StreamSink {
+  private response: unknown;
+  private received = false;
+  private settled = false;
+  private watcher: CallWatch | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly decode: (bytes: Uint8Array) => unknown,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (error: unknown) => void,
+    private readonly fail: Fail,
+  ) {}
+
+  watch(stream: Stream, options: CallOptions | undefined): void {
+    if (options?.deadline !== undefined || options?.signal) this.watcher = new CallWatch(stream, options, (c, d) => this.status(c, d));
+  }
+
+  message(bytes: Buffer): void {
+    if (this.received) return;
+    try {
+      this.response = this.decode(bytes);
+      this.received = true;
+    } catch (err) {
+      this.status(Code.INTERNAL, `response could not be decoded: ${(err as Error).message}`);
+    }
+  }
+
+  remoteEnd(): void {}
+  cancel(): void {}
+
+  status(code: Code, details: string): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.watcher?.stop();
+    if (code === Code.OK && this.received) return this.resolve(this.response);
+    const error =
+      code === Code.OK ? new RpcError(Code.UNIMPLEMENTED, `${this.path}: the server sent no response`) : new RpcError(code, `${this.path}: ${details}`);
+    void this.fail(error).then(this.reject);
+  }
+}
+
+/** A call with a stream of responses: server streaming and bidirectional. */
+class StreamingCall implements StreamSink {
+  private inbox: Inbox<unknown> | undefined;
+  private settled = false;
+  private watcher: CallWatch | undefined;
+  private early: RpcError | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly decode: (bytes: Uint8Array) => unknown,
+    private readonly fail: Fail,
+  ) {}
+
+  watch(stream: Stream, options: CallOptions | undefined): AsyncIterable<unknown> {
+    // A reader that stops early cancels the call: that is an end, not a failure.
+    this.inbox = new Inbox(stream, () => {
+      this.settled = true;
+      this.watcher?.stop();
+      stream.cancel(Code.CANCELLED, 'the reader stopped');
+    });
+    if (options?.deadline !== undefined || options?.signal) this.watcher = new CallWatch(stream, options, (c, d) => this.status(c, d));
+    return this.inbox;
+  }
+
+  /** The call could not even start (closed connection): a stream that fails on first read. */
+  failed(): AsyncIterable<unknown> {
+    const error = this.early ?? new RpcError(Code.UNAVAILABLE, `${this.path}: the connection is closed`);
+    return {
+      [Symbol.asyncIterator]: () => ({ next: () => this.fail(error).then((e) => Promise.reject(e)) }),
+    };
+  }
+
+  message(bytes: Buffer, credit: number): void {
+    if (this.settled) return;
+    let value: unknown;
+    try {
+      value = this.decode(bytes);
+    } catch (err) {
+      return this.status(Code.INTERNAL, `response could not be decoded: ${(err as Error).message}`);
+    }
+    this.inbox?.push(value, credit);
+  }
+
+  remoteEnd(): void {}
+  cancel(): void {}
+
+  status(code: Code, details: string): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.watcher?.stop();
+    if (!this.inbox) {
+      this.early = new RpcError(code, `${this.path}: ${details}`);
+      return;
+    }
+    if (code === Code.OK) return this.inbox.end();
+    const inbox = this.inbox;
+    void this.fail(new RpcError(code, `${this.path}: ${details}`)).then((e) => inbox.fail(e));
+  }
+}
+
+/** Writes requests as the stream's window allows, then half-closes; a failing source cancels the call. */
+async function pump(requests: AsyncIterable<unknown> | Iterable<unknown>, stream: Stream, encode: (r: unknown) => Uint8Array): Promise<void> {
+  try {
+    for await (const r of requests) {
+      if (stream.done) return;
+      stream.send(encode(r));
+      const room = stream.writable();
+      if (room) await room;
+    }
+    stream.halfClose();
+  } catch (err) {
+    stream.cancel(Code.CANCELLED, `the request stream failed: ${(err as Error)?.message ?? String(err)}`);
+    stream.sink?.status(Code.CANCELLED, `the request stream failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The native transport's frames (docs/native-transport.md has the format for
+ * other implementations). Every frame is a 10-byte header, then `length`
+ * bytes of payload:
+ *
+ *   u32 length | u8 type | u8 flags | u32 stream
+ *
+ * all big-endian. Written here by hand: no framing library reads a frame
+ * split across socket reads without copying every chunk, and this one only
+ * copies when a frame actually straddles two reads.
+ */
+export const HEADER_BYTES = 10;
+
+export const enum FrameType {
+  /** Opens a stream: channel, timeout, method path and metadata. */
+  Open = 1,
+  /** A message, or a fragment of one (Flag.Partial). */
+  Message = 2,
+  /** The sender sends nothing more on this stream. */
+  HalfClose = 3,
+  /** The server's final word on a stream: code and details. */
+  Status = 4,
+  /** The caller gave up on the stream: code and reason. */
+  Cancel = 5,
+  /** The receiver has room for this many more message bytes on the stream. */
+  Window = 6,
+}
+
+export const enum Flag {
+  /** Message frame: the sender half-closes after it (one frame less for a unary request). */
+  End = 1,
+  /** Message frame: the message continues in the stream's next Message frame. */
+  Partial = 2,
+}
+
+/** Larger messages travel as fragments of this size, so small calls are never queued behind one. */
+export const FRAGMENT_BYTES = 64 * 1024;
+/** A frame longer than this is a protocol error (only Open with huge metadata could come near). */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+export interface Frame {
+  type: FrameType;
+  flags: number;
+  stream: number;
+  payload: Buffer;
+}
+
+/**
+ * Builds frames into large shared slabs: a batch of small frames is one
+ * contiguous slice, written with one syscall. A payload above COPY_LIMIT is
+ * not copied: it becomes a segment of its own (written with writev).
+ */
+export class FrameWriter {
+  private slab = Buffer.allocUnsafe(SLAB_BYTES);
+  /** Where the current batch begins and ends in the slab. */
+  private start = 0;
+  private end = 0;
+  private segments: Buffer[] = [];
+  bytes = 0;
+
+  frame(type: FrameType, flags: number, stream: number, payload?: Uint8Array): void {
+    const length = payload ? payload.length : 0;
+    if (length > COPY_LIMIT) {
+      this.header(type, flags, stream, length);
+      this.seal();
+      this.segments.push(Buffer.from(payload!.buffer, payload!.byteOffset, length));
+      this.bytes += length;
+      return;
+    }
+    this.header(type, flags, stream, length);
+    if (length) {
+      this.slab.set(payload!, this.end);
+      this.end += length;
+      this.bytes += length;
+    }
+  }
+
+  /** Everything framed since the last take, as the segments to write in order. */
+  take(): Buffer[] {
+    this.seal();
+    const out = this.segments;
+    this.segments = [];
+    this.bytes = 0;
+    return out;
+  }
+
+  private header(type: FrameType, flags: number, stream: number, length: number): void {
+    this.reserve(HEADER_BYTES + (length > COPY_LIMIT ? 0 : length));
+    this.writeHeader(this.end, type, flags, stream, length);
+    this.end += HEADER_BYTES;
+    this.bytes += HEADER_BYTES;
+  }
+
+  private writeHeader(at: number, type: FrameType, flags: number, stream: number, length: number): void {
+    const s = this.slab;
+    s.writeUInt32BE(length, at);
+    s[at + 4] = type;
+    s[at + 5] = flags;
+    s.writeUInt32BE(stream, at + 6);
+  }
+
+  private reserve(bytes: number): void {
+    if (this.end + bytes <= this.slab.length) return;
+    this.seal();
+    // Slices already taken keep the old slab alive until they are written; a new one starts empty.
+    this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
+    this.start = this.end = 0;
+  }
+
+  private seal(): void {
+    if (this.end > this.start) this.segments.push(this.slab.subarray(this.start, this.end));
+    this.start = this.end;
+  }
+}
+
+const SLAB_BYTES = 256 * 1024;
+const COPY_LIMIT = 16 * 1024;
+
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+}
+
+/**
+ * Cuts a byte stream into frames. A frame inside one chunk is handed out as a
+ * view of that chunk; only a frame split across chunks is copied, once.
+ */
+export class FrameReader {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** Bytes the held frame needs in all (header included), once its header is known. */
+  private need = HEADER_BYTES;
+
+  constructor(private readonly onFrame: (type: FrameType, flags: number, stream: number, payload: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    if (this.heldBytes > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.heldBytes < this.need) return;
+      chunk = Buffer.concat(this.held, this.heldBytes);
+      this.held = [];
+      this.heldBytes = 0;
+    }
+    this.parse(chunk);
+  }
+
+  private parse(chunk: Buffer): void {
+    let at = 0;
+    const size = chunk.length;
+    while (size - at >= HEADER_BYTES) {
+      const length = chunk.readUInt32BE(at);
+      if (length > MAX_FRAME_BYTES) throw new FrameError(`frame of ${length} bytes is over the limit of ${MAX_FRAME_BYTES}`);
+      const end = at + HEADER_BYTES + length;
+      if (end > size) {
+        this.need = HEADER_BYTES + length;
+        break;
+      }
+      this.onFrame(chunk[at + 4] as FrameType, chunk[at + 5] as number, chunk.readUInt32BE(at + 6), chunk.subarray(at + HEADER_BYTES, end));
+      at = end;
+    }
+    if (at < size) {
+      if (size - at < HEADER_BYTES) this.need = HEADER_BYTES;
+      this.held.push(at === 0 ? chunk : chunk.subarray(at));
+      this.heldBytes = size - at;
+    } else {
+      this.need = HEADER_BYTES;
+    }
+  }
+}

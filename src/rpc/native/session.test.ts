@@ -1,0 +1,285 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StdioData } from '../../gen/plugin/grpc_stdio.js';
+import type { CallContext, ServiceImplementation } from '../definition.js';
+import { Code, RpcError } from '../status.js';
+import { NativeConnection } from './client.js';
+import { NativeServer } from './server.js';
+import { openSession, sessionChannels } from './transport.js';
+import type { Session } from './session.js';
+import { FRAGMENT_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
+
+/** All four kinds of call, on one message type. */
+const Echo = {
+  name: 'Echo',
+  fullName: 'test.native.Echo',
+  methods: {
+    unary: { name: 'Unary', requestType: StdioData, requestStream: false, responseType: StdioData, responseStream: false },
+    serverStream: { name: 'ServerStream', requestType: StdioData, requestStream: false, responseType: StdioData, responseStream: true },
+    clientStream: { name: 'ClientStream', requestType: StdioData, requestStream: true, responseType: StdioData, responseStream: false },
+    bidi: { name: 'Bidi', requestType: StdioData, requestStream: true, responseType: StdioData, responseStream: true },
+  },
+} as const;
+type EchoImpl = ServiceImplementation<typeof Echo>;
+
+const bytes = (s: string) => Buffer.from(s);
+const text = (d: Uint8Array) => Buffer.from(d).toString();
+
+/** `impl`, with every method it leaves out failing as unimplemented. */
+function echoing(impl: Partial<EchoImpl>): EchoImpl {
+  const unimplemented = () => {
+    throw new RpcError(Code.UNIMPLEMENTED, 'not in this test');
+  };
+  return { unary: unimplemented, serverStream: unimplemented, clientStream: unimplemented, bidi: unimplemented, ...impl } as EchoImpl;
+}
+
+/** Two sessions joined by a connected socket, as the host and the plugin hold them. */
+async function pair(impl: Partial<EchoImpl>): Promise<{ client: NativeConnection; host: Session; plugin: Session; close: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'native-'));
+  const path = join(dir, 's');
+  const listener = createServer();
+  listener.listen(path);
+  await once(listener, 'listening');
+  const accepted = once(listener, 'connection') as Promise<[Socket]>;
+  const hostSocket = connect(path);
+  const [pluginSocket] = await accepted;
+  listener.close();
+  rmSync(dir, { recursive: true, force: true });
+  const host = openSession(hostSocket, 'host', 'plugin "test"');
+  const plugin = openSession(pluginSocket, 'plugin', 'host');
+  const server = new NativeServer();
+  server.addService(Echo, echoing(impl));
+  plugin.accept(0, server.acceptor());
+  const client = new NativeConnection(host, 0, { ownsSession: true });
+  return { client, host, plugin, close: () => (host.close(), plugin.close()) };
+}
+
+describe('native transport', () => {
+  it('carries all four kinds of call with their messages and metadata', async () => {
+    const seen: Record<string, string> = {};
+    const { client, close } = await pair({
+      unary: (req, ctx) => ((seen.unary = ctx.metadata['x-who'] ?? ''), { channel: req.channel, data: bytes(`echo ${text(req.data)}`) }),
+      async *serverStream(req) {
+        for (let i = 0; i < 3; i++) yield { data: bytes(`${text(req.data)} ${i}`) };
+      },
+      async clientStream(requests) {
+        const parts: string[] = [];
+        for await (const r of requests) parts.push(text(r.data));
+        return { data: bytes(parts.join('+')) };
+      },
+      async *bidi(requests) {
+        for await (const r of requests) yield { data: bytes(text(r.data).toUpperCase()) };
+      },
+    });
+    const echo = client.client(Echo);
+    const res = await echo.unary({ channel: 2, data: bytes('hi') }, { metadata: { 'x-who': 'me' } });
+    assert.equal(text(res.data), 'echo hi');
+    assert.equal(res.channel, 2);
+    assert.equal(seen.unary, 'me');
+    const streamed: string[] = [];
+    for await (const m of echo.serverStream({ data: bytes('n') })) streamed.push(text(m.data));
+    assert.deepEqual(streamed, ['n 0', 'n 1', 'n 2']);
+    assert.equal(text((await echo.clientStream([{ data: bytes('a') }, { data: bytes('b') }, { data: bytes('c') }])).data), 'a+b+c');
+    const upper: string[] = [];
+    for await (const m of echo.bidi([{ data: bytes('x') }, { data: bytes('y') }])) upper.push(text(m.data));
+    assert.deepEqual(upper, ['X', 'Y']);
+    close();
+  });
+
+  it('gives the handler status code and details to the caller, after the messages sent before it', async () => {
+    const { client, close } = await pair({
+      unary: () => {
+        throw new RpcError(Code.PERMISSION_DENIED, 'fs.read denied for /etc/shadow');
+      },
+      async *serverStream() {
+        yield { data: bytes('1') };
+        yield { data: bytes('2') };
+        throw new RpcError(Code.NOT_FOUND, 'gone');
+      },
+    });
+    const echo = client.client(Echo);
+    const err = await echo.unary({}).catch((e: unknown) => e);
+    assert.ok(err instanceof RpcError);
+    assert.equal(err.code, Code.PERMISSION_DENIED);
+    assert.equal(err.details, '/test.native.Echo/Unary: fs.read denied for /etc/shadow');
+    const seen: string[] = [];
+    const streamErr = await (async () => {
+      for await (const m of echo.serverStream({})) seen.push(text(m.data));
+    })().catch((e: unknown) => e);
+    assert.deepEqual(seen, ['1', '2']);
+    assert.equal((streamErr as RpcError).code, Code.NOT_FOUND);
+    close();
+  });
+
+  it('answers UNIMPLEMENTED for an unknown method and UNAVAILABLE for a channel nobody serves', async () => {
+    const { client, host, close } = await pair({});
+    const health = client.client({
+      name: 'X',
+      fullName: 'no.Such',
+      methods: { m: { name: 'M', requestType: StdioData, requestStream: false, responseType: StdioData, responseStream: false } },
+    } as const);
+    assert.equal(((await health.m({}).catch((e: unknown) => e)) as RpcError).code, Code.UNIMPLEMENTED);
+    const other = new NativeConnection(host, 42).client(Echo);
+    const err = (await other.unary({}).catch((e: unknown) => e)) as RpcError;
+    assert.equal(err.code, Code.UNAVAILABLE);
+    assert.match(err.details, /channel 42/);
+    close();
+  });
+
+  it('passes a deadline to the handler, whose signal aborts when it passes', async () => {
+    let handlerSignal: AbortSignal | undefined;
+    const { client, close } = await pair({
+      unary: (_req, ctx) =>
+        new Promise((resolve) => {
+          handlerSignal = ctx.signal;
+          ctx.signal.addEventListener('abort', () => resolve({}));
+        }),
+    });
+    const err = (await client.client(Echo).unary({}, { deadline: 50 }).catch((e: unknown) => e)) as RpcError;
+    assert.equal(err.code, Code.DEADLINE_EXCEEDED);
+    await waitFor(() => handlerSignal?.aborted === true, 'the handler was not told of the deadline');
+    assert.equal((handlerSignal?.reason as RpcError).code, Code.DEADLINE_EXCEEDED);
+    close();
+  });
+
+  it('cancels both ways: the caller aborting reaches the handler, and a reader stopping early ends the server stream', async () => {
+    let cancelled: RpcError | undefined;
+    let produced = 0;
+    let streamEnded = false;
+    const { client, close } = await pair({
+      unary: (_req, ctx: CallContext) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => ((cancelled = ctx.signal.reason as RpcError), reject(cancelled)))),
+      async *serverStream(_req, ctx) {
+        try {
+          while (!ctx.signal.aborted) {
+            produced++;
+            yield { data: bytes(String(produced)) };
+            await new Promise((r) => setImmediate(r));
+          }
+        } finally {
+          streamEnded = true;
+        }
+      },
+    });
+    const echo = client.client(Echo);
+    const controller = new AbortController();
+    const pending = echo.unary({}, { signal: controller.signal });
+    await waitFor(() => true, '');
+    controller.abort();
+    assert.equal(((await pending.catch((e: unknown) => e)) as RpcError).code, Code.CANCELLED);
+    await waitFor(() => cancelled !== undefined, 'the handler never saw the cancellation');
+    assert.equal(cancelled?.code, Code.CANCELLED);
+    for await (const m of echo.serverStream({})) if (text(m.data) === '3') break;
+    await waitFor(() => streamEnded, 'the server stream kept running after its reader left');
+    close();
+  });
+
+  it('carries messages far larger than a fragment, both ways, intact', async () => {
+    const { client, close } = await pair({ unary: (req) => ({ data: req.data }) });
+    const big = Buffer.alloc(8 * 1024 * 1024 + 3);
+    for (let i = 0; i < big.length; i += 4093) big[i] = i % 251;
+    const res = await client.client(Echo).unary({ data: big });
+    assert.equal(Buffer.compare(Buffer.from(res.data), big), 0);
+    close();
+  });
+
+  it('never queues a small call behind a large message', async () => {
+    const order: string[] = [];
+    const { client, close } = await pair({ unary: (req) => ({ data: req.data.length > 100 ? bytes('big') : req.data }) });
+    const echo = client.client(Echo);
+    const big = echo.unary({ data: Buffer.alloc(64 * 1024 * 1024) }).then(() => order.push('big'));
+    const small = echo.unary({ data: bytes('small') }).then(() => order.push('small'));
+    await Promise.all([big, small]);
+    assert.deepEqual(order, ['small', 'big']);
+    close();
+  });
+
+  it('stalls only the stream whose reader is slow; its producer waits for the window', async () => {
+    let produced = 0;
+    const { client, close } = await pair({
+      async *serverStream() {
+        for (;;) {
+          produced++;
+          yield { data: Buffer.alloc(64 * 1024) };
+        }
+      },
+      unary: (req) => ({ data: req.data }),
+    });
+    const echo = client.client(Echo);
+    const iterator = echo.serverStream({})[Symbol.asyncIterator]();
+    await iterator.next();
+    // Nobody reads the stream now. The producer must come to a stop well short of unbounded.
+    let last = -1;
+    while (last !== produced) {
+      last = produced;
+      for (let i = 0; i < 20; i++) await echo.unary({ data: bytes(String(i)) });
+    }
+    assert.ok(produced * 64 * 1024 < 16 * 1024 * 1024, `the producer ran ahead by ${produced} messages`);
+    // Other calls were answered all along (above); reading resumes the stream.
+    const before = produced;
+    for (let i = 0; i < 200; i++) await iterator.next();
+    assert.ok(produced > before);
+    await iterator.return?.();
+    close();
+  });
+
+  it('fails every call at once when the peer goes away', async () => {
+    const { client, plugin, close } = await pair({ unary: () => new Promise(() => {}) });
+    const echo = client.client(Echo);
+    const calls = [echo.unary({}), echo.unary({}), (async () => {
+      for await (const _ of echo.bidi([])) void _;
+    })()].map((p) => p.catch((e: unknown) => e));
+    await waitFor(() => true, '');
+    plugin.close();
+    const errors = (await Promise.all(calls)) as RpcError[];
+    for (const e of errors.slice(0, 2)) assert.equal(e.code, Code.UNAVAILABLE);
+    assert.equal(((await echo.unary({}).catch((e: unknown) => e)) as RpcError).code, Code.UNAVAILABLE);
+    close();
+  });
+
+  it('serves broker channels on the same session, each identified by the session alone', async () => {
+    const { host, plugin, close } = await pair({});
+    const hostChannels = sessionChannels(host);
+    const stop = hostChannels.serve(7, (r) => r.addService(Echo, echoing({ unary: (req) => ({ data: bytes(`host got ${text(req.data)}`) }) })));
+    const fromPlugin = sessionChannels(plugin).connect(7).client(Echo);
+    assert.equal(text((await fromPlugin.unary({ data: bytes('x') })).data), 'host got x');
+    stop();
+    assert.equal(((await fromPlugin.unary({}).catch((e: unknown) => e)) as RpcError).code, Code.UNAVAILABLE);
+    close();
+  });
+});
+
+describe('native frames', () => {
+  it('are read back the same whatever the socket splits them into', () => {
+    const writer = new FrameWriter();
+    const sent: Array<[number, number, string]> = [];
+    for (let i = 0; i < 50; i++) {
+      const payload = Buffer.alloc((i * 977) % (FRAGMENT_BYTES + 5), i);
+      writer.frame(FrameType.Message, i % 3, i, payload);
+      sent.push([i, payload.length, payload.toString('hex', 0, 4)]);
+    }
+    const whole = Buffer.concat(writer.take());
+    for (const step of [1, 7, 10, 4096, whole.length]) {
+      const got: Array<[number, number, string]> = [];
+      const reader = new FrameReader((_t, flags, stream, payload) => {
+        assert.equal(flags, stream % 3);
+        got.push([stream, payload.length, payload.toString('hex', 0, 4)]);
+      });
+      for (let at = 0; at < whole.length; at += step) reader.push(whole.subarray(at, at + step));
+      assert.deepEqual(got, sent, `split every ${step} bytes`);
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, message: string, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    await new Promise((r) => setImmediate(r));
+    if (condition()) return;
+    if (Date.now() > until) assert.fail(message);
+  }
+}

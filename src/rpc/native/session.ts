@@ -1,0 +1,440 @@
+/**
+ * One native-transport connection: streams multiplexed over a single byte
+ * stream (the socket pair an hst host shares with its plugin), in both
+ * directions, each with its own flow-control window. Calls are typed above
+ * this (client.ts, server.ts); here are only streams and frames.
+ *
+ * Written here, not taken from a library: yamux and HTTP/2 multiplexers for
+ * Node frame every write separately and allocate per frame, which is exactly
+ * the cost this transport exists to remove. Frames produced during one turn of
+ * the event loop leave in one write; a message larger than a fragment is sent
+ * a fragment at a time, round-robin with every other stream, so a 64-byte
+ * call never waits behind a megabyte.
+ */
+import type { Duplex } from 'node:stream';
+import { Code, RpcError } from '../status.js';
+import { Flag, FRAGMENT_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
+import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encodeStatus, type OpenHeader } from './payloads.js';
+
+/** Bytes a receiver lets one stream have in flight before it has to credit more. */
+export const INITIAL_WINDOW = 4 * 1024 * 1024;
+/** A stream's producer waits while this much of its output is not yet written. */
+const QUEUE_LIMIT = 1024 * 1024;
+/** Bulk (fragmented) bytes written per turn, so a turn ends soon and small frames go out between. */
+const BULK_PER_TURN = 256 * 1024;
+
+/** What a stream's owner (a client call or a server call) hears from the peer. */
+export interface StreamSink {
+  /**
+   * A whole message; `bytes` is a view valid only during the call unless the
+   * owner keeps it. `credit` is what to pass to stream.consumed() once the
+   * owner has taken it (less than its length when part was credited early).
+   */
+  message(bytes: Buffer, credit: number): void;
+  /** The peer sends nothing more (HalfClose, or End on its last message). */
+  remoteEnd(): void;
+  /** Client side: the server's final status. */
+  status(code: Code, details: string): void;
+  /** Server side: the caller cancelled, or the connection is gone. */
+  cancel(error: RpcError): void;
+}
+
+/** A server's entry point for one channel: called for every stream the peer opens there. */
+export type StreamAcceptor = (stream: Stream, header: OpenHeader) => StreamSink;
+
+interface OutItem {
+  type: FrameType;
+  flags: number;
+  payload: Uint8Array | undefined;
+  offset: number;
+}
+
+export class Stream {
+  sink: StreamSink | undefined;
+  /** Message bytes the peer still has room for. */
+  sendWindow = INITIAL_WINDOW;
+  /** Output waiting for the window or for its turn, in order. */
+  readonly queue: OutItem[] = [];
+  queuedBytes = 0;
+  private partial: Buffer[] | undefined;
+  private partialBytes = 0;
+  /** Bytes of the message being reassembled already credited to the peer. */
+  private partialCredited = 0;
+  /** Bytes the owner consumed that the peer was not yet told about. */
+  private unacked = 0;
+  remoteEnded = false;
+  localEnded = false;
+  done = false;
+  private writableWaiters: Array<() => void> | undefined;
+
+  constructor(
+    readonly session: Session,
+    readonly id: number,
+    /** Opened by this side (a call we make), not by the peer (a call we serve). */
+    readonly local: boolean,
+  ) {}
+
+  /** Sends one message; `end` half-closes with it. Check writable() first to respect backpressure. */
+  send(message: Uint8Array, end = false): void {
+    if (this.done || this.localEnded) return;
+    if (end) this.localEnded = true;
+    this.session.sendMessage(this, message, end);
+  }
+
+  halfClose(): void {
+    if (this.done || this.localEnded) return;
+    this.localEnded = true;
+    this.session.sendControl(this, FrameType.HalfClose, undefined);
+  }
+
+  /** Server side: the final status; the stream is over. */
+  finish(code: Code, details: string): void {
+    if (this.done) return;
+    this.session.sendControl(this, FrameType.Status, encodeStatus(code, details));
+    this.session.forget(this);
+  }
+
+  /** Client side: give up on the call; the stream is over. */
+  cancel(code: Code, reason: string): void {
+    if (this.done) return;
+    this.session.sendControl(this, FrameType.Cancel, encodeCancel(code, reason));
+    this.session.forget(this);
+  }
+
+  /** Undefined when more may be sent now; otherwise resolves once it may (or the stream is over). */
+  writable(): Promise<void> | undefined {
+    if (this.done || this.queuedBytes < QUEUE_LIMIT) return undefined;
+    return new Promise((resolve) => (this.writableWaiters ??= []).push(resolve));
+  }
+
+  /** The owner has taken `bytes` of received messages: credit the peer once enough has piled up. */
+  consumed(bytes: number): void {
+    this.unacked += bytes;
+    if (this.remoteEnded || this.done || this.unacked < INITIAL_WINDOW / 4) return;
+    const increment = Buffer.allocUnsafe(4);
+    increment.writeUInt32BE(this.unacked);
+    this.unacked = 0;
+    this.session.sendWindow(this, increment);
+  }
+
+  /** @internal A Message frame arrived. */
+  receive(flags: number, payload: Buffer, maxMessageBytes: number): void {
+    if (flags & Flag.Partial) {
+      (this.partial ??= []).push(payload);
+      this.partialBytes += payload.length;
+      if (this.partialBytes > maxMessageBytes) return this.tooLarge(maxMessageBytes);
+      // A message larger than the window could never complete: past half of it, fragments are credited as they come.
+      if (this.partialBytes > INITIAL_WINDOW / 2) {
+        this.partialCredited += payload.length;
+        this.consumed(payload.length);
+      }
+    } else {
+      let message = payload;
+      let credit = payload.length;
+      if (this.partial) {
+        message = Buffer.concat([...this.partial, payload], this.partialBytes + payload.length);
+        credit = message.length - this.partialCredited;
+        this.partial = undefined;
+        this.partialBytes = this.partialCredited = 0;
+        if (message.length > maxMessageBytes) return this.tooLarge(maxMessageBytes);
+      }
+      if (flags & Flag.End) this.remoteEnded = true;
+      this.sink?.message(message, credit);
+      if (flags & Flag.End && !this.done) this.sink?.remoteEnd();
+    }
+  }
+
+  /** @internal */
+  remoteHalfClose(): void {
+    this.remoteEnded = true;
+    this.sink?.remoteEnd();
+  }
+
+  /** @internal The queue shrank or the stream ended: let waiting producers go on. */
+  wake(): void {
+    const waiters = this.writableWaiters;
+    if (!waiters || (this.queuedBytes >= QUEUE_LIMIT && !this.done)) return;
+    this.writableWaiters = undefined;
+    for (const w of waiters) w();
+  }
+
+  private tooLarge(limit: number): void {
+    const error = new RpcError(Code.RESOURCE_EXHAUSTED, `message larger than the limit of ${limit} bytes`);
+    const sink = this.sink;
+    if (this.local) {
+      this.cancel(error.code, error.details);
+      sink?.status(error.code, error.details);
+    } else {
+      this.finish(error.code, error.details);
+      sink?.cancel(error);
+    }
+  }
+}
+
+export interface SessionOptions {
+  /** The host opens odd stream ids and the plugin even ones, so both may open streams at once. */
+  side: 'host' | 'plugin';
+  /** For CallContext.peer and logs. */
+  peer: string;
+  maxMessageBytes: number;
+}
+
+export class Session {
+  private readonly streams = new Map<number, Stream>();
+  private readonly acceptors = new Map<number, StreamAcceptor>();
+  private readonly writer = new FrameWriter();
+  private readonly reader: FrameReader;
+  /** Streams with output waiting, served round-robin. */
+  private readonly bulk = new Set<Stream>();
+  private nextId: number;
+  private flushScheduled = false;
+  private waitingForDrain = false;
+  private closedWith: RpcError | undefined;
+  private readonly closeListeners: Array<(error: RpcError) => void> = [];
+  readonly peer: string;
+  readonly maxMessageBytes: number;
+
+  constructor(
+    private readonly socket: Duplex,
+    options: SessionOptions,
+  ) {
+    this.nextId = options.side === 'host' ? 1 : 2;
+    this.peer = options.peer;
+    this.maxMessageBytes = options.maxMessageBytes;
+    this.reader = new FrameReader((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.reader.push(chunk);
+      } catch (err) {
+        this.close(new RpcError(Code.INTERNAL, `native transport: ${(err as Error).message}`));
+      }
+    });
+    socket.on('drain', () => {
+      this.waitingForDrain = false;
+      if (this.bulk.size) this.scheduleFlush();
+    });
+    socket.on('error', (err: Error) => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} failed: ${err.message}`)));
+    socket.on('close', () => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} closed`)));
+    socket.on('end', () => socket.end());
+  }
+
+  get closed(): RpcError | undefined {
+    return this.closedWith;
+  }
+
+  onClose(listener: (error: RpcError) => void): void {
+    if (this.closedWith) listener(this.closedWith);
+    else this.closeListeners.push(listener);
+  }
+
+  /** Streams the peer opens on `channel` go to `acceptor`; returns the undo. */
+  accept(channel: number, acceptor: StreamAcceptor): () => void {
+    if (this.acceptors.has(channel)) throw new Error(`native transport: channel ${channel} is already served`);
+    this.acceptors.set(channel, acceptor);
+    return () => {
+      if (this.acceptors.get(channel) === acceptor) this.acceptors.delete(channel);
+    };
+  }
+
+  /** Opens a stream to the peer's `channel`; returns undefined (having told the sink) when the session is closed. */
+  open(header: OpenHeader, sink: StreamSink): Stream | undefined {
+    if (this.closedWith) {
+      sink.status(this.closedWith.code, this.closedWith.details);
+      return undefined;
+    }
+    const stream = new Stream(this, this.nextId, true);
+    this.nextId += 2;
+    stream.sink = sink;
+    this.streams.set(stream.id, stream);
+    this.writer.frame(FrameType.Open, 0, stream.id, encodeOpen(header));
+    this.scheduleFlush();
+    return stream;
+  }
+
+  /** Fails every stream with `error` and closes the connection. */
+  close(error = new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} closed`)): void {
+    if (this.closedWith) return;
+    this.closedWith = error;
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    this.bulk.clear();
+    for (const s of streams) {
+      s.done = true;
+      s.wake();
+      s.sink?.cancel(error);
+      s.sink?.status(error.code, error.details);
+    }
+    this.socket.destroy();
+    for (const l of this.closeListeners.splice(0)) l(error);
+  }
+
+  /** @internal */
+  sendMessage(stream: Stream, message: Uint8Array, end: boolean): void {
+    if (this.closedWith) return;
+    const length = message.length;
+    if (stream.queue.length === 0 && length <= FRAGMENT_BYTES && length <= stream.sendWindow) {
+      stream.sendWindow -= length;
+      this.writer.frame(FrameType.Message, end ? Flag.End : 0, stream.id, message);
+      this.scheduleFlush();
+      return;
+    }
+    stream.queue.push({ type: FrameType.Message, flags: end ? Flag.End : 0, payload: message, offset: 0 });
+    stream.queuedBytes += length;
+    this.bulk.add(stream);
+    this.scheduleFlush();
+  }
+
+  /** @internal A frame that must stay behind the stream's queued messages. */
+  sendControl(stream: Stream, type: FrameType, payload: Uint8Array | undefined): void {
+    if (this.closedWith) return;
+    if (stream.queue.length === 0) this.writer.frame(type, 0, stream.id, payload);
+    else stream.queue.push({ type, flags: 0, payload, offset: 0 });
+    this.scheduleFlush();
+  }
+
+  /** @internal Window updates overtake queued output: they are about the other direction. */
+  sendWindow(stream: Stream, increment: Buffer): void {
+    if (this.closedWith) return;
+    this.writer.frame(FrameType.Window, 0, stream.id, increment);
+    this.scheduleFlush();
+  }
+
+  /** @internal The stream is over on our side; frames for it that still arrive are dropped. */
+  forget(stream: Stream): void {
+    stream.done = true;
+    if (stream.queue.length === 0) this.streams.delete(stream.id);
+    stream.wake();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closedWith) return;
+    if (!this.waitingForDrain) this.writeBulk();
+    if (this.writer.bytes === 0) return;
+    const segments = this.writer.take();
+    let ok: boolean;
+    if (segments.length === 1) {
+      ok = this.socket.write(segments[0]);
+    } else {
+      this.socket.cork();
+      for (const s of segments) this.socket.write(s);
+      ok = !this.socket.writableNeedDrain;
+      this.socket.uncork();
+    }
+    if (!ok) this.waitingForDrain = true;
+    else if (this.bulk.size) this.scheduleFlush();
+  }
+
+  /** One round-robin pass (or more) over streams with queued output, up to BULK_PER_TURN bytes. */
+  private writeBulk(): void {
+    let budget = BULK_PER_TURN;
+    while (budget > 0 && this.bulk.size > 0) {
+      let progressed = false;
+      for (const stream of this.bulk) {
+        const sent = this.writeFromQueue(stream, Math.min(budget, FRAGMENT_BYTES));
+        if (sent > 0) progressed = true;
+        budget -= sent;
+        if (stream.queue.length === 0) {
+          this.bulk.delete(stream);
+          if (stream.done) this.streams.delete(stream.id);
+        }
+        stream.wake();
+        if (budget <= 0) break;
+      }
+      if (!progressed) break;
+    }
+  }
+
+  /** Writes the stream's next fragment and any control frames behind it; returns the message bytes written. */
+  private writeFromQueue(stream: Stream, max: number): number {
+    let sent = 0;
+    while (stream.queue.length > 0) {
+      const item = stream.queue[0] as OutItem;
+      if (item.type !== FrameType.Message) {
+        this.writer.frame(item.type, item.flags, stream.id, item.payload);
+        stream.queue.shift();
+        continue;
+      }
+      if (sent > 0) break;
+      const payload = item.payload as Uint8Array;
+      const left = payload.length - item.offset;
+      const room = Math.min(max, stream.sendWindow);
+      // Blocked by the window: the stream waits for a Window frame (an empty message still goes).
+      if (room <= 0 && left > 0) break;
+      const n = Math.min(left, room);
+      const last = n === left;
+      this.writer.frame(FrameType.Message, last ? item.flags : Flag.Partial, stream.id, payload.subarray(item.offset, item.offset + n));
+      stream.sendWindow -= n;
+      stream.queuedBytes -= n;
+      sent += n;
+      if (!last) {
+        item.offset += n;
+        break;
+      }
+      stream.queue.shift();
+      if (sent >= max) break;
+    }
+    return sent;
+  }
+
+  private onFrame(type: FrameType, flags: number, id: number, payload: Buffer): void {
+    if (type === FrameType.Open) return this.onOpen(id, payload);
+    const stream = this.streams.get(id);
+    if (!stream) return;
+    // A stream that is over on our side may still be writing its last output: it needs the peer's credit.
+    if (type === FrameType.Window) return this.credit(stream, payload.readUInt32BE(0));
+    // Other frames of a stream already over on our side (cancelled, timed out) are expected and dropped.
+    if (stream.done) return;
+    switch (type) {
+      case FrameType.Message:
+        return stream.receive(flags, payload, this.maxMessageBytes);
+      case FrameType.HalfClose:
+        return stream.remoteHalfClose();
+      case FrameType.Status: {
+        const { code, details } = decodeStatus(payload);
+        this.forget(stream);
+        return stream.sink?.status(code, details);
+      }
+      case FrameType.Cancel: {
+        const { code, reason } = decodeCancel(payload);
+        // The caller will read nothing more: drop what is queued for it.
+        stream.queue.length = 0;
+        stream.queuedBytes = 0;
+        this.bulk.delete(stream);
+        this.forget(stream);
+        return stream.sink?.cancel(new RpcError(code, reason));
+      }
+      default:
+        return this.close(new RpcError(Code.INTERNAL, `native transport: unknown frame type ${type as number} from ${this.peer}`));
+    }
+  }
+
+  private credit(stream: Stream, increment: number): void {
+    stream.sendWindow += increment;
+    if (stream.queue.length) {
+      this.bulk.add(stream);
+      this.scheduleFlush();
+    }
+  }
+
+  private onOpen(id: number, payload: Buffer): void {
+    const ours = this.nextId % 2;
+    if (id % 2 === ours || this.streams.has(id)) {
+      return this.close(new RpcError(Code.INTERNAL, `native transport: ${this.peer} opened stream ${id}, which is not its to open`));
+    }
+    const header = decodeOpen(payload);
+    const stream = new Stream(this, id, false);
+    this.streams.set(id, stream);
+    const acceptor = this.acceptors.get(header.channel);
+    if (!acceptor) {
+      return stream.finish(Code.UNAVAILABLE, `${header.path}: nothing is served on broker channel ${header.channel}`);
+    }
+    stream.sink = acceptor(stream, header);
+  }
+}
