@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { HealthCheckResponse_ServingStatus, HealthDefinition } from '../gen/grpc/health/v1/health.js';
 import { GRPCBrokerDefinition, type ConnInfo } from '../gen/plugin/grpc_broker.js';
@@ -17,7 +18,9 @@ import { AsyncQueue } from '../rpc/async-queue.js';
 import type { ClientConnection } from '../rpc/definition.js';
 import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
 import { Code, RpcError } from '../rpc/status.js';
-import type { Address, TlsMaterial, Transport } from '../rpc/transport.js';
+import { NativeConnection } from '../rpc/native/client.js';
+import { openSession, sessionChannels } from '../rpc/native/transport.js';
+import type { Address, Channels, TlsMaterial, Transport } from '../rpc/transport.js';
 import { defaultLogger, type Logger } from '../log.js';
 import { GrpcBroker } from '../protocol/broker.js';
 import {
@@ -28,12 +31,15 @@ import {
   ENV_HOST_PID,
   ENV_MAX_PORT,
   ENV_MIN_PORT,
+  ENV_NATIVE_FD,
   ENV_PROTOCOL_VERSIONS,
+  ENV_TRANSPORT,
   ENV_UNIX_SOCKET_DIR,
   ENV_UNIX_SOCKET_GROUP,
   GRACEFUL_EXIT_WAIT_MS,
   HEALTH_SERVICE,
   MAX_LINE_BYTES,
+  NATIVE_PROTOCOL,
 } from '../protocol/constants.js';
 import { HandshakeError, parseHandshake, type HandshakeInfo } from '../protocol/handshake.js';
 import { StderrLogRouter } from '../protocol/hclog.js';
@@ -123,7 +129,25 @@ export interface PluginClientOptions {
   logger?: Logger;
   /** Kill this plugin when the host exits or gets SIGINT/SIGTERM (default true). */
   managed?: boolean;
+  /** go-plugin's gRPC transport: used for plugins that answer gRPC; grpc-js by default. */
   transport?: Transport;
+  /**
+   * Offer hst's native transport (src/rpc/native/): a socket pair only the
+   * two processes hold, far faster than gRPC. An hst plugin takes it; any
+   * other ignores the offer and speaks gRPC as always. Default: offered to a
+   * command run by Node, unless HST_TRANSPORT=grpc is set.
+   */
+  native?: boolean;
+}
+
+/** Node runs it: the hst SDK may be serving there, so the native transport is worth offering. */
+function runByNode(command: PluginCommand): boolean {
+  const name = basename(command.path);
+  return command.path === process.execPath || name === 'node' || /\.[cm]?js$/.test(name);
+}
+
+function describeAddress(info: HandshakeInfo): string {
+  return info.address.network === 'socketpair' ? `the socket pair (its fd ${info.address.address})` : `${info.address.network}:${info.address.address}`;
 }
 
 /** Why a plugin did not start; its text quotes the plugin's output, so control bytes are written out (terminalSafe). */
@@ -165,6 +189,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   private verified: VerifiedExecutable | undefined;
   private sandbox: SandboxPlan | undefined;
   private unmanage: (() => void) | undefined;
+  /** The host's end of the socket pair offered to the plugin, until it answers. */
+  private nativeSocket: Socket | undefined;
 
   constructor(private readonly options: PluginClientOptions) {
     super();
@@ -248,11 +274,17 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
 
   reattachConfig(): ReattachConfig {
     if (!this.handshakeInfo || !this.proc) throw new Error(`plugin ${JSON.stringify(this.name)} is not started`);
+    const address = this.handshakeInfo.address;
+    if (address.network === 'socketpair') {
+      throw new Error(
+        `plugin ${JSON.stringify(this.name)} runs on hst's native transport, a socket pair no other process can reattach to; start it with native: false (or HST_TRANSPORT=grpc) to reattach`,
+      );
+    }
     const startTime = processStartTime(this.proc.pid);
     return {
       protocol: 'grpc',
       protocolVersion: this.handshakeInfo.appVersion,
-      addr: this.handshakeInfo.address,
+      addr: address,
       pid: this.proc.pid,
       ...(startTime ? { startTime } : {}),
       ...(this.tls ? { tls: this.tls } : {}),
@@ -304,6 +336,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
 
   private closeConnection(): void {
     this.streams.abort();
+    this.nativeSocket?.destroy();
     this.dialling?.close();
     this.connection?.close();
   }
@@ -370,13 +403,19 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       this.emit('sandbox', { layers: this.sandbox.layers, inactive: this.sandbox.inactive });
     }
     const plan = this.sandbox;
+    // The offer: one more stdio 'pipe' (libuv makes it a unix socket pair) after the sandbox's own fds.
+    const native = opts.native ?? (process.env[ENV_TRANSPORT] !== 'grpc' && runByNode(command));
+    const extraStdio = [...(plan?.stdio ?? []), ...(native ? (['pipe'] as const) : [])];
+    const nativeFd = 3 + (plan?.stdio.length ?? 0);
+    const childEnv = native ? { ...(plan ? plan.env : env), [ENV_NATIVE_FD]: String(nativeFd) } : plan ? plan.env : env;
     const child = spawn(plan ? plan.command : execPath, plan ? plan.args : (command.args ?? []), {
-      ...(plan ? { env: plan.env, cwd: plan.cwd } : { argv0: command.path, env, ...(command.cwd ? { cwd: command.cwd } : {}) }),
-      stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe', ...(plan?.stdio ?? [])],
+      ...(plan ? { env: childEnv, cwd: plan.cwd } : { argv0: command.path, env: childEnv, ...(command.cwd ? { cwd: command.cwd } : {}) }),
+      stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe', ...extraStdio],
       // Its own process group, so kill() takes whatever it started along with it.
       detached: true,
     });
     const spawnFailed = new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
+    if (native) this.nativeSocket = child.stdio[nativeFd] as Socket;
     this.proc = new SpawnedProcess(child);
     const proc = this.proc;
     void proc.exited.then((info) => this.onExit(info));
@@ -438,7 +477,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     try {
       info = parseHandshake(line, {
         versions,
-        allowedProtocols: opts.allowedProtocols ?? ['grpc'],
+        allowedProtocols: [...(opts.allowedProtocols ?? ['grpc']), ...(native ? [NATIVE_PROTOCOL] : [])],
       });
     } catch (err) {
       // Give a dying plugin a moment, so the diagnosis can say how it ended.
@@ -448,7 +487,13 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       }
       return fail((err as Error).message, err);
     }
-    if (plan) {
+    const onPair = info.address.network === 'socketpair';
+    // A plugin that declined the offer does not need our end of the pair.
+    if (!onPair) {
+      this.nativeSocket?.destroy();
+      this.nativeSocket = undefined;
+    }
+    if (plan && info.address.network !== 'socketpair') {
       try {
         info = { ...info, address: plan.translateAddress(info.address) };
       } catch (err) {
@@ -460,7 +505,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     }
     this.plugins = sets.get(info.appVersion) ?? {};
 
-    if (info.certificate) {
+    if (info.certificate && !onPair) {
       if (!hostCert && !opts.tls) fail('the plugin sent a TLS certificate, but this host has neither AutoMTLS nor TLS configured');
       if (hostCert && mtls) {
         try {
@@ -469,7 +514,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
           fail(`error parsing server cert: ${(err as Error).message}`, err);
         }
       }
-    } else if (hostCert) {
+    } else if (hostCert && !onPair) {
       fail(`plugin ${JSON.stringify(this.name)} ignored PLUGIN_CLIENT_CERT: AutoMTLS is on but its handshake carries no certificate`);
     }
     this.tls ??= opts.tls;
@@ -484,8 +529,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       (err: Error) => err,
     );
     const connected = await Promise.race([opened, proc.exited.then(() => 'exited' as const)]);
-    if (connected === 'exited') return fail(`plugin exited before we could connect to ${info.address.network}:${info.address.address}`);
-    if (connected) fail(`error connecting to plugin at ${info.address.network}:${info.address.address}: ${connected.message}`, connected);
+    if (connected === 'exited') return fail(`plugin exited before we could connect to ${describeAddress(info)}`);
+    if (connected) fail(`error connecting to plugin at ${describeAddress(info)}: ${connected.message}`, connected);
     return info;
   }
 
@@ -511,18 +556,27 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
 
   /** Connects, then opens the broker and stdio streams the host keeps for the connection's lifetime. */
   private async open(info: HandshakeInfo, timeoutMs: number): Promise<void> {
-    const connection = this.transport.connect(info.address, {
-      ...(this.tls ? { tls: this.tls } : {}),
-      describeError: (err, method) => this.describeCallError(err, method),
-    });
-    this.dialling = connection;
-    try {
-      await connection.ready(timeoutMs);
-    } catch (err) {
-      connection.close();
-      throw err;
-    } finally {
-      this.dialling = undefined;
+    const describeError = (err: RpcError, method: string) => this.describeCallError(err, method);
+    let channels: Channels | undefined;
+    let connection: ClientConnection;
+    if (info.address.network === 'socketpair') {
+      // Connected since the spawn; broker ids become channels of the same session.
+      const session = openSession(this.nativeSocket as Socket, 'host', `plugin ${JSON.stringify(this.name)}`);
+      this.nativeSocket = undefined;
+      channels = sessionChannels(session);
+      connection = new NativeConnection(session, 0, { describeError, ownsSession: true });
+    } else {
+      const address = info.address;
+      connection = this.transport.connect(address, { ...(this.tls ? { tls: this.tls } : {}), describeError });
+      this.dialling = connection;
+      try {
+        await connection.ready(timeoutMs);
+      } catch (err) {
+        connection.close();
+        throw err;
+      } finally {
+        this.dialling = undefined;
+      }
     }
     // Only a connection that came up is one to ask for a graceful shutdown: kill() takes the rest down at once.
     this.connection = connection;
@@ -538,8 +592,9 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       transport: plan ? { ...this.transport, connect: (address, o) => this.transport.connect(plan.translateAddress(address), o) } : this.transport,
       ...(this.tls ? { tls: this.tls } : {}),
       // Our broker endpoints must be inside the sandbox's view: its socket directory.
-      listen: () => listen({ network: info.address.network, ...(plan && socketDir ? { env: { [ENV_UNIX_SOCKET_DIR]: socketDir } } : {}) }),
+      listen: () => listen({ network: info.address.network === 'tcp' ? 'tcp' : 'unix', ...(plan && socketDir ? { env: { [ENV_UNIX_SOCKET_DIR]: socketDir } } : {}) }),
       logger: this.logger.child({ name: 'broker' }),
+      ...(channels ? { channels } : {}),
     });
     this.brokerInstance = broker;
     void (async () => {

@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
+import { ENV_TRANSPORT } from '../protocol/constants.js';
 import { join, resolve } from 'node:path';
 import { auditLogPath } from '../security/audit.js';
 import type { PluginClient } from '../host/plugin-client.js';
@@ -51,6 +52,13 @@ export interface PluginManagerOptions {
    * audited, whatever else on the machine can reach the socket.
    */
   autoMTLS?: boolean;
+  /**
+   * How the host talks to Node plugins: `native` (default), hst's own
+   * transport over a socket pair only the two processes hold, broker
+   * channels included; `grpc`, go-plugin's protocol as Go and Python plugins
+   * always get. The default follows HST_TRANSPORT when it is set.
+   */
+  transport?: 'native' | 'grpc';
   /**
    * Let plugins use workspace files that have more than one hard link
    * (default false: such a file may be the same as one outside the
@@ -124,6 +132,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       trustedKeysDir: resolve(options.trustedKeysDir ?? join(this.dataDir, 'trusted-keys')),
       sandbox: options.sandbox ?? options.policy?.sandbox ?? 'auto',
       autoMTLS: options.autoMTLS ?? true,
+      transport: options.transport ?? (process.env[ENV_TRANSPORT] === 'grpc' ? 'grpc' : 'native'),
       restart: options.restart ?? {},
       health: { ...DEFAULT_HEALTH, ...options.health },
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),

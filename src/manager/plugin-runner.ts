@@ -44,6 +44,8 @@ export interface RunnerSettings {
   trustedKeysDir: string;
   sandbox: SandboxMode;
   autoMTLS: boolean;
+  /** Offered to Node plugins only: Go and Python plugins speak gRPC. */
+  transport: 'native' | 'grpc';
   restart: RestartOptions;
   health: { intervalMs: number; timeoutMs: number };
   startTimeoutMs?: number;
@@ -255,6 +257,7 @@ export class PluginRunner {
       stdin: 'ignore',
       skipHostEnv: true,
       autoMTLS: this.settings.autoMTLS,
+      native: m.runtime === 'node' && this.settings.transport === 'native',
       logger: this.settings.logger,
       ...(this.settings.startTimeoutMs ? { startTimeoutMs: this.settings.startTimeoutMs } : {}),
     });

@@ -11,19 +11,24 @@ import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
 import { GRPCStdioDefinition } from '../gen/plugin/grpc_stdio.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
 import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
-import type { TlsMaterial, Transport } from '../rpc/transport.js';
+import { NativeServer } from '../rpc/native/server.js';
+import { inheritedSocket, openSession, sessionChannels } from '../rpc/native/transport.js';
+import type { TlsMaterial, Transport, TransportServer } from '../rpc/transport.js';
 import type { Logger } from '../log.js';
-import { GrpcBroker } from '../protocol/broker.js';
+import { GrpcBroker, type BrokerOptions } from '../protocol/broker.js';
 import {
   CORE_PROTOCOL_VERSION,
   COOKIE_MISMATCH_MESSAGE,
   ENV_CLIENT_CERT,
   ENV_HOST_PID,
   ENV_MULTIPLEX_GRPC,
+  ENV_NATIVE_FD,
   ENV_PROTOCOL_VERSIONS,
   MISCONFIGURED_COOKIE_MESSAGE,
+  NATIVE_NETWORK,
+  NATIVE_PROTOCOL,
 } from '../protocol/constants.js';
-import { formatHandshake, negotiateVersion, parseGoBool } from '../protocol/handshake.js';
+import { formatHandshake, negotiateVersion, parseGoBool, type HandshakeAddress } from '../protocol/handshake.js';
 import { createHclogLogger } from '../protocol/hclog.js';
 import { HealthService } from '../protocol/health.js';
 import { listen } from '../protocol/listener.js';
@@ -40,7 +45,10 @@ export interface ServeConfig {
   versionedPlugins?: Record<number, PluginSet>;
   /** hclog JSON on stderr by default, which go-plugin hosts understand. */
   logger?: Logger;
-  /** `unix` (default) or `tcp`. */
+  /**
+   * `unix` (default) or `tcp`. Setting this, `tls` or `transport` declines an
+   * hst host's native transport: the plugin then speaks gRPC as configured.
+   */
   network?: 'unix' | 'tcp';
   /** Manual TLS instead of AutoMTLS; `ca` must be the host's certificate. */
   tls?: () => TlsMaterial | Promise<TlsMaterial>;
@@ -104,33 +112,12 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   const appVersion = negotiateVersion([...sets.keys()], env[ENV_PROTOCOL_VERSIONS]);
   const plugins = sets.get(appVersion) ?? {};
 
-  let tls: TlsMaterial | undefined;
-  let certificate: string | undefined;
-  const hostCert = env[ENV_CLIENT_CERT];
-  if (hostCert) {
-    logger.debug({}, 'configuring server automatic mTLS');
-    // X.509 code is heavy to load; only AutoMTLS pays for it.
-    const { certificateToHandshakeField, generateCertificate } = await import('../protocol/mtls.js');
-    const own = await generateCertificate();
-    tls = { cert: own.cert, key: own.key, ca: hostCert, serverName: 'localhost' };
-    certificate = certificateToHandshakeField(own.cert);
-  } else if (config.tls) {
-    tls = await config.tls();
-  }
-
-  const transport = config.transport ?? grpcJsTransport;
-  const listenOptions = { network: config.network ?? 'unix', env } as const;
-  const listener = await listen(listenOptions);
-  const server = transport.createServer(tls ? { tls } : {});
-
+  // The host's offer of hst's own transport is taken unless this plugin chose how it is reached (network, TLS, transport).
+  const declineNative = config.transport || config.network || config.tls || offeredNativeFd(env) === undefined;
+  const wire = declineNative ? await grpcWire(config, env, logger) : nativeWire(env);
+  const server = wire.server;
   const outbound = new AsyncQueue<ConnInfo>();
-  const broker = new GrpcBroker({
-    send: (info) => outbound.push(info),
-    transport,
-    ...(tls ? { tls } : {}),
-    listen: () => listen(listenOptions),
-    logger: logger.child({ name: 'broker' }),
-  });
+  const broker = new GrpcBroker({ send: (info) => outbound.push(info), ...wire.broker, logger: logger.child({ name: 'broker' }) });
   let brokerStreamOpen = false;
   server.addService(GRPCBrokerDefinition, {
     startStream: (requests, ctx) => {
@@ -166,8 +153,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
       closeHostConnection();
       broker.close();
       outbound.end();
-      server.forceShutdown();
-      listener.close();
+      wire.close();
       stdio.stop();
       process.exit(0);
     });
@@ -180,19 +166,21 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
     if (!plugin.server) throw new Error(`serve: plugin ${JSON.stringify(name)} has no server implementation`);
     await plugin.server(server, broker);
   }
-  server.serve(listener.server);
+  wire.start();
+  // The host is gone when the native session is: nobody is left to send Shutdown.
+  wire.onLost?.(() => shutdown());
 
   // We have no broker multiplexing yet: say so when asked, and only then.
   const multiplex = env[ENV_MULTIPLEX_GRPC] !== undefined && parseGoBool(env[ENV_MULTIPLEX_GRPC] ?? '') === true ? false : undefined;
   const handshakeLine = formatHandshake({
     coreVersion: CORE_PROTOCOL_VERSION,
     appVersion,
-    address: listener.address,
-    protocol: 'grpc',
-    ...(certificate ? { certificate } : {}),
-    ...(multiplex !== undefined ? { multiplex } : {}),
+    address: wire.address,
+    protocol: wire.protocol,
+    ...(wire.certificate ? { certificate: wire.certificate } : {}),
+    ...(multiplex !== undefined && wire.protocol === 'grpc' ? { multiplex } : {}),
   });
-  logger.debug({ network: listener.address.network, address: listener.address.address }, 'plugin address');
+  logger.debug({ network: wire.address.network, address: wire.address.address }, 'plugin address');
   writeSync(1, handshakeLine + '\n');
 
   // The host owns Ctrl-C; it will tell us to stop through the controller.
@@ -204,6 +192,81 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   onOrphaned = shutdown;
 
   return { appVersion, handshakeLine, broker, logger, done };
+}
+
+/** How this plugin is reached: go-plugin's gRPC on a listener, or hst's native session on the inherited socket pair. */
+interface Wire {
+  server: TransportServer;
+  broker: Pick<BrokerOptions, 'transport' | 'tls' | 'listen' | 'channels'>;
+  address: HandshakeAddress;
+  protocol: string;
+  certificate?: string;
+  /** Begins serving, just before the handshake line is printed. */
+  start(): void;
+  close(): void;
+  onLost?(listener: () => void): void;
+}
+
+async function grpcWire(config: ServeConfig, env: NodeJS.ProcessEnv, logger: Logger): Promise<Wire> {
+  let tls: TlsMaterial | undefined;
+  let certificate: string | undefined;
+  const hostCert = env[ENV_CLIENT_CERT];
+  if (hostCert) {
+    logger.debug({}, 'configuring server automatic mTLS');
+    // X.509 code is heavy to load; only AutoMTLS pays for it.
+    const { certificateToHandshakeField, generateCertificate } = await import('../protocol/mtls.js');
+    const own = await generateCertificate();
+    tls = { cert: own.cert, key: own.key, ca: hostCert, serverName: 'localhost' };
+    certificate = certificateToHandshakeField(own.cert);
+  } else if (config.tls) {
+    tls = await config.tls();
+  }
+  const transport = config.transport ?? grpcJsTransport;
+  const listenOptions = { network: config.network ?? 'unix', env } as const;
+  const listener = await listen(listenOptions);
+  const server = transport.createServer(tls ? { tls } : {});
+  return {
+    server,
+    broker: { transport, ...(tls ? { tls } : {}), listen: () => listen(listenOptions) },
+    address: listener.address,
+    protocol: 'grpc',
+    ...(certificate ? { certificate } : {}),
+    start: () => server.serve(listener.server),
+    close: () => {
+      server.forceShutdown();
+      listener.close();
+    },
+  };
+}
+
+/**
+ * The host's socket pair is already connected and only the two processes
+ * hold it: no listener, no certificate, and broker ids are its channels.
+ */
+function nativeWire(env: NodeJS.ProcessEnv): Wire {
+  const fd = offeredNativeFd(env) as number;
+  // Programs this plugin starts inherit its environment; the offer was for this process alone.
+  delete env[ENV_NATIVE_FD];
+  delete process.env[ENV_NATIVE_FD];
+  const session = openSession(inheritedSocket(fd), 'plugin', 'host');
+  const server = new NativeServer();
+  return {
+    server,
+    broker: { transport: grpcJsTransport, channels: sessionChannels(session) },
+    address: { network: NATIVE_NETWORK, address: String(fd) },
+    protocol: NATIVE_PROTOCOL,
+    start: () => server.onShutdown(session.accept(0, server.acceptor())),
+    close: () => session.close(),
+    onLost: (listener) => session.onClose(listener),
+  };
+}
+
+/** The fd the host offered for the native transport, if it did and it is one. */
+function offeredNativeFd(env: NodeJS.ProcessEnv): number | undefined {
+  const value = env[ENV_NATIVE_FD];
+  if (!value || !/^\d+$/.test(value)) return undefined;
+  const fd = Number(value);
+  return fd > 2 ? fd : undefined;
 }
 
 function die(message: string): never {

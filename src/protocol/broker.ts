@@ -6,9 +6,9 @@
  */
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { ClientConnection, ServiceRegistrar } from '../rpc/definition.js';
-import type { Address, ServerOptions, TlsMaterial, Transport, TransportServer } from '../rpc/transport.js';
+import type { Address, Channels, ServerOptions, TlsMaterial, Transport, TransportServer } from '../rpc/transport.js';
 import type { Logger } from '../log.js';
-import { BROKER_WAIT_MS } from './constants.js';
+import { BROKER_WAIT_MS, NATIVE_NETWORK } from './constants.js';
 import { listen, type Listener } from './listener.js';
 
 export interface BrokerOptions {
@@ -21,7 +21,14 @@ export interface BrokerOptions {
   listen?: () => Promise<Listener>;
   logger: Logger;
   waitMs?: number;
+  /**
+   * On the native transport: broker ids are channels of the one session, not
+   * listeners. Announcements still travel (network `socketpair`), so a dial
+   * waits for the service as it does on gRPC.
+   */
+  channels?: Channels;
 }
+
 
 interface Waiter {
   resolve: (info: ConnInfo) => void;
@@ -32,7 +39,8 @@ interface Waiter {
 /** A server the broker started for one id; close it when the service is done. */
 export interface BrokerServer {
   id: number;
-  address: Address;
+  /** Where it listens; undefined for a channel of the native session. */
+  address: Address | undefined;
   close(): void;
 }
 
@@ -45,6 +53,7 @@ export class GrpcBroker {
   private readonly pending = new Map<number, { info: ConnInfo; timer: NodeJS.Timeout }>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly servers = new Set<{ server: TransportServer; listener: Listener }>();
+  private readonly channelServers = new Set<{ close: () => void }>();
   private readonly waitMs: number;
   private closed = false;
 
@@ -87,6 +96,8 @@ export class GrpcBroker {
   /** accept, then serve the services `register` adds on that listener. */
   async acceptAndServe(id: number, register: (registrar: ServiceRegistrar) => void, options: Pick<ServerOptions, 'onRefusedConnection'> = {}): Promise<BrokerServer> {
     this.assertOpen();
+    const channels = this.options.channels;
+    if (channels) return this.serveChannel(channels, id, register);
     const server = this.options.transport.createServer({ ...options, ...(this.options.tls ? { tls: this.options.tls } : {}) });
     register(server);
     const listener = await this.accept(id);
@@ -104,9 +115,27 @@ export class GrpcBroker {
     };
   }
 
+  private serveChannel(channels: Channels, id: number, register: (registrar: ServiceRegistrar) => void): BrokerServer {
+    const stop = channels.serve(id, register);
+    const entry = { close: stop };
+    this.channelServers.add(entry);
+    this.options.send({ serviceId: id, network: NATIVE_NETWORK, address: '', knock: undefined });
+    return {
+      id,
+      address: undefined,
+      close: () => {
+        if (this.channelServers.delete(entry)) stop();
+      },
+    };
+  }
+
   /** Waits for the other side to announce `id`, then connects to it. */
   async dial(id: number): Promise<ClientConnection> {
     const info = await this.waitFor(id);
+    if (info.network === NATIVE_NETWORK) {
+      if (!this.options.channels) throw new Error(`broker: service id ${id} was announced on the native session, which this connection does not use`);
+      return this.options.channels.connect(id);
+    }
     const address: Address = { network: info.network === 'tcp' ? 'tcp' : 'unix', address: info.address };
     return this.options.transport.connect(address, this.options.tls ? { tls: this.options.tls } : {});
   }
@@ -145,6 +174,8 @@ export class GrpcBroker {
       listener.close();
     }
     this.servers.clear();
+    for (const { close } of this.channelServers) close();
+    this.channelServers.clear();
   }
 
   private assertOpen(): void {

@@ -17,6 +17,19 @@ export const ENV_UNIX_SOCKET_GROUP = 'PLUGIN_UNIX_SOCKET_GROUP';
  */
 export const ENV_HOST_PID = 'HST_HOST_PID';
 
+/**
+ * hst's own offer of its native transport (src/rpc/native/): the fd, in the
+ * plugin, of one end of a socket pair the host made. An hst plugin answers
+ * protocol `hst1` on network `socketpair`; anything else ignores it.
+ */
+export const ENV_NATIVE_FD = 'HST_NATIVE_FD';
+/** The protocol field of an hst plugin's handshake line when it took the offer. */
+export const NATIVE_PROTOCOL = 'hst1';
+/** The network field of that line (its address is the plugin's fd), and of broker announcements on the session. */
+export const NATIVE_NETWORK = 'socketpair';
+/** Set to `grpc` in the host's environment to offer no native transport (go-plugin's gRPC everywhere). */
+export const ENV_TRANSPORT = 'HST_TRANSPORT';
+
 export const DEFAULT_MIN_PORT = 10000;
 export const DEFAULT_MAX_PORT = 25000;
 

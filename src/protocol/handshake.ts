@@ -3,13 +3,19 @@
  * `CORE|APP|NETWORK|ADDR|PROTOCOL|CERT[|MUX]`. Errors carry go-plugin's own
  * wording first, so people can search for them, then what we know more.
  */
-import { CORE_PROTOCOL_VERSION, type Protocol } from './constants.js';
+import { CORE_PROTOCOL_VERSION, NATIVE_NETWORK, NATIVE_PROTOCOL, type Protocol } from './constants.js';
 import type { Address, Network } from '../rpc/transport.js';
+
+/**
+ * A handshake's network and address: go-plugin's, or `socketpair` and the
+ * plugin's fd of the pair when it accepted hst's native transport.
+ */
+export type HandshakeAddress = Address | { network: 'socketpair'; address: string };
 
 export interface HandshakeInfo {
   coreVersion: number;
   appVersion: number;
-  address: Address;
+  address: HandshakeAddress;
   protocol: Protocol | string;
   /** base64 (RawStd) DER of the plugin's certificate under AutoMTLS. */
   certificate?: string;
@@ -82,17 +88,16 @@ export function parseHandshake(rawLine: string, expect: HandshakeExpectations): 
     );
   }
 
-  if (network !== 'unix' && network !== 'tcp') {
-    throw new HandshakeError(`unknown address type: ${address}`, 'network');
-  }
-
   // go-plugin defaults to net/rpc when the field is absent.
   const protocol = parts.length >= 5 ? (parts[4] as string) : 'netrpc';
-  if (!expect.allowedProtocols.includes(protocol)) {
-    throw new HandshakeError(
-      `unsupported plugin protocol ${JSON.stringify(protocol)}. Supported: [${expect.allowedProtocols.join(' ')}]`,
-      'protocol',
-    );
+  // The socket pair is a network only for the protocol that was offered on it.
+  const native = network === NATIVE_NETWORK && protocol === NATIVE_PROTOCOL && expect.allowedProtocols.includes(NATIVE_PROTOCOL);
+  if (network !== 'unix' && network !== 'tcp' && !native) {
+    throw new HandshakeError(`unknown address type: ${address}`, 'network');
+  }
+  if (!expect.allowedProtocols.includes(protocol) || (protocol === NATIVE_PROTOCOL && !native)) {
+    const supported = expect.allowedProtocols.filter((p) => p !== NATIVE_PROTOCOL || native);
+    throw new HandshakeError(`unsupported plugin protocol ${JSON.stringify(protocol)}. Supported: [${supported.join(' ')}]`, 'protocol');
   }
 
   const info: HandshakeInfo = { coreVersion, appVersion, address: { network: network as Network, address }, protocol };

@@ -1,18 +1,21 @@
 /**
- * Host services over real gRPC on a unix socket, without a plugin process:
- * what each domain's tests call through.
+ * Host services over a real connection, without a plugin process: what each
+ * domain's tests call through. The connection is the transport under test
+ * (native by default, gRPC with HST_TRANSPORT=grpc).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLogger } from '../../src/log.js';
-import type { Client, ServiceDefinition } from '../../src/rpc/definition.js';
+import type { Client, ClientConnection, ServiceDefinition, ServiceRegistrar } from '../../src/rpc/definition.js';
+import { openSession, sessionChannels } from '../../src/rpc/native/transport.js';
 import { GrpcJsConnection } from '../../src/rpc/grpc-js/client.js';
 import { GrpcJsServer } from '../../src/rpc/grpc-js/server.js';
 import { listenUnix } from '../../src/protocol/listener.js';
 import { HostServices, type HostServicesOptions } from '../../src/host-services/host-services.js';
 import type { Caller } from '../../src/host-services/caller.js';
 import type { CallRecord } from '../../src/host-services/dispatch.js';
+import { connectedSockets, transportUnderTest } from './peers.js';
 
 export interface Harness {
   hostServices: HostServices;
@@ -50,11 +53,7 @@ export async function hostHarness(options: Partial<HostServicesOptions> & Pick<H
     records,
     async plugin(owner, ws = workspace) {
       const caller = hostServices.connect({ owner, workspace: ws });
-      const server = new GrpcJsServer();
-      hostServices.register(server, caller);
-      const listener = await listenUnix(dir);
-      server.serve(listener.server);
-      const connection = new GrpcJsConnection(listener.address);
+      const { connection, close } = await (transportUnderTest === 'native' ? nativeLink : grpcLink)(dir, (r) => hostServices.register(r, caller));
       let gone = false;
       const side: PluginSide = {
         caller,
@@ -62,9 +61,7 @@ export async function hostHarness(options: Partial<HostServicesOptions> & Pick<H
         async disconnect() {
           if (gone) return;
           gone = true;
-          connection.close();
-          server.forceShutdown();
-          listener.close();
+          close();
           await hostServices.disconnect(caller);
         },
       };
@@ -78,6 +75,43 @@ export async function hostHarness(options: Partial<HostServicesOptions> & Pick<H
     },
   };
   return harness;
+}
+
+interface Link {
+  connection: ClientConnection;
+  close(): void;
+}
+
+/** The plugin's connection to a listener of its own, as on go-plugin's gRPC. */
+async function grpcLink(dir: string, register: (r: ServiceRegistrar) => void): Promise<Link> {
+  const server = new GrpcJsServer();
+  register(server);
+  const listener = await listenUnix(dir);
+  server.serve(listener.server);
+  const connection = new GrpcJsConnection(listener.address);
+  return {
+    connection,
+    close() {
+      connection.close();
+      server.forceShutdown();
+      listener.close();
+    },
+  };
+}
+
+/** A broker channel of a native session of its own, as an hst plugin reaches host services. */
+async function nativeLink(dir: string, register: (r: ServiceRegistrar) => void): Promise<Link> {
+  const [hostEnd, pluginEnd] = await connectedSockets(dir);
+  const host = openSession(hostEnd, 'host', 'plugin');
+  const plugin = openSession(pluginEnd, 'plugin', 'host');
+  sessionChannels(host).serve(1, register);
+  return {
+    connection: sessionChannels(plugin).connect(1),
+    close() {
+      plugin.close();
+      host.close();
+    },
+  };
 }
 
 /** Runs `fn` on a fresh harness and closes it however `fn` ends: each test its own host. */

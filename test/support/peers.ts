@@ -7,10 +7,33 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const dist = join(repo, 'dist');
+
+/**
+ * What hst hosts here offer hst plugins: the native transport unless the run
+ * sets HST_TRANSPORT=grpc (scripts/test.mjs runs the ts<->ts tests both ways).
+ */
+export const transportUnderTest: 'native' | 'grpc' = process.env.HST_TRANSPORT === 'grpc' ? 'grpc' : 'native';
+
+/** Two connected unix sockets, as the host's end and the plugin's end of the pair a host makes. */
+export async function connectedSockets(dir: string): Promise<[Socket, Socket]> {
+  const path = join(dir, `pair-${process.pid}-${++pairs}`);
+  const listener = createServer();
+  listener.listen(path);
+  await once(listener, 'listening');
+  const accepted = once(listener, 'connection') as Promise<[Socket]>;
+  const near = connect(path);
+  const [far] = await accepted;
+  listener.close();
+  rmSync(path, { force: true });
+  return [near, far];
+}
+let pairs = 0;
 
 export function fixture(name: string): string {
   return join(dist, 'test', 'fixtures', `${name}.js`);

@@ -203,6 +203,7 @@ export class Session {
     this.maxMessageBytes = options.maxMessageBytes;
     this.reader = new FrameReader((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
     socket.on('data', (chunk: Buffer) => {
+      if (this.closedWith) return;
       try {
         this.reader.push(chunk);
       } catch (err) {
@@ -264,7 +265,11 @@ export class Session {
       s.sink?.cancel(error);
       s.sink?.status(error.code, error.details);
     }
-    this.socket.destroy();
+    // Frames already framed (a last reply, a Status) still leave; then the peer reads the end.
+    if (!this.socket.destroyed) {
+      for (const segment of this.writer.take()) this.socket.write(segment);
+      this.socket.end();
+    }
     for (const l of this.closeListeners.splice(0)) l(error);
   }
 

@@ -1,6 +1,6 @@
 /**
  * hst's own transport between an hst host and an hst plugin: the host offers
- * it (ENV_NATIVE_FD names one end of a socket pair the plugin inherits), the
+ * it (ENV_NATIVE_FD in protocol/constants.ts names one end of a socket pair the plugin inherits), the
  * plugin's serve() accepts by answering NATIVE_PROTOCOL in its handshake, and
  * both then speak the frames of frame.ts over that pair. Nobody else can
  * connect to it: it has no path. Broker ids become channels of the same session.
@@ -13,11 +13,6 @@ import type { Channels } from '../transport.js';
 import { NativeConnection } from './client.js';
 import { NativeServer } from './server.js';
 import { Session } from './session.js';
-
-/** The protocol field of a plugin's handshake line when it accepted the offer. */
-export const NATIVE_PROTOCOL = 'hst1';
-/** The network field of that line, and of broker announcements on the session. */
-export const NATIVE_NETWORK = 'socketpair';
 
 export function openSession(socket: Duplex, side: 'host' | 'plugin', peer: string): Session {
   return new Session(socket, { side, peer, maxMessageBytes: MAX_MESSAGE_BYTES });
