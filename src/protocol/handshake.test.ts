@@ -64,6 +64,15 @@ describe('handshake line', () => {
     assert.equal(parseHandshake('1|1|unix|/s', { ...expect, allowedProtocols: ['netrpc'] }).protocol, 'netrpc');
   });
 
+  it('takes the socket pair only as the native protocol, and only when it was offered', () => {
+    const offered = { ...expect, allowedProtocols: ['grpc', 'hst1'] };
+    assert.deepEqual(parseHandshake('1|3|socketpair|3|hst1|', offered).address, { network: 'socketpair', address: '3' });
+    assert.equal(parseError('1|3|socketpair|3|hst1|').message, 'unknown address type: 3');
+    assert.equal(parseError('1|3|socketpair|3|hst1|').kind, 'network');
+    assert.equal(parseError('1|3|socketpair|3|grpc|', offered).kind, 'network');
+    assert.equal(parseError('1|3|unix|/s|hst1|', offered).message, 'unsupported plugin protocol "hst1". Supported: [grpc]');
+  });
+
   it('rejects a certificate that is not base64', () => {
     assert.equal(parseError(`1|1|unix|/s|grpc|${'*'.repeat(60)}`).kind, 'certificate');
   });

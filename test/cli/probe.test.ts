@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { ProbeReport } from '../../src/cli/probe.js';
-import { fixture, goPeers, pythonPeer, repo } from '../support/peers.js';
+import { fixture, goPeers, pythonPeer, repo, transportUnderTest } from '../support/peers.js';
 
 function hst(args: string[], env: Record<string, string> = {}): { status: number | null; report: ProbeReport; stdout: string } {
   const res = spawnSync(join(repo, 'hst'), args, { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -56,7 +56,7 @@ describe('hst probe', () => {
     const { status, report } = hst(['probe', '--json', '--versions', '2,3', '--', process.execPath, fixture('kv-plugin')], { KV_PLUGIN_VERSIONS: '1,3' });
     assert.equal(status, 0, JSON.stringify(report));
     assert.equal(report.handshake?.appVersion, 3);
-    assert.equal(report.handshake?.network, 'unix');
+    assert.equal(report.handshake?.network, transportUnderTest === 'grpc' ? 'unix' : 'socketpair');
   });
 
   it('explains a broken plugin and exits non-zero', () => {

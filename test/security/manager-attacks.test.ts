@@ -22,7 +22,7 @@ import { probeSandbox } from '../../src/security/sandbox.js';
 import { keygen, signPlugin } from '../../src/security/signature.js';
 import { AttackerDefinition } from '../gen/attack.js';
 import { managerFactory } from '../support/managers.js';
-import { goPeers, repo } from '../support/peers.js';
+import { goPeers, repo, transportUnderTest } from '../support/peers.js';
 
 const probe = await probeSandbox();
 const go = goPeers();
@@ -148,7 +148,13 @@ describe(`attacks through PluginManager, sandbox auto (${probe.bwrap ? 'bubblewr
 
   it("cannot reach another plugin's host-services listener, nor call the host as that plugin", async () => {
     const sockets = hostSockets();
-    assert.ok(sockets.length >= 2, `the host made its listeners in ${hostTmp}: ${sockets.join(', ')}`);
+    if (transportUnderTest === 'native') {
+      // Each plugin's host services are a channel of its own socket pair: there is no listener to try.
+      assert.deepEqual(sockets, [], `the host made listeners in ${hostTmp}`);
+      const outcome = await attack(m, 'attacker', 'direct', 'impersonate', { dir: hostTmp, file: 'secret.txt' });
+      assert.equal(outcome.ok, false, `the attacker found something to connect to: ${outcome.raw}`);
+    }
+    if (transportUnderTest === 'grpc') assert.ok(sockets.length >= 2, `the host made its listeners in ${hostTmp}: ${sockets.join(', ')}`);
     for (const path of sockets) {
       const outcome = await attack(m, 'attacker', 'direct', 'impersonate', { path, file: 'secret.txt' });
       const results = (outcome.response?.results ?? []) as Array<{ plaintext: { ok: boolean }; tls: { ok: boolean } }>;
@@ -245,6 +251,14 @@ describe('identity without the sandbox (--sandbox off): only the plugin\'s own c
 
   it('refuses plaintext and a certificate of the attacker\'s making on every listener, and audits each as impersonation', async () => {
     const outcome = await attack(m, 'attacker', 'direct', 'impersonate', { dir: hostTmp, file: 'secret.txt' });
+    if (transportUnderTest === 'native') {
+      // On the native transport the host listens nowhere: not even an unsandboxed attacker has a socket to try.
+      assert.equal(outcome.ok, false, outcome.raw);
+      assert.match(outcome.raw, /no socket to try/);
+      assert.deepEqual(hostSockets(), []);
+      assert.ok(!audit(m, 'victim').some((r) => r.op === 'Filesystem/ReadFile' && r.resource === 'secret.txt'), 'no read in the victim\'s name');
+      return;
+    }
     assert.equal(outcome.ok, true, outcome.raw);
     const results = outcome.response.results as Array<{ socket: string; plaintext: { ok: boolean; error: string }; tls: { ok: boolean; error: string } }>;
     assert.ok(results.length >= 2, `both host-services listeners were found: ${outcome.raw}`);

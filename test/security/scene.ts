@@ -26,6 +26,7 @@ import { AuditLog, type AuditRecord } from '../../src/security/audit.js';
 import { guardHostServices } from '../../src/security/guard.js';
 import { Policy } from '../../src/security/policy.js';
 import { AttackerDefinition } from '../gen/attack.js';
+import { eventually } from '../support/assertions.js';
 import { nodePlugin } from '../support/peers.js';
 
 export const ATTACKER = 'attacker';
@@ -428,7 +429,9 @@ export class Scene {
     const request = typeof c.request === 'function' ? (c.request as (s: Scene) => unknown)(this) : c.request;
     const outcome = await as.run(c.service, c.method, request ?? {}, c.metadata);
     const op = c.op ?? opOf(c.service, c.method);
-    const audit = this.freshAudit().filter((r) => r.op === op);
+    // A stream the attacker gave up on is recorded once the host has heard of it: a moment after the answer.
+    const audit: AuditRecord[] = [];
+    await eventually(() => audit.push(...this.freshAudit().filter((r) => r.op === op)) > 0, 5_000, 5);
     const calls = this.records.slice(recordsBefore).filter((r) => r.operation === op);
     for (const secret of this.secretValues) {
       assert.ok(!outcome.raw.includes(secret), `the attacker got a secret back (${secret.slice(0, 20)}…): ${outcome.raw.slice(0, 300)}`);

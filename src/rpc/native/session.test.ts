@@ -1,7 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Socket } from 'node:net';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +10,7 @@ import { NativeConnection } from './client.js';
 import { NativeServer } from './server.js';
 import { openSession, sessionChannels } from './transport.js';
 import type { Session } from './session.js';
+import { connectedSockets } from '../../../test/support/peers.js';
 import { FRAGMENT_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
 
 /** All four kinds of call, on one message type. */
@@ -39,19 +38,12 @@ function echoing(impl: Partial<EchoImpl>): EchoImpl {
 }
 
 /** Two sessions joined by a connected socket, as the host and the plugin hold them. */
-async function pair(impl: Partial<EchoImpl>): Promise<{ client: NativeConnection; host: Session; plugin: Session; close: () => void }> {
+async function pair(impl: Partial<EchoImpl>, maxMessageBytes?: number): Promise<{ client: NativeConnection; host: Session; plugin: Session; close: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'native-'));
-  const path = join(dir, 's');
-  const listener = createServer();
-  listener.listen(path);
-  await once(listener, 'listening');
-  const accepted = once(listener, 'connection') as Promise<[Socket]>;
-  const hostSocket = connect(path);
-  const [pluginSocket] = await accepted;
-  listener.close();
+  const [hostSocket, pluginSocket] = await connectedSockets(dir);
   rmSync(dir, { recursive: true, force: true });
-  const host = openSession(hostSocket, 'host', 'plugin "test"');
-  const plugin = openSession(pluginSocket, 'plugin', 'host');
+  const host = openSession(hostSocket, 'host', 'plugin "test"', maxMessageBytes);
+  const plugin = openSession(pluginSocket, 'plugin', 'host', maxMessageBytes);
   const server = new NativeServer();
   server.addService(Echo, echoing(impl));
   plugin.accept(0, server.acceptor());
@@ -184,6 +176,38 @@ describe('native transport', () => {
     for (let i = 0; i < big.length; i += 4093) big[i] = i % 251;
     const res = await client.client(Echo).unary({ data: big });
     assert.equal(Buffer.compare(Buffer.from(res.data), big), 0);
+    close();
+  });
+
+  it('refuses a message over the receiver\'s limit, both ways, with RESOURCE_EXHAUSTED', async () => {
+    let handlerSaw: string | undefined;
+    const { client, close } = await pair(
+      {
+        unary: (req) => ({ data: req.data }),
+        async *serverStream() {
+          yield { data: Buffer.alloc(200 * 1024) };
+        },
+        async clientStream(requests, ctx) {
+          ctx.signal.addEventListener('abort', () => (handlerSaw = String((ctx.signal.reason as RpcError).code)));
+          for await (const _ of requests) void _;
+          return {};
+        },
+      },
+      100 * 1024,
+    );
+    const echo = client.client(Echo);
+    const up = (await echo.unary({ data: Buffer.alloc(150 * 1024) }).catch((e: unknown) => e)) as RpcError;
+    assert.equal(up.code, Code.RESOURCE_EXHAUSTED);
+    assert.match(up.details, /larger than the limit of 102400 bytes/);
+    const down = await (async () => {
+      for await (const _ of echo.serverStream({})) void _;
+    })().catch((e: unknown) => e);
+    assert.equal((down as RpcError).code, Code.RESOURCE_EXHAUSTED);
+    const streamed = (await echo.clientStream([{ data: Buffer.alloc(10) }, { data: Buffer.alloc(150 * 1024) }]).catch((e: unknown) => e)) as RpcError;
+    assert.equal(streamed.code, Code.RESOURCE_EXHAUSTED);
+    await waitFor(() => handlerSaw === String(Code.RESOURCE_EXHAUSTED), 'the handler was not told its request was refused');
+    // The session itself goes on.
+    assert.equal(text((await echo.unary({ data: bytes('after') })).data), 'after');
     close();
   });
 

@@ -14,8 +14,8 @@ import { NativeConnection } from './client.js';
 import { NativeServer } from './server.js';
 import { Session } from './session.js';
 
-export function openSession(socket: Duplex, side: 'host' | 'plugin', peer: string): Session {
-  return new Session(socket, { side, peer, maxMessageBytes: MAX_MESSAGE_BYTES });
+export function openSession(socket: Duplex, side: 'host' | 'plugin', peer: string, maxMessageBytes = MAX_MESSAGE_BYTES): Session {
+  return new Session(socket, { side, peer, maxMessageBytes });
 }
 
 /** The plugin's end of the pair, from the fd the host named. */
