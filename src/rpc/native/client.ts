@@ -12,6 +12,7 @@ import {
 } from '../definition.js';
 import { Code, RpcError } from '../status.js';
 import type { ErrorDescriber } from '../transport.js';
+import { encodeMessage } from './codec.js';
 import { Inbox } from './inbox.js';
 import type { Session, Stream, StreamSink } from './session.js';
 
@@ -52,7 +53,7 @@ export class NativeConnection implements ClientConnection {
 
   private method(path: string, method: MethodDefinition): (input: any, options?: CallOptions) => unknown {
     const { requestType, responseType } = method;
-    const encode = (request: unknown) => requestType.encode(requestType.fromPartial(request ?? {})).finish();
+    const encode = (request: unknown) => encodeMessage(requestType, requestType.fromPartial(request ?? {}));
     const decode = (bytes: Uint8Array) => responseType.decode(bytes);
     const describe = this.options.describeError;
     const fail: Fail = (err) => (describe ? Promise.resolve(describe(err, path)) : Promise.resolve(err));

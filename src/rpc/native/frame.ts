@@ -133,15 +133,23 @@ export class FrameReader {
   constructor(private readonly onFrame: (type: FrameType, flags: number, stream: number, payload: Buffer) => void) {}
 
   push(chunk: Buffer): void {
-    if (this.heldBytes > 0) {
-      this.held.push(chunk);
-      this.heldBytes += chunk.length;
-      if (this.heldBytes < this.need) return;
-      chunk = Buffer.concat(this.held, this.heldBytes);
+    while (this.heldBytes > 0) {
+      // Only the held frame's own bytes are joined; what follows it in the chunk is parsed in place.
+      const missing = this.need - this.heldBytes;
+      if (chunk.length < missing) {
+        this.held.push(chunk);
+        this.heldBytes += chunk.length;
+        return;
+      }
+      this.held.push(chunk.subarray(0, missing));
+      const joined = Buffer.concat(this.held, this.need);
       this.held = [];
       this.heldBytes = 0;
+      chunk = chunk.subarray(missing);
+      // The join completed a header (need grows to the whole frame) or a whole frame.
+      this.parse(joined);
     }
-    this.parse(chunk);
+    if (chunk.length > 0) this.parse(chunk);
   }
 
   private parse(chunk: Buffer): void {

@@ -7,6 +7,7 @@ import type { Server as NetServer } from 'node:net';
 import { methodPath, type CallContext, type Metadata, type MethodDefinition, type ServiceDefinition, type ServiceImplementation } from '../definition.js';
 import { Code, RpcError } from '../status.js';
 import type { TransportServer } from '../transport.js';
+import { encodeMessage } from './codec.js';
 import { Inbox } from './inbox.js';
 import type { OpenHeader } from './payloads.js';
 import type { Stream, StreamAcceptor, StreamSink } from './session.js';
@@ -93,7 +94,7 @@ class NativeCallContext implements CallContext {
 function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Entry): StreamSink {
   const ctx = new NativeCallContext(header.metadata ?? NO_METADATA, stream.session.peer, header.path);
   const { requestType, responseType } = method;
-  const encode = (response: unknown) => responseType.encode(responseType.fromPartial(response ?? {})).finish();
+  const encode = (response: unknown) => encodeMessage(responseType, responseType.fromPartial(response ?? {}));
   let timer: NodeJS.Timeout | undefined;
   const finish = (code: Code, details: string) => {
     if (timer) clearTimeout(timer);

@@ -20,8 +20,12 @@ import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encod
 export const INITIAL_WINDOW = 4 * 1024 * 1024;
 /** A stream's producer waits while this much of its output is not yet written. */
 const QUEUE_LIMIT = 1024 * 1024;
-/** Bulk (fragmented) bytes written per turn, so a turn ends soon and small frames go out between. */
+/** Bulk (fragmented) bytes framed per pass over the streams with output waiting. */
 const BULK_PER_TURN = 256 * 1024;
+/** A stream sending a very large message lets the next one in line have a turn after this much. */
+const STREAM_QUANTUM = 1024 * 1024;
+/** Bulk output stops while Node holds this much the kernel has not taken (see flush). */
+const BULK_BUFFERED = 256 * 1024;
 
 /** What a stream's owner (a client call or a server call) hears from the peer. */
 export interface StreamSink {
@@ -56,6 +60,8 @@ export class Stream {
   /** Output waiting for the window or for its turn, in order. */
   readonly queue: OutItem[] = [];
   queuedBytes = 0;
+  /** Bulk bytes sent since this stream's turn began (Session.writeBulk). */
+  quantum = 0;
   private partial: Buffer[] | undefined;
   private partialBytes = 0;
   /** Bytes of the message being reassembled already credited to the peer. */
@@ -210,10 +216,6 @@ export class Session {
         this.close(new RpcError(Code.INTERNAL, `native transport: ${(err as Error).message}`));
       }
     });
-    socket.on('drain', () => {
-      this.waitingForDrain = false;
-      if (this.bulk.size) this.scheduleFlush();
-    });
     socket.on('error', (err: Error) => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} failed: ${err.message}`)));
     socket.on('close', () => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} closed`)));
     socket.on('end', () => socket.end());
@@ -317,42 +319,70 @@ export class Session {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Writes what this turn framed, then bulk output until Node's own write
+   * buffer (what the kernel has not taken yet) holds BULK_BUFFERED: enough
+   * that libuv keeps the socket full without coming back to JavaScript, little
+   * enough that a small frame framed later never waits long behind it.
+   */
   private flush(): void {
     this.flushScheduled = false;
     if (this.closedWith) return;
-    if (!this.waitingForDrain) this.writeBulk();
-    if (this.writer.bytes === 0) return;
-    const segments = this.writer.take();
-    let ok: boolean;
-    if (segments.length === 1) {
-      ok = this.socket.write(segments[0]);
-    } else {
-      this.socket.cork();
-      for (const s of segments) this.socket.write(s);
-      ok = !this.socket.writableNeedDrain;
-      this.socket.uncork();
+    for (;;) {
+      if (!this.waitingForDrain) this.writeBulk();
+      if (this.writer.bytes === 0) return;
+      this.write(this.writer.take());
+      if (this.socket.writableLength >= BULK_BUFFERED) {
+        this.waitingForDrain = true;
+        return;
+      }
+      if (this.bulk.size === 0) return;
     }
-    if (!ok) this.waitingForDrain = true;
-    else if (this.bulk.size) this.scheduleFlush();
   }
 
-  /** One round-robin pass (or more) over streams with queued output, up to BULK_PER_TURN bytes. */
+  /** The last segment's callback says when the kernel has all of it: bulk output may go on then. */
+  private write(segments: Buffer[]): void {
+    const last = segments.length - 1;
+    if (last > 0) this.socket.cork();
+    for (let i = 0; i < last; i++) this.socket.write(segments[i] as Buffer);
+    this.socket.write(segments[last] as Buffer, this.written);
+    if (last > 0) this.socket.uncork();
+  }
+
+  private readonly written = (): void => {
+    if (!this.waitingForDrain || this.socket.writableLength >= BULK_BUFFERED) return;
+    this.waitingForDrain = false;
+    if (this.bulk.size || this.writer.bytes) this.scheduleFlush();
+  };
+
+  /**
+   * Frames up to BULK_PER_TURN of queued output. The stream first in line
+   * goes on until its message is out (or it has sent STREAM_QUANTUM, or its
+   * window is used up), then goes to the back: messages finish one after
+   * another, so the peer can work on the first while the next arrives,
+   * instead of all of them finishing together at the end.
+   */
   private writeBulk(): void {
     let budget = BULK_PER_TURN;
     while (budget > 0 && this.bulk.size > 0) {
-      let progressed = false;
-      for (const stream of this.bulk) {
-        const sent = this.writeFromQueue(stream, Math.min(budget, FRAGMENT_BYTES));
-        if (sent > 0) progressed = true;
-        budget -= sent;
-        if (stream.queue.length === 0) {
-          this.bulk.delete(stream);
-          if (stream.done) this.streams.delete(stream.id);
-        }
-        stream.wake();
-        if (budget <= 0) break;
+      const stream = this.bulk.values().next().value as Stream;
+      const head = stream.queue[0];
+      const sent = this.writeFromQueue(stream, Math.min(budget, FRAGMENT_BYTES));
+      budget -= sent;
+      stream.quantum += sent;
+      if (stream.queue.length === 0) {
+        this.bulk.delete(stream);
+        stream.quantum = 0;
+        if (stream.done) this.streams.delete(stream.id);
+      } else if (sent === 0) {
+        // Out of window: a Window frame puts it back in line (see credit).
+        this.bulk.delete(stream);
+      } else if (stream.queue[0] !== head || stream.quantum >= STREAM_QUANTUM) {
+        this.bulk.delete(stream);
+        this.bulk.add(stream);
+        stream.quantum = 0;
       }
-      if (!progressed) break;
+      stream.wake();
     }
   }
 
