@@ -6,12 +6,23 @@
  * runners read and write the same JSON, so every side gets the same tasks
  * and measures them with its own clock.
  */
+import type { NATIVE_PROTOCOL } from '../src/protocol/constants.js';
+
+/** The protocol a plugin's handshake names: hst's native transport ('hst1') or go-plugin's gRPC. */
+export type TransportProtocol = typeof NATIVE_PROTOCOL | 'grpc';
 
 /** A plugin the runner starts and talks to as a host. */
 export interface PluginTarget {
   kind: 'plugin';
   command: string[];
   autoMTLS: boolean;
+  /** TypeScript runner: PluginClient's `native` option; absent, hst's default applies. */
+  native?: boolean;
+  /**
+   * TypeScript runner: the protocol every start must end up on. A plugin on
+   * the other one fails the job: the figures would be filed under the wrong side.
+   */
+  protocol: TransportProtocol;
   /** Serve hst's host services to the plugin (TypeScript runner only), confined to this directory. */
   hostServices?: { workspace: string };
 }
@@ -68,6 +79,8 @@ export interface Report {
     host: string;
     /** As the plugin reported it (Bench.Info): language, runtime, and whether its connection is TLS. */
     plugin?: { language: string; runtime: string; tls: boolean };
+    /** TypeScript host: the protocol the plugin's handshake named (every start of the job was held to it). */
+    transport?: TransportProtocol;
     /** Go host: go-plugin logged that it configured AutoMTLS. */
     autoMTLSLogged?: boolean;
   };

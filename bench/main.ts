@@ -94,7 +94,8 @@ async function measure(options: Options): Promise<number> {
     leftoverProcesses: leftovers,
     notes: [
       'value = median over repetitions; spread = min, quartiles, max and every repetition, in the same unit',
-      'start.python.* sit under ts->ts: the host is hst, the plugin is on the hst Python SDK',
+      'ts->ts is hst host and plugin on hst’s native transport (the default between them); ts->ts/grpc is the same two programs on go-plugin’s gRPC (PluginClient native: false); checks.<side>.transport says which one each job got',
+      'start.python.* sit under ts->ts: the host is hst, the plugin is on the hst Python SDK (which speaks gRPC: the native transport is offered to plugins run by Node only)',
       'floor metrics end in .node (two Node processes) or .go (two Go processes)',
     ],
     spread: spreads.map(({ pair, metric, unit, spread }) => ({ pair, metric, unit, ...spread })),

@@ -58,6 +58,7 @@ export function renderMarkdown(run: RunSummary): string {
       out.push(`| ${row.label} | ${row.unit} | ${cells.join(' | ')} |`);
     }
     out.push('', `_Ratio: ${section.ratio.label}._`);
+    if (section.note) out.push('', `_${section.note}_`);
 
     function cell(side: Side, rowId: string): string {
       const metric = metricName(side, rowId);

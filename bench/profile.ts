@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- --profile`: the ts->ts 64 B call, one at a time, with
- * both the host (bench/runner.js) and the plugin under node --cpu-prof, and
- * the self time of each inside the timed calls only (start-up and warm-up
- * excluded), by category and by function.
+ * `npm run bench -- --profile`: the ts->ts 64 B call (on hst's native
+ * transport, as ts->ts runs), one at a time, with both the host
+ * (bench/runner.js) and the plugin under node --cpu-prof, and the self time
+ * of each inside the timed calls only (start-up and warm-up excluded), by
+ * category and by function.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { formatNumber } from './markdown.js';
 import { runJob, type RunContext } from './run-job.js';
 import type { Settings } from './settings.js';
 import { tsTs } from './sides.js';
+import { pluginTarget } from './target.js';
 import { quantile } from './stats.js';
 
 /** Profiled calls per run: several times a latency run, so the profile holds enough samples. */
@@ -29,7 +31,7 @@ export async function runProfile(ctx: RunContext, settings: Settings, progress: 
     const report = await runJob(
       tsTs,
       {
-        target: { kind: 'plugin', command: [process.execPath, ...cpuProf('plugin'), join(ctx.layout.distBench, 'plugin.js')], autoMTLS: false },
+        target: pluginTarget(tsTs, [process.execPath, ...cpuProf('plugin'), join(ctx.layout.distBench, 'plugin.js')]),
         tasks: [{ kind: 'latency', payload: 64, warmup: settings.latency.warmup, calls }],
       },
       { ...ctx, nodeArgs: cpuProf('host') },
@@ -41,7 +43,7 @@ export async function runProfile(ctx: RunContext, settings: Settings, progress: 
     for (const name of ['host', 'plugin']) if (!files.includes(`${name}.cpuprofile`)) throw new Error(`no ${name} profile was written`);
     const host = analyze(join(dir, 'host.cpuprofile'), from, to);
     const plugin = analyze(join(dir, 'plugin.cpuprofile'), from, to);
-    return render(calls, quantile(result.samplesNs, 0.5) / 1e3, host, plugin);
+    return render(calls, report.checks.transport ?? '?', quantile(result.samplesNs, 0.5) / 1e3, host, plugin);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -51,13 +53,13 @@ function busyUs(b: ProfileBreakdown): number {
   return [...b.byCategory].filter(([c]) => c !== 'idle').reduce((sum, [, us]) => sum + us, 0);
 }
 
-function render(calls: number, p50Us: number, host: ProfileBreakdown, plugin: ProfileBreakdown): string {
+function render(calls: number, transport: string, p50Us: number, host: ProfileBreakdown, plugin: ProfileBreakdown): string {
   const hostBusy = busyUs(host);
   const pluginBusy = busyUs(plugin);
   const pct = (us: number, of: number) => `${((us / of) * 100).toFixed(1)} %`;
   const perCall = (us: number) => `${formatNumber(us / calls)} µs`;
   const out = [
-    `${calls.toLocaleString('en-US')} sequential 64 B Echo calls, ts->ts, p50 ${formatNumber(p50Us)} µs while profiled (profiling slows calls down). ` +
+    `${calls.toLocaleString('en-US')} sequential 64 B Echo calls, ts->ts (protocol ${transport}), p50 ${formatNumber(p50Us)} µs while profiled (profiling slows calls down). ` +
       'Self time inside the timed calls only; native frames count for their nearest JavaScript caller.',
     '',
     '| category | host: share of busy time | host: CPU per call | plugin: share of busy time | plugin: CPU per call |',

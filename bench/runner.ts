@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { allHostServices, establishHostServices, HostServices } from '../src/index.js';
+import { NATIVE_PROTOCOL } from '../src/protocol/constants.js';
 import { startBenchPlugin, type BenchPlugin } from './bench-plugin-client.js';
 import { startFloor } from './floor-client.js';
 import { runFleet } from './fleet.js';
 import { DriveOp } from './gen/hst/bench/v1/bench.js';
-import type { DriveOp as DriveOpName, Job, PluginTarget, Report, Task, TaskResult } from './job.js';
+import type { DriveOp as DriveOpName, Job, PluginTarget, Report, Task, TaskResult, TransportProtocol } from './job.js';
 import { keepInFlight, timeEach } from './load.js';
 
 const driveOps: Record<DriveOpName, DriveOp> = {
@@ -45,6 +46,8 @@ try {
     echo = (payload) => bench.echo({ payload });
   }
   for (const task of job.tasks) report.results.push(await run(task, echo, plugin));
+  // Start and fleet jobs never connect() here, but each of their starts went through startBenchPlugin, which refuses any other protocol.
+  if (target.kind === 'plugin') report.checks.transport ??= target.protocol;
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } catch (err) {
   process.stderr.write(`runner: ${(err as Error).message}\n`);
@@ -69,11 +72,20 @@ async function connect(target: PluginTarget): Promise<BenchPlugin> {
   }
   const info = await plugin.bench.info({});
   report.checks.plugin = { language: info.language, runtime: info.runtime, tls: info.tls };
-  if (info.tls !== target.autoMTLS) throw new Error(`AutoMTLS is ${target.autoMTLS ? 'on' : 'off'} but the plugin says its connection is ${info.tls ? '' : 'not '}TLS`);
+  report.checks.transport = plugin.client.handshake?.protocol as TransportProtocol;
+  if (info.tls !== expectsTls(target)) {
+    const asked = `AutoMTLS is ${target.autoMTLS ? 'on' : 'off'}${target.protocol === NATIVE_PROTOCOL ? ' on the native transport' : ''}`;
+    throw new Error(`${asked} but the plugin says its connection is ${info.tls ? '' : 'not '}TLS`);
+  }
   const probe = randomBytes(64);
   const { payload } = await plugin.bench.echo({ payload: probe });
   if (!Buffer.from(payload).equals(probe)) throw new Error('Echo answered with a different payload');
   return plugin;
+}
+
+/** The native transport is a socket pair only the two processes hold: it has no TLS, whatever AutoMTLS asked. */
+function expectsTls(target: PluginTarget): boolean {
+  return target.autoMTLS && target.protocol !== NATIVE_PROTOCOL;
 }
 
 async function run(task: Task, echo: Echo | undefined, plugin: BenchPlugin | undefined): Promise<TaskResult> {

@@ -47,6 +47,8 @@ export interface Section {
   plan(ctx: SectionContext): Promise<Planned[]>;
   /** What a cell's ratio compares with, and how the table names it. */
   ratio: { label: string; baseline(side: Side, row: Row): Baseline | undefined };
+  /** Printed under the table: what a reader would otherwise misread in it. */
+  note?: string;
 }
 
 /** The anchor: the same metric between go-plugin's own host and plugin. */

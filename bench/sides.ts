@@ -2,11 +2,14 @@
  * Who talks to whom. A pair names host and plugin: "ts" is hst (PluginClient,
  * serve()), "go" is go-plugin; the floor is two processes and a bare unix
  * socket, measured between two Node processes and between two Go processes.
+ * ts->ts is hst's host and plugin as users get them, on hst's native
+ * transport; ts->ts/grpc is the same two programs told to speak go-plugin's
+ * gRPC instead (PluginClient `native: false`).
  */
 import { join } from 'node:path';
 import type { Toolchains } from './toolchains.js';
 
-export const pairs = ['ts->ts', 'ts->go', 'go->ts', 'go->go', 'floor'] as const;
+export const pairs = ['ts->ts', 'ts->ts/grpc', 'ts->go', 'go->ts', 'go->go', 'floor'] as const;
 export type Pair = (typeof pairs)[number];
 
 export type PluginLanguage = 'ts' | 'go' | 'python';
@@ -18,9 +21,12 @@ export interface Side {
   plugin?: PluginLanguage;
   /** Floor sides: which language's two processes; their metric names end in .node or .go. */
   floor?: 'node' | 'go';
+  /** TypeScript host: PluginClient's `native` option, set only where the side departs from hst's default. */
+  native?: false;
 }
 
 export const tsTs: Side = { pair: 'ts->ts', runner: 'node', plugin: 'ts' };
+export const tsTsGrpc: Side = { pair: 'ts->ts/grpc', runner: 'node', plugin: 'ts', native: false };
 export const tsGo: Side = { pair: 'ts->go', runner: 'node', plugin: 'go' };
 export const goTs: Side = { pair: 'go->ts', runner: 'go-host', plugin: 'ts' };
 export const goGo: Side = { pair: 'go->go', runner: 'go-host', plugin: 'go' };
@@ -29,7 +35,7 @@ export const floorGo: Side = { pair: 'floor', runner: 'go-floor', floor: 'go' };
 /** The hst host starting a plugin on the hst Python SDK (start-up only; reported under ts->ts). */
 export const tsPython: Side = { pair: 'ts->ts', runner: 'node', plugin: 'python' };
 
-export const pluginPairs = [tsTs, tsGo, goTs, goGo];
+export const pluginPairs = [tsTs, tsTsGrpc, tsGo, goTs, goGo];
 
 export function sideName(side: Side): string {
   if (side.floor) return `floor (${side.floor})`;

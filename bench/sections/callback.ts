@@ -1,16 +1,17 @@
 /**
  * Section 3: plugin->host calls through the broker. Our TypeScript host
  * serves hst's host services (HostServices + establishHostServices); the
- * plugin, TypeScript or Go, calls Filesystem/Stat and ReadFile of a 4 KiB
+ * plugin, TypeScript (on the native transport and on gRPC) or Go, calls Filesystem/Stat and ReadFile of a 4 KiB
  * file and times those calls itself. The plain host->plugin Echo of the same
  * process pair is measured in the same job, as the yardstick.
  */
 import type { DriveOp, Task } from '../job.js';
 import { SMALL_FILE } from '../fixtures.js';
 import { callsPerSecond, latencies, type Section } from '../section.js';
-import { available, pluginCommand, tsGo, tsTs } from '../sides.js';
+import { available, pluginCommand, tsGo, tsTs, tsTsGrpc } from '../sides.js';
+import { pluginTarget } from '../target.js';
 
-const columns = [tsTs, tsGo];
+const columns = [tsTs, tsTsGrpc, tsGo];
 const calls: Array<{ name: string; label: string; op?: DriveOp }> = [
   { name: 'echo', label: 'host->plugin Echo 64 B (yardstick)' },
   { name: 'stat', label: 'plugin->host Filesystem/Stat', op: 'stat' },
@@ -46,7 +47,7 @@ export const callbackSection: Section = {
       .filter((side) => available(side, toolchains))
       .map((side) => ({
         side,
-        job: { target: { kind: 'plugin', command: pluginCommand(side.plugin ?? 'ts', layout, toolchains), autoMTLS: false, hostServices: { workspace } }, tasks },
+        job: { target: pluginTarget(side, pluginCommand(side.plugin ?? 'ts', layout, toolchains), { hostServices: { workspace } }), tasks },
         collect: ({ results }) =>
           calls.flatMap(({ name }, i) => [
             ...latencies(side, `callback.${name}`, results[2 * i]),

@@ -12,6 +12,7 @@ import type { Measurement } from '../measurements.js';
 import { callsPerSecond, latencies, required, versusGoGo, type Row, type Section } from '../section.js';
 import type { Settings } from '../settings.js';
 import { available, pluginCommand, pluginPairs, type Side } from '../sides.js';
+import { pluginTarget } from '../target.js';
 import { median } from '../stats.js';
 
 const MiB = 1024 * 1024;
@@ -65,7 +66,7 @@ export const memorySection: Section = {
         .map((side) => ({
           side,
           job: {
-            target: { kind: 'plugin', command: pluginCommand(side.plugin ?? 'ts', layout, toolchains), autoMTLS: false },
+            target: pluginTarget(side, pluginCommand(side.plugin ?? 'ts', layout, toolchains)),
             tasks: [{ kind: 'fleet', plugins: n, warmup, settleMs, durationMs }],
           },
           collect: ({ results }) => measure(side, n, i === 0, results[0]),

@@ -10,6 +10,7 @@
  */
 import { versusGoGo, type Section } from '../section.js';
 import { available, metricName, pluginPairs, tsPython } from '../sides.js';
+import { pluginTarget } from '../target.js';
 import { median } from '../stats.js';
 
 const NS_PER_MS = 1e6;
@@ -32,7 +33,7 @@ export const startSection: Section = {
         const prefix = side.plugin === 'python' ? 'start.python' : 'start';
         return {
           side,
-          job: { target: { kind: 'plugin', command: fixtures.freshPlugin(side.plugin ?? 'ts'), autoMTLS: false }, tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },
+          job: { target: pluginTarget(side, fixtures.freshPlugin(side.plugin ?? 'ts')), tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },
           collect: ({ results }) => {
             const [cold, ...warm] = results[0]?.samplesNs ?? [];
             if (cold === undefined || warm.length === 0) throw new Error('the runner reported too few starts');

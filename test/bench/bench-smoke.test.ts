@@ -32,13 +32,14 @@ it('the smoke-sized benchmark writes valid results and prints a table per sectio
     }
     const has = (pair: string, metric: string) => results.some((r) => r.pair === pair && r.metric === metric);
     for (const section of sections) assert.ok(results.some((r) => String(r.metric).startsWith(`${section.id}.`)), `no results for section ${section.id}`);
-    const measuredPairs = withGo ? ['ts->ts', 'ts->go', 'go->ts', 'go->go'] : ['ts->ts'];
+    const measuredPairs = withGo ? ['ts->ts', 'ts->ts/grpc', 'ts->go', 'go->ts', 'go->go'] : ['ts->ts', 'ts->ts/grpc'];
     for (const pair of measuredPairs) {
       for (const metric of ['unary.p50', 'unary-mtls.x32', 'payload.1MiB', 'start.cold', 'memory.busy.n1.p99']) assert.ok(has(pair, metric), `${pair} has no ${metric}`);
     }
     assert.ok(has('floor', 'unary.p50.node'));
     assert.equal(has('floor', 'unary.p50.go'), withGo);
-    assert.ok(has('ts->ts', 'callback.stat.p50') && has('ts->ts', 'stream.read-file-stream.1MiB') && has('floor', 'stream.fs-read.1MiB.node'));
+    for (const pair of ['ts->ts', 'ts->ts/grpc']) assert.ok(has(pair, 'callback.stat.p50') && has(pair, 'stream.read-file-stream.1MiB'), `${pair} has no callback or stream figures`);
+    assert.ok(has('floor', 'stream.fs-read.1MiB.node'));
     assert.equal(has('ts->ts', 'start.python.cold'), withPython);
 
     const meta = JSON.parse(readFileSync(join(dir, 'latest.meta.json'), 'utf8'));
@@ -46,6 +47,10 @@ it('the smoke-sized benchmark writes valid results and prints a table per sectio
     assert.deepEqual(meta.leftoverProcesses, []);
     assert.ok(meta.machine.cores > 0 && meta.machine.node === process.version);
     assert.ok(meta.spread.every((s: { n: number; min: number; max: number }) => s.n === 1 && s.min <= s.max));
+    // ts->ts is hst's default, the native transport; ts->ts/grpc the same programs on gRPC.
+    const transports = (side: string) => new Set((meta.checks[side] as Array<{ transport?: string }>).map((c) => c.transport));
+    assert.deepEqual(transports('ts->ts'), new Set(['hst1']));
+    assert.deepEqual(transports('ts->ts/grpc'), new Set(['grpc']));
 
     for (const section of sections) {
       const table = stdout.split(`### ${section.title}\n`)[1];
