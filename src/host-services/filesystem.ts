@@ -18,6 +18,7 @@ import {
   openSync,
   read,
   readlinkSync,
+  readSync,
   renameSync,
   rmdirSync,
   statfsSync,
@@ -117,6 +118,9 @@ export function nonNegative(operation: string, path: string, name: string, value
   if (value < 0) throw failure(Code.INVALID_ARGUMENT, operation, path, `${name} must not be negative`);
   return value;
 }
+
+/** Files under this size are read synchronously by ReadFile (see there). */
+const SYNC_READ_BYTES = 64 * 1024;
 
 /** Reads into `buffer` from `position` until it is full or the file ends; returns the bytes read. */
 export async function readInto(fd: number, buffer: Uint8Array, position: number): Promise<number> {
@@ -360,14 +364,15 @@ export const filesystemService = hostService({
           if (size > limits.maxReadBytes) throw tooBig(`${size} bytes`);
           // One byte more than expected tells a file that grew since fstat.
           let buffer = Buffer.allocUnsafe(size + 1);
-          let length = 0;
-          for (;;) {
-            length += await readInto(fd, buffer.subarray(length), length);
-            if (length < buffer.length) break;
+          // A small file (always a regular one here) is read at once, as it was opened and stat'ed: a trip
+          // through the thread pool costs more than such a read. A short read of a regular file is its end.
+          let length = size < SYNC_READ_BYTES ? readSync(fd, buffer, 0, buffer.length, 0) : await readInto(fd, buffer, 0);
+          while (length === buffer.length) {
             if (length > limits.maxReadBytes) throw tooBig('the file, which grew while being read,');
             const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, limits.maxReadBytes + 1));
             buffer.copy(grown);
             buffer = grown;
+            length += await readInto(fd, buffer.subarray(length), length);
           }
           return { data: buffer.subarray(0, length) };
         } finally {

@@ -132,6 +132,11 @@ export class ConfinedRoot {
 
   private parentOf(segments: string[], hops: number): ParentRef {
     const name = segments[segments.length - 1] as string;
+    // A name in the root itself: the root's own fd serves, without opening it again (most calls are here).
+    if (segments.length === 1) {
+      this.assertOpen();
+      return { fd: this.rootFd, segments: [], name, close: () => {} };
+    }
     const dir = this.walk(segments.slice(0, -1), hops);
     return { ...dir, name, close: () => closeSync(dir.fd) };
   }
