@@ -145,12 +145,35 @@ class CallWatch {
   }
 }
 
+/** What both kinds of call do alike: settle once, and stop watching the deadline and signal then. */
+abstract class ClientCall implements StreamSink {
+  protected settled = false;
+  private watcher: CallWatch | undefined;
+
+  abstract message(bytes: Buffer, credit: number): void;
+  abstract status(code: Code, details: string): void;
+  /** The server's end of the stream means nothing until its status comes. */
+  remoteEnd(): void {}
+  /** Cancel frames go to servers; a caller hears the end as a status. */
+  cancel(): void {}
+
+  protected watchCall(stream: Stream, options: CallOptions | undefined): void {
+    if (options?.deadline !== undefined || options?.signal) this.watcher = new CallWatch(stream, options, (c, d) => this.status(c, d));
+  }
+
+  /** False when the call is already over; otherwise marks it over. */
+  protected settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.watcher?.stop();
+    return true;
+  }
+}
+
 /** A call with one response: unary and client streaming. */
-class UnaryCall implements StreamSink {
+class UnaryCall extends ClientCall {
   private response: unknown;
   private received = false;
-  private settled = false;
-  private watcher: CallWatch | undefined;
 
   constructor(
     private readonly path: string,
@@ -158,10 +181,12 @@ class UnaryCall implements StreamSink {
     private readonly resolve: (value: unknown) => void,
     private readonly reject: (error: unknown) => void,
     private readonly fail: Fail,
-  ) {}
+  ) {
+    super();
+  }
 
   watch(stream: Stream, options: CallOptions | undefined): void {
-    if (options?.deadline !== undefined || options?.signal) this.watcher = new CallWatch(stream, options, (c, d) => this.status(c, d));
+    this.watchCall(stream, options);
   }
 
   message(bytes: Buffer): void {
@@ -174,13 +199,8 @@ class UnaryCall implements StreamSink {
     }
   }
 
-  remoteEnd(): void {}
-  cancel(): void {}
-
   status(code: Code, details: string): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.watcher?.stop();
+    if (!this.settle()) return;
     if (code === Code.OK && this.received) return this.resolve(this.response);
     const error =
       code === Code.OK ? new RpcError(Code.UNIMPLEMENTED, `${this.path}: the server sent no response`) : new RpcError(code, `${this.path}: ${details}`);
@@ -189,26 +209,24 @@ class UnaryCall implements StreamSink {
 }
 
 /** A call with a stream of responses: server streaming and bidirectional. */
-class StreamingCall implements StreamSink {
+class StreamingCall extends ClientCall {
   private inbox: Inbox<unknown> | undefined;
-  private settled = false;
-  private watcher: CallWatch | undefined;
   private early: RpcError | undefined;
 
   constructor(
     private readonly path: string,
     private readonly decode: (bytes: Uint8Array) => unknown,
     private readonly fail: Fail,
-  ) {}
+  ) {
+    super();
+  }
 
   watch(stream: Stream, options: CallOptions | undefined): AsyncIterable<unknown> {
     // A reader that stops early cancels the call: that is an end, not a failure.
     this.inbox = new Inbox(stream, () => {
-      this.settled = true;
-      this.watcher?.stop();
-      stream.cancel(Code.CANCELLED, 'the reader stopped');
+      if (this.settle()) stream.cancel(Code.CANCELLED, 'the reader stopped');
     });
-    if (options?.deadline !== undefined || options?.signal) this.watcher = new CallWatch(stream, options, (c, d) => this.status(c, d));
+    this.watchCall(stream, options);
     return this.inbox;
   }
 
@@ -231,13 +249,8 @@ class StreamingCall implements StreamSink {
     this.inbox?.push(value, credit);
   }
 
-  remoteEnd(): void {}
-  cancel(): void {}
-
   status(code: Code, details: string): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.watcher?.stop();
+    if (!this.settle()) return;
     if (!this.inbox) {
       this.early = new RpcError(code, `${this.path}: ${details}`);
       return;
