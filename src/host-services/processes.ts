@@ -546,7 +546,9 @@ class ProcessTable {
       args: request.args,
       env: childEnvironment(operation, this.caller, this.host.env.PATH, request.env),
     };
-    const count = this.starting + new Set([...this.running, ...this.handles.values()]).size;
+    // A process counts until it has exited and, if it has a handle, been waited for; not until its pipes close.
+    const live = [...this.running].filter((p) => !p.exit);
+    const count = this.starting + new Set([...live, ...this.handles.values()]).size;
     if (count >= limits.maxProcesses) {
       throw exhausted(`${where}: the plugin already has ${count} processes, the limit; Wait for finished ones to release them`);
     }
