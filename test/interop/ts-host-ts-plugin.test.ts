@@ -69,6 +69,17 @@ describe('TS host loads TS plugins', () => {
       assert.deepEqual(await client.exited, { code: 0, signal: null });
     }));
 
+  it('keeps the offer of the native transport from the programs the plugin starts', () =>
+    inTempDir(async (dir) => {
+      // After serve(), the plugin's stderr reaches the host through GRPCStdio.
+      const { client, stderr } = kvClient(dir, {}, { HST_FIXTURE_CHILD_ENV: '1' });
+      await client.dispense<KV>(PLUGIN_NAME);
+      assert.equal(client.handshake?.protocol, transportUnderTest === 'grpc' ? 'grpc' : 'hst1');
+      assert.ok(await eventually(() => stderr.text().includes('child-offer=')), stderr.text());
+      assert.match(stderr.text(), /child-offer=none/);
+      await client.kill();
+    }));
+
   it('uses AutoMTLS over TCP, and version negotiation picks the highest common version', () =>
     inTempDir(async (dir) => {
       const plugins = { [PLUGIN_NAME]: kvPlugin() };
@@ -330,6 +341,19 @@ describe('TS host diagnoses plugins that fail to start', () => {
     const allowed = await misbehave('netrpc', { allowedProtocols: ['grpc', 'netrpc'] });
     assert.match(allowed.err.message, /speaks go-plugin's netrpc protocol, which hst does not implement/);
   });
+
+  it('the native transport: offered to a command Node runs and to nothing else, and never taken unoffered', () =>
+    inTempDir(async (dir) => {
+      const offered = await misbehave('report-offer', { native: true });
+      assert.match(offered.err.message, /\| offer=\d+/);
+      const script = join(dir, 'not-node.sh');
+      writeFileSync(script, '#!/bin/sh\necho "offer=${HST_NATIVE_FD:-none}" >&2\nexit 3\n');
+      chmodSync(script, 0o755);
+      const notNode = await startFailure({ command: { path: script } }, {});
+      assert.match(notNode.err.message, /\| offer=none/);
+      const unoffered = await misbehave('unoffered-native', { native: false });
+      assert.match(unoffered.err.message, /unknown address type: 3/);
+    }));
 
   it('a plugin that ignores the AutoMTLS certificate', async () => {
     const { err } = await misbehave('no-tls', { autoMTLS: true });
