@@ -30,7 +30,12 @@ type Echo = (payload: Buffer) => Promise<unknown>;
 
 const job = JSON.parse(await text(process.stdin)) as Job;
 const grpcJs = (createRequire(import.meta.url)('@grpc/grpc-js/package.json') as { version: string }).version;
-const report: Report = { results: [], checks: { host: job.target.kind === 'floor' ? `node ${process.version} net` : `hst PluginClient (@grpc/grpc-js ${grpcJs})` } };
+/** What answers on the host side: the floor's bare socket, or PluginClient on the transport the side measures. */
+function hostLabel(target: Job['target']): string {
+  if (target.kind === 'floor') return `node ${process.version} net`;
+  return target.protocol === NATIVE_PROTOCOL ? 'hst PluginClient (native transport)' : `hst PluginClient (@grpc/grpc-js ${grpcJs})`;
+}
+const report: Report = { results: [], checks: { host: hostLabel(job.target) } };
 const closers: Array<() => Promise<void>> = [];
 try {
   let echo: Echo | undefined;
