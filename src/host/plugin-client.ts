@@ -19,7 +19,7 @@ import type { ClientConnection } from '../rpc/definition.js';
 import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { NativeConnection } from '../rpc/native/client.js';
-import { openSession, sessionChannels } from '../rpc/native/transport.js';
+import { nativeByDefault, openSession, sessionChannels } from '../rpc/native/transport.js';
 import type { Address, Channels, TlsMaterial, Transport } from '../rpc/transport.js';
 import { defaultLogger, type Logger } from '../log.js';
 import { GrpcBroker } from '../protocol/broker.js';
@@ -33,12 +33,12 @@ import {
   ENV_MIN_PORT,
   ENV_NATIVE_FD,
   ENV_PROTOCOL_VERSIONS,
-  ENV_TRANSPORT,
   ENV_UNIX_SOCKET_DIR,
   ENV_UNIX_SOCKET_GROUP,
   GRACEFUL_EXIT_WAIT_MS,
   HEALTH_SERVICE,
   MAX_LINE_BYTES,
+  NATIVE_NETWORK,
   NATIVE_PROTOCOL,
 } from '../protocol/constants.js';
 import { HandshakeError, parseHandshake, type HandshakeInfo } from '../protocol/handshake.js';
@@ -147,7 +147,7 @@ function runByNode(command: PluginCommand): boolean {
 }
 
 function describeAddress(info: HandshakeInfo): string {
-  return info.address.network === 'socketpair' ? `the socket pair (its fd ${info.address.address})` : `${info.address.network}:${info.address.address}`;
+  return info.address.network === NATIVE_NETWORK ? `the socket pair (its fd ${info.address.address})` : `${info.address.network}:${info.address.address}`;
 }
 
 /** Why a plugin did not start; its text quotes the plugin's output, so control bytes are written out (terminalSafe). */
@@ -275,7 +275,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   reattachConfig(): ReattachConfig {
     if (!this.handshakeInfo || !this.proc) throw new Error(`plugin ${JSON.stringify(this.name)} is not started`);
     const address = this.handshakeInfo.address;
-    if (address.network === 'socketpair') {
+    if (address.network === NATIVE_NETWORK) {
       throw new Error(
         `plugin ${JSON.stringify(this.name)} runs on hst's native transport, a socket pair no other process can reattach to; start it with native: false (or HST_TRANSPORT=grpc) to reattach`,
       );
@@ -404,7 +404,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     }
     const plan = this.sandbox;
     // The offer: one more stdio 'pipe' (libuv makes it a unix socket pair) after the sandbox's own fds.
-    const native = opts.native ?? (process.env[ENV_TRANSPORT] !== 'grpc' && runByNode(command));
+    const native = opts.native ?? (nativeByDefault() && runByNode(command));
     const extraStdio = [...(plan?.stdio ?? []), ...(native ? (['pipe'] as const) : [])];
     const nativeFd = 3 + (plan?.stdio.length ?? 0);
     const childEnv = native ? { ...(plan ? plan.env : env), [ENV_NATIVE_FD]: String(nativeFd) } : plan ? plan.env : env;
@@ -487,13 +487,13 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       }
       return fail((err as Error).message, err);
     }
-    const onPair = info.address.network === 'socketpair';
+    const onPair = info.address.network === NATIVE_NETWORK;
     // A plugin that declined the offer does not need our end of the pair.
     if (!onPair) {
       this.nativeSocket?.destroy();
       this.nativeSocket = undefined;
     }
-    if (plan && info.address.network !== 'socketpair') {
+    if (plan && info.address.network !== NATIVE_NETWORK) {
       try {
         info = { ...info, address: plan.translateAddress(info.address) };
       } catch (err) {
@@ -559,7 +559,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     const describeError = (err: RpcError, method: string) => this.describeCallError(err, method);
     let channels: Channels | undefined;
     let connection: ClientConnection;
-    if (info.address.network === 'socketpair') {
+    if (info.address.network === NATIVE_NETWORK) {
       // Connected since the spawn; broker ids become channels of the same session.
       const session = openSession(this.nativeSocket as Socket, 'host', `plugin ${JSON.stringify(this.name)}`);
       this.nativeSocket = undefined;

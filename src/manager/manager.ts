@@ -7,7 +7,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
-import { ENV_TRANSPORT } from '../protocol/constants.js';
 import { join, resolve } from 'node:path';
 import { auditLogPath } from '../security/audit.js';
 import type { PluginClient } from '../host/plugin-client.js';
@@ -19,6 +18,7 @@ import { Code, RpcError } from '../rpc/status.js';
 import type { Manifest } from '../security/manifest.js';
 import type { OperatorPolicy, Policy } from '../security/policy.js';
 import type { SignaturePolicy } from '../security/signature.js';
+import { nativeByDefault } from '../rpc/native/transport.js';
 import type { RestartOptions } from './backoff.js';
 import { validateCommandArgs } from './command-args.js';
 import { CallDeadline } from './deadline.js';
@@ -132,7 +132,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       trustedKeysDir: resolve(options.trustedKeysDir ?? join(this.dataDir, 'trusted-keys')),
       sandbox: options.sandbox ?? options.policy?.sandbox ?? 'auto',
       autoMTLS: options.autoMTLS ?? true,
-      transport: options.transport ?? (process.env[ENV_TRANSPORT] === 'grpc' ? 'grpc' : 'native'),
+      transport: options.transport ?? (nativeByDefault() ? 'native' : 'grpc'),
       restart: options.restart ?? {},
       health: { ...DEFAULT_HEALTH, ...options.health },
       ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),

@@ -113,8 +113,8 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   const plugins = sets.get(appVersion) ?? {};
 
   // The host's offer of hst's own transport is taken unless this plugin chose how it is reached (network, TLS, transport).
-  const declineNative = config.transport || config.network || config.tls || offeredNativeFd(env) === undefined;
-  const wire = declineNative ? await grpcWire(config, env, logger) : nativeWire(env);
+  const nativeFd = config.transport || config.network || config.tls ? undefined : offeredNativeFd(env);
+  const wire = nativeFd === undefined ? await grpcWire(config, env, logger) : nativeWire(nativeFd, env);
   const server = wire.server;
   const outbound = new AsyncQueue<ConnInfo>();
   const broker = new GrpcBroker({ send: (info) => outbound.push(info), ...wire.broker, logger: logger.child({ name: 'broker' }) });
@@ -243,8 +243,7 @@ async function grpcWire(config: ServeConfig, env: NodeJS.ProcessEnv, logger: Log
  * The host's socket pair is already connected and only the two processes
  * hold it: no listener, no certificate, and broker ids are its channels.
  */
-function nativeWire(env: NodeJS.ProcessEnv): Wire {
-  const fd = offeredNativeFd(env) as number;
+function nativeWire(fd: number, env: NodeJS.ProcessEnv): Wire {
   // Programs this plugin starts inherit its environment; the offer was for this process alone.
   delete env[ENV_NATIVE_FD];
   delete process.env[ENV_NATIVE_FD];

@@ -29,7 +29,6 @@ export interface BrokerOptions {
   channels?: Channels;
 }
 
-
 interface Waiter {
   resolve: (info: ConnInfo) => void;
   reject: (error: Error) => void;
@@ -53,7 +52,8 @@ export class GrpcBroker {
   private readonly pending = new Map<number, { info: ConnInfo; timer: NodeJS.Timeout }>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly servers = new Set<{ server: TransportServer; listener: Listener }>();
-  private readonly channelServers = new Set<{ close: () => void }>();
+  /** How to stop serving each channel this broker serves. */
+  private readonly channelServers = new Set<() => void>();
   private readonly waitMs: number;
   private closed = false;
 
@@ -117,14 +117,13 @@ export class GrpcBroker {
 
   private serveChannel(channels: Channels, id: number, register: (registrar: ServiceRegistrar) => void): BrokerServer {
     const stop = channels.serve(id, register);
-    const entry = { close: stop };
-    this.channelServers.add(entry);
+    this.channelServers.add(stop);
     this.options.send({ serviceId: id, network: NATIVE_NETWORK, address: '', knock: undefined });
     return {
       id,
       address: undefined,
       close: () => {
-        if (this.channelServers.delete(entry)) stop();
+        if (this.channelServers.delete(stop)) stop();
       },
     };
   }
@@ -174,7 +173,7 @@ export class GrpcBroker {
       listener.close();
     }
     this.servers.clear();
-    for (const { close } of this.channelServers) close();
+    for (const stop of this.channelServers) stop();
     this.channelServers.clear();
   }
 

@@ -10,7 +10,7 @@ import type { Address, Network } from '../rpc/transport.js';
  * A handshake's network and address: go-plugin's, or `socketpair` and the
  * plugin's fd of the pair when it accepted hst's native transport.
  */
-export type HandshakeAddress = Address | { network: 'socketpair'; address: string };
+export type HandshakeAddress = Address | { network: typeof NATIVE_NETWORK; address: string };
 
 export interface HandshakeInfo {
   coreVersion: number;

@@ -264,15 +264,11 @@ class StreamingCall extends ClientCall {
 /** Writes requests as the stream's window allows, then half-closes; a failing source cancels the call. */
 async function pump(requests: AsyncIterable<unknown> | Iterable<unknown>, stream: Stream, encode: (r: unknown) => Uint8Array): Promise<void> {
   try {
-    for await (const r of requests) {
-      if (stream.done) return;
-      stream.send(encode(r));
-      const room = stream.writable();
-      if (room) await room;
-    }
+    await stream.sendAll(requests, encode);
     stream.halfClose();
   } catch (err) {
-    stream.cancel(Code.CANCELLED, `the request stream failed: ${(err as Error)?.message ?? String(err)}`);
-    stream.sink?.status(Code.CANCELLED, `the request stream failed: ${(err as Error)?.message ?? String(err)}`);
+    const reason = `the request stream failed: ${(err as Error)?.message ?? String(err)}`;
+    stream.cancel(Code.CANCELLED, reason);
+    stream.sink?.status(Code.CANCELLED, reason);
   }
 }

@@ -38,13 +38,6 @@ export const FRAGMENT_BYTES = 64 * 1024;
 /** A frame longer than this is a protocol error (only Open with huge metadata could come near). */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
-export interface Frame {
-  type: FrameType;
-  flags: number;
-  stream: number;
-  payload: Buffer;
-}
-
 /**
  * Builds frames into large shared slabs: a batch of small frames is one
  * contiguous slice, written with one syscall. A payload above COPY_LIMIT is

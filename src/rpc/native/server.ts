@@ -117,7 +117,7 @@ function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Ent
     finish(Code.OK, '');
   };
   const streamOut = (responses: AsyncIterable<unknown>) =>
-    writeAll(stream, responses, encode, ctx).then(() => finish(Code.OK, ''), fail);
+    stream.sendAll(responses, encode, () => ctx.aborted).then(() => finish(Code.OK, ''), fail);
   if (header.timeoutMs > 0) {
     timer = setTimeout(() => {
       ctx.abort(new RpcError(Code.DEADLINE_EXCEEDED, `${header.path}: deadline exceeded`));
@@ -186,14 +186,4 @@ function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Ent
       requests.fail(error);
     },
   };
-}
-
-/** Writes a handler's responses as the stream's window allows; stops when the call is over. */
-async function writeAll(stream: Stream, responses: AsyncIterable<unknown>, encode: (r: unknown) => Uint8Array, ctx: NativeCallContext): Promise<void> {
-  for await (const response of responses) {
-    if (stream.done || ctx.aborted) return;
-    stream.send(encode(response));
-    const room = stream.writable();
-    if (room) await room;
-  }
 }

@@ -107,10 +107,17 @@ export class Stream {
     this.session.forget(this);
   }
 
-  /** Undefined when more may be sent now; otherwise resolves once it may (or the stream is over). */
-  writable(): Promise<void> | undefined {
-    if (this.done || this.queuedBytes < QUEUE_LIMIT) return undefined;
-    return new Promise((resolve) => (this.writableWaiters ??= []).push(resolve));
+  /**
+   * Sends each of `messages` as the window allows (waiting while QUEUE_LIMIT
+   * is queued); stops, leaving the rest of the source unread, once the stream
+   * is over or `stopped()` says so. A stream that stops early ends its source.
+   */
+  async sendAll(messages: AsyncIterable<unknown> | Iterable<unknown>, encode: (message: unknown) => Uint8Array, stopped: () => boolean = () => false): Promise<void> {
+    for await (const message of messages) {
+      if (this.done || stopped()) return;
+      this.send(encode(message));
+      if (!this.done && this.queuedBytes >= QUEUE_LIMIT) await new Promise<void>((resolve) => (this.writableWaiters ??= []).push(resolve));
+    }
   }
 
   /** The owner has taken `bytes` of received messages: credit the peer once enough has piled up. */
@@ -190,11 +197,12 @@ export class Session {
   private readonly acceptors = new Map<number, StreamAcceptor>();
   private readonly writer = new FrameWriter();
   private readonly reader: FrameReader;
-  /** Streams with output waiting, served round-robin. */
+  /** Streams with output waiting, in line (see writeBulk). */
   private readonly bulk = new Set<Stream>();
   private nextId: number;
   private flushScheduled = false;
-  private waitingForDrain = false;
+  /** Node holds BULK_BUFFERED or more the kernel has not taken: bulk output waits for the write callback. */
+  private bulkHeldBack = false;
   private closedWith: RpcError | undefined;
   private readonly closeListeners: Array<(error: RpcError) => void> = [];
   readonly peer: string;
@@ -329,11 +337,11 @@ export class Session {
     this.flushScheduled = false;
     if (this.closedWith) return;
     for (;;) {
-      if (!this.waitingForDrain) this.writeBulk();
+      if (!this.bulkHeldBack) this.writeBulk();
       if (this.writer.bytes === 0) return;
       this.write(this.writer.take());
       if (this.socket.writableLength >= BULK_BUFFERED) {
-        this.waitingForDrain = true;
+        this.bulkHeldBack = true;
         return;
       }
       if (this.bulk.size === 0) return;
@@ -350,8 +358,8 @@ export class Session {
   }
 
   private readonly written = (): void => {
-    if (!this.waitingForDrain || this.socket.writableLength >= BULK_BUFFERED) return;
-    this.waitingForDrain = false;
+    if (!this.bulkHeldBack || this.socket.writableLength >= BULK_BUFFERED) return;
+    this.bulkHeldBack = false;
     if (this.bulk.size || this.writer.bytes) this.scheduleFlush();
   };
 

@@ -7,12 +7,18 @@
  */
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ENV_TRANSPORT } from '../../protocol/constants.js';
 import type { ServiceRegistrar } from '../definition.js';
 import { MAX_MESSAGE_BYTES } from '../grpc-js/options.js';
 import type { Channels } from '../transport.js';
 import { NativeConnection } from './client.js';
 import { NativeServer } from './server.js';
 import { Session } from './session.js';
+
+/** Whether an hst host offers the native transport unless told otherwise (HST_TRANSPORT=grpc turns it off). */
+export function nativeByDefault(): boolean {
+  return process.env[ENV_TRANSPORT] !== 'grpc';
+}
 
 export function openSession(socket: Duplex, side: 'host' | 'plugin', peer: string, maxMessageBytes = MAX_MESSAGE_BYTES): Session {
   return new Session(socket, { side, peer, maxMessageBytes });
