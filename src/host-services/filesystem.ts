@@ -332,13 +332,13 @@ export const filesystemService = hostService({
     const callSignal = (signal: AbortSignal) => AbortSignal.any([signal, caller.signal]);
 
     /** Opens a regular file for reading; directories are refused. */
-    const openFile = (operation: string, target: Resolved, path: string): number => {
-      const { fd } = target.root.open(target.path, C.O_RDONLY);
-      if (fstatSync(fd).isDirectory()) {
-        closeSync(fd);
+    const openFile = (operation: string, target: Resolved, path: string): { fd: number; stats: Stats } => {
+      const opened = target.root.open(target.path, C.O_RDONLY);
+      if (opened.stats.isDirectory()) {
+        closeSync(opened.fd);
         throw failure(Code.FAILED_PRECONDITION, operation, path, 'is a directory');
       }
-      return fd;
+      return opened;
     };
 
     return {
@@ -356,11 +356,11 @@ export const filesystemService = hostService({
 
       async readFile({ path }) {
         const operation = 'Filesystem/ReadFile';
-        const fd = openFile(operation, resolveIn(caller, operation, path), path);
+        const { fd, stats } = openFile(operation, resolveIn(caller, operation, path), path);
+        const size = stats.size;
         const tooBig = (size: string) =>
           failure(Code.OUT_OF_RANGE, operation, path, `${size} is more than the host's limit of ${limits.maxReadBytes} bytes for one read; use ReadFileStream`);
         try {
-          const size = fstatSync(fd).size;
           if (size > limits.maxReadBytes) throw tooBig(`${size} bytes`);
           // One byte more than expected tells a file that grew since fstat.
           let buffer = Buffer.allocUnsafe(size + 1);
@@ -501,9 +501,8 @@ export const filesystemService = hostService({
         const operation = 'Filesystem/Copy';
         const source = resolveIn(caller, operation, from);
         const dest = resolveIn(caller, operation, to);
-        const input = openFile(operation, source, from);
+        const { fd: input, stats: st } = openFile(operation, source, from);
         try {
-          const st = fstatSync(input);
           // No O_TRUNC yet: the destination may turn out to be the source itself.
           const flags = C.O_WRONLY | C.O_CREAT | (overwrite ? 0 : C.O_EXCL);
           const { fd: output } = dest.root.open(dest.path, flags, st.mode & 0o777);
@@ -644,7 +643,7 @@ export const filesystemService = hostService({
         const operation = 'Filesystem/ReadFileStream';
         nonNegative(operation, path, 'offset', offset);
         nonNegative(operation, path, 'length', length);
-        const fd = openFile(operation, resolveIn(caller, operation, path), path);
+        const { fd } = openFile(operation, resolveIn(caller, operation, path), path);
         const signal = callSignal(ctx.signal);
         try {
           let position = offset;

@@ -83,6 +83,10 @@ describe('confined root', () => {
       spawnSync('mkfifo', [join(s.root, 'fifo')]);
       const root = new ConfinedRoot(s.root);
       assert.throws(() => read(root, 'fifo'), /not a regular file|ENXIO|no reader/);
+      // stat takes a shorter way than open for names that are not symlinks; it refuses alike, and through a link.
+      symlinkSync('fifo', join(s.root, 'to-fifo'));
+      for (const name of ['fifo', 'to-fifo']) assert.throws(() => root.stat(name, true), /not a regular file/, name);
+      assert.ok(root.stat('fifo', false).isFIFO());
       root.close();
     } finally {
       s.cleanup();
