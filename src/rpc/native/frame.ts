@@ -50,9 +50,11 @@ export class FrameWriter {
   private end = 0;
   private segments: Buffer[] = [];
   bytes = 0;
+  frames = 0;
 
   frame(type: FrameType, flags: number, stream: number, payload?: Uint8Array): void {
     const length = payload ? payload.length : 0;
+    this.frames++;
     if (length > COPY_LIMIT) {
       this.header(type, flags, stream, length);
       this.seal();
@@ -74,6 +76,7 @@ export class FrameWriter {
     const out = this.segments;
     this.segments = [];
     this.bytes = 0;
+    this.frames = 0;
     return out;
   }
 

@@ -26,6 +26,13 @@ const BULK_PER_TURN = 256 * 1024;
 const STREAM_QUANTUM = 1024 * 1024;
 /** Bulk output stops while Node holds this much the kernel has not taken (see flush). */
 const BULK_BUFFERED = 256 * 1024;
+/**
+ * A turn that has framed this many frames writes them at once instead of at
+ * the turn's end: with many calls in flight the peer starts on the first
+ * replies while this side frames the rest, so both processes work at once
+ * rather than in turns (measured: Stat with 32 in flight +20 %).
+ */
+const EARLY_FLUSH_FRAMES = 32;
 
 /** What a stream's owner (a client call or a server call) hears from the peer. */
 export interface StreamSink {
@@ -322,6 +329,7 @@ export class Session {
   }
 
   private scheduleFlush(): void {
+    if (this.writer.frames >= EARLY_FLUSH_FRAMES) return this.flush();
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
