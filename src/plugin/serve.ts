@@ -10,7 +10,6 @@ import { GRPCBrokerDefinition, type ConnInfo } from '../gen/plugin/grpc_broker.j
 import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
 import { GRPCStdioDefinition } from '../gen/plugin/grpc_stdio.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
-import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
 import { NativeServer } from '../rpc/native/server.js';
 import { inheritedSocket, openSession, sessionChannels } from '../rpc/native/transport.js';
 import type { TlsMaterial, Transport, TransportServer } from '../rpc/transport.js';
@@ -221,7 +220,8 @@ async function grpcWire(config: ServeConfig, env: NodeJS.ProcessEnv, logger: Log
   } else if (config.tls) {
     tls = await config.tls();
   }
-  const transport = config.transport ?? grpcJsTransport;
+  // grpc-js is the larger part of what a plugin loads; a plugin on the native session never needs it.
+  const transport = config.transport ?? (await import('../rpc/grpc-js/transport.js')).grpcJsTransport;
   const listenOptions = { network: config.network ?? 'unix', env } as const;
   const listener = await listen(listenOptions);
   const server = transport.createServer(tls ? { tls } : {});
@@ -251,7 +251,7 @@ function nativeWire(fd: number, env: NodeJS.ProcessEnv): Wire {
   const server = new NativeServer();
   return {
     server,
-    broker: { transport: grpcJsTransport, channels: sessionChannels(session) },
+    broker: { channels: sessionChannels(session) },
     address: { network: NATIVE_NETWORK, address: String(fd) },
     protocol: NATIVE_PROTOCOL,
     start: () => server.onShutdown(session.accept(0, server.acceptor())),

@@ -14,7 +14,8 @@ import { listen, type Listener } from './listener.js';
 export interface BrokerOptions {
   /** Sends one ConnInfo to the other side over the broker stream. */
   send: (info: ConnInfo) => void;
-  transport: Transport;
+  /** For listeners and addresses; a broker on the native session (`channels`) needs none. */
+  transport?: Transport;
   /** Own certificate and the peer's, for both directions (go-plugin flips roles, material stays). */
   tls?: TlsMaterial;
   /** Opens a listener for accept; defaults to go-plugin's rules from the environment. */
@@ -98,7 +99,7 @@ export class GrpcBroker {
     this.assertOpen();
     const channels = this.options.channels;
     if (channels) return this.serveChannel(channels, id, register);
-    const server = this.options.transport.createServer({ ...options, ...(this.options.tls ? { tls: this.options.tls } : {}) });
+    const server = this.transportFor(id).createServer({ ...options, ...(this.options.tls ? { tls: this.options.tls } : {}) });
     register(server);
     const listener = await this.accept(id);
     server.serve(listener.server);
@@ -136,7 +137,12 @@ export class GrpcBroker {
       return this.options.channels.connect(id);
     }
     const address: Address = { network: info.network === 'tcp' ? 'tcp' : 'unix', address: info.address };
-    return this.options.transport.connect(address, this.options.tls ? { tls: this.options.tls } : {});
+    return this.transportFor(id).connect(address, this.options.tls ? { tls: this.options.tls } : {});
+  }
+
+  private transportFor(id: number): Transport {
+    if (!this.options.transport) throw new Error(`broker: service id ${id} needs a listener or an address, but this connection carries broker services on the native session only`);
+    return this.options.transport;
   }
 
   private waitFor(id: number): Promise<ConnInfo> {
