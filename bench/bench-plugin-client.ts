@@ -3,7 +3,7 @@
  * way an application starts a plugin, with the typed Bench client dispensed.
  * Every start is held to the transport its side measures.
  */
-import { PluginClient } from '../src/index.js';
+import { PluginClient } from '../src/host/index.js';
 import { ENV_TRANSPORT } from '../src/protocol/constants.js';
 import { benchClientPlugin, handshake, PLUGIN_NAME, type BenchClient } from './contract.js';
 import type { PluginTarget } from './job.js';

@@ -4,7 +4,7 @@
  * Python plugin (bench/python/bench_plugin.py) use the same handshake and
  * plugin name; a mismatch fails the handshake, so it cannot go unnoticed.
  */
-import type { GrpcPlugin, HandshakeConfig, Client } from '../src/index.js';
+import type { GrpcPlugin, HandshakeConfig, Client } from '../src/plugin/index.js';
 import { BenchDefinition } from './gen/hst/bench/v1/bench.js';
 
 export const handshake: HandshakeConfig = {

@@ -4,7 +4,7 @@
  * with its own clock, so the host side stays idle apart from serving them.
  */
 import { open } from 'node:fs/promises';
-import { Code, defaultLimits, hostServices, RpcError } from '../src/index.js';
+import { Code, defaultLimits, hostServices, RpcError } from '../src/plugin/index.js';
 import { DriveOp, type DriveRequest, type DriveResponse } from './gen/hst/bench/v1/bench.js';
 import { keepInFlight, timeEach, type Call } from './load.js';
 

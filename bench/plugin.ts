@@ -2,7 +2,7 @@
  * The benchmark's TypeScript plugin: Bench served through hst's serve(),
  * written the way a plugin author writes one (importing the package index).
  */
-import { serve } from '../src/index.js';
+import { serve } from '../src/plugin/index.js';
 import { handshake, PLUGIN_NAME } from './contract.js';
 import { drive } from './drive.js';
 import { BenchDefinition } from './gen/hst/bench/v1/bench.js';

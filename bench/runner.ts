@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
-import { allHostServices, establishHostServices, HostServices } from '../src/index.js';
+import { allHostServices, establishHostServices, HostServices } from '../src/host/index.js';
 import { NATIVE_PROTOCOL } from '../src/protocol/constants.js';
 import { startBenchPlugin, type BenchPlugin } from './bench-plugin-client.js';
 import { startFloor } from './floor-client.js';

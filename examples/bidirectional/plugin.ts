@@ -4,7 +4,7 @@
  * `kv_<key>` files in the same JSON shape as go-plugin's example.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { serve } from '../../src/index.js';
+import { serve } from '../../src/plugin/index.js';
 import { counterPlugin, handshake, PLUGIN_NAME } from './shared.js';
 
 async function load(key: string): Promise<number> {

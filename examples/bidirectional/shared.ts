@@ -3,7 +3,7 @@
  * AddHelper on a broker id and passes the id in Counter.Put; the plugin dials
  * it to do the addition. Works with the Go example on either side.
  */
-import type { GrpcPlugin, HandshakeConfig } from '../../src/index.js';
+import type { GrpcPlugin, HandshakeConfig } from '../../src/plugin/index.js';
 import { AddHelperDefinition, CounterDefinition } from './gen/counter.js';
 
 export const handshake: HandshakeConfig = {

@@ -6,7 +6,7 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PluginClient } from '../../src/index.js';
+import { PluginClient } from '../../src/host/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from './shared.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

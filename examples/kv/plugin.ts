@@ -3,7 +3,7 @@
  * key in a file `kv_<key>` in its working directory and says who wrote it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { serve } from '../../src/index.js';
+import { serve } from '../../src/plugin/index.js';
 import { handshake, kvPlugin, PLUGIN_NAME } from './shared.js';
 
 await serve({

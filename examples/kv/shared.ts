@@ -2,7 +2,7 @@
  * The contract shared by the KV host and plugin: go-plugin's classic gRPC
  * example, so either side also works with its Go counterpart.
  */
-import type { GrpcPlugin, HandshakeConfig } from '../../src/index.js';
+import type { GrpcPlugin, HandshakeConfig } from '../../src/plugin/index.js';
 import { KVDefinition } from './gen/kv.js';
 
 export const handshake: HandshakeConfig = {

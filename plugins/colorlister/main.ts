@@ -5,7 +5,7 @@
  * so a cancelled run stops its host work and no call waits forever.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommandError, hostServices, serve, type CallOptions, type CommandContext, type HostServiceClients } from 'hst';
+import { CommandError, hostServices, serve, type CallOptions, type CommandContext, type HostServiceClients } from 'hst/plugin';
 
 /** The longest any single host call may take. */
 const CALL_DEADLINE_MS = 10_000;

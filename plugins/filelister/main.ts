@@ -4,7 +4,7 @@
  * so the host decides from plugin.yaml what this plugin may read and write.
  */
 import { posix } from 'node:path';
-import { CommandError, hostServices, serve, type CommandContext } from 'hst';
+import { CommandError, hostServices, serve, type CommandContext } from 'hst/plugin';
 
 /** hst.host.v1.FileType values, by number. */
 const TYPE_NAMES: Record<number, string> = { 1: 'file', 2: 'dir', 3: 'symlink', 4: 'other' };

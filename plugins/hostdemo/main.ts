@@ -5,7 +5,7 @@
  * output. A failed operation is reported, not thrown, so one refused
  * capability does not hide how the rest behave.
  */
-import { CommandError, hostServices, serve, type CommandContext, type HostServiceClients } from 'hst';
+import { CommandError, hostServices, serve, type CommandContext, type HostServiceClients } from 'hst/plugin';
 
 interface OperationResult {
   /** `Service/Method`, as the host's audit log names it. */

@@ -204,7 +204,7 @@ describe('hst new --lang ts', () => {
     assert.ok(lstatSync(join(pluginDir, 'node_modules', 'hst')).isSymbolicLink());
     assert.equal(realpathSync(join(pluginDir, 'node_modules', 'hst')), realpathSync(repo));
     assert.equal(JSON.parse(readFileSync(join(pluginDir, 'package.json'), 'utf8')).type, 'module');
-    assert.match(readFileSync(join(pluginDir, 'main.ts'), 'utf8'), /import \{ hostServices, serve \} from 'hst';/);
+    assert.match(readFileSync(join(pluginDir, 'main.ts'), 'utf8'), /import \{ hostServices, serve \} from 'hst\/plugin';/);
 
     compile(pluginDir);
     assert.ok(existsSync(join(pluginDir, 'main.js')));

@@ -19,7 +19,7 @@ function mainFile(ctx: TemplateContext): string {
  * Every file it sees comes through the host's Filesystem service, which checks
  * each call against plugin.yaml. main.test.ts runs both commands.
  */
-import { hostServices, serve } from 'hst';
+import { hostServices, serve } from 'hst/plugin';
 
 /** hst.host.v1.FileType.FILE_TYPE_DIRECTORY */
 const DIRECTORY = 2;
@@ -58,7 +58,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PluginManager, silentLogger } from 'hst';
+import { PluginManager, silentLogger } from 'hst/host';
 
 /** The directory holding this plugin's directory, where the manager looks for plugins. */
 const pluginsDir = dirname(dirname(fileURLToPath(import.meta.url)));
