@@ -3,9 +3,9 @@
  * with the files plugins read, and fresh copies of a plugin for cold starts.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { sizeName } from './settings.js';
 import { pluginCommand, type Layout, type PluginLanguage } from './sides.js';
 import type { Toolchains } from './toolchains.js';
@@ -45,7 +45,7 @@ export class Fixtures {
 
   /**
    * A command that runs a fresh copy of the plugin, never started before:
-   * the compiled JavaScript (node_modules linked, not copied), the Go binary,
+   * the bundled JavaScript (it needs nothing beside it), the Go binary,
    * or the Python plugin with the SDK and no __pycache__.
    */
   freshPlugin(language: PluginLanguage): string[] {
@@ -54,12 +54,10 @@ export class Fixtures {
     const [first, ...rest] = pluginCommand(language, this.layout, this.toolchains);
     switch (language) {
       case 'ts': {
-        const onlyJs = (src: string) => !src.endsWith('.map') && !src.endsWith('.d.ts') && !src.endsWith('.test.js');
-        cpSync(join(this.layout.repo, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true, filter: onlyJs });
-        cpSync(this.layout.distBench, join(dir, 'dist', 'bench'), { recursive: true, filter: onlyJs });
+        const bundle = rest[0] as string;
+        cpSync(dirname(bundle), dir, { recursive: true });
         writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-        symlinkSync(join(this.layout.repo, 'node_modules'), join(dir, 'node_modules'));
-        return [first as string, join(dir, 'dist', 'bench', basename(rest[0] as string))];
+        return [first as string, join(dir, basename(bundle))];
       }
       case 'go': {
         const binary = join(dir, basename(first as string));

@@ -18,8 +18,9 @@ interface Pending {
 }
 
 export interface FloorConnection {
+  pid: number;
   echo(payload: Buffer): Promise<void>;
-  close(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export async function startFloor(): Promise<FloorConnection> {
@@ -49,12 +50,13 @@ export async function startFloor(): Promise<FloorConnection> {
   };
   socket.on('error', fail).on('close', () => fail());
   return {
+    pid: child.pid as number,
     echo: (payload) =>
       new Promise<void>((resolve, reject) => {
         queue.push({ remaining: payload.length, resolve, reject });
         socket.write(payload);
       }),
-    async close() {
+    async stop() {
       socket.destroy();
       child.stdin.end();
       await exited;

@@ -20,7 +20,8 @@ import { runSections } from './run-sections.js';
 import type { RunContext } from './run-job.js';
 import { sections } from './sections/all.js';
 import { settingsFor } from './settings.js';
-import type { Layout } from './sides.js';
+import { BUNDLED_PLUGIN, type Layout } from './sides.js';
+import { bundle } from '../src/cli/build.js';
 import { findToolchains } from './toolchains.js';
 
 const distBench = dirname(fileURLToPath(import.meta.url));
@@ -51,6 +52,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
+  await bundle({ entry: join(distBench, 'plugin.js'), output: join(distBench, BUNDLED_PLUGIN), label: 'the bench plugin' });
   process.exitCode = options.profile ? await profile(options) : await measure(options);
 } catch (err) {
   progress((err as Error).message);

@@ -57,7 +57,7 @@ export function renderMarkdown(run: RunSummary): string {
       if (cells.every((c) => c === '—')) continue;
       out.push(`| ${row.label} | ${row.unit} | ${cells.join(' | ')} |`);
     }
-    out.push('', `_Ratio: ${section.ratio.label}._`);
+    out.push('', `_Ratio: ${section.ratio.label}${section.alsoRatio ? `; then ${section.alsoRatio.label}` : ''}._`);
     if (section.note) out.push('', `_${section.note}_`);
 
     function cell(side: Side, rowId: string): string {
@@ -66,9 +66,12 @@ export function renderMarkdown(run: RunSummary): string {
       if (value === undefined) return '—';
       const s = spreads.get(key(side.pair, metric));
       const plusMinus = s && s.n > 1 ? ` ±${Math.round(((s.max - s.min) / 2 / value) * 100)}%` : '';
-      const base = section.ratio.baseline(side, { id: rowId, label: '', unit: '' });
-      const baseValue = base && values.get(key(base.pair, base.metric));
-      return `${formatNumber(value)}${plusMinus}${baseValue ? ` (${formatRatio(value / baseValue)})` : ''}`;
+      const ratios = [section.ratio, section.alsoRatio].flatMap((ratio) => {
+        const base = ratio?.baseline(side, { id: rowId, label: '', unit: '' });
+        const baseValue = base && values.get(key(base.pair, base.metric));
+        return baseValue ? [formatRatio(value / baseValue)] : [];
+      });
+      return `${formatNumber(value)}${plusMinus}${ratios.length > 0 ? ` (${ratios.join('; ')})` : ''}`;
     }
   }
   return out.join('\n');

@@ -14,7 +14,7 @@ import { allHostServices, establishHostServices, HostServices } from '../src/hos
 import { NATIVE_PROTOCOL } from '../src/protocol/constants.js';
 import { startBenchPlugin, type BenchPlugin } from './bench-plugin-client.js';
 import { startFloor } from './floor-client.js';
-import { runFleet } from './fleet.js';
+import { runFleet, type Member } from './fleet.js';
 import { DriveOp } from './gen/hst/bench/v1/bench.js';
 import type { DriveOp as DriveOpName, Job, PluginTarget, Report, Task, TaskResult, TransportProtocol } from './job.js';
 import { keepInFlight, timeEach } from './load.js';
@@ -41,11 +41,12 @@ try {
   let echo: Echo | undefined;
   let plugin: BenchPlugin | undefined;
   const target = job.target;
-  if (target.kind === 'floor') {
+  const startOrFleetOnly = job.tasks.every((t) => t.kind === 'start' || t.kind === 'fleet');
+  if (target.kind === 'floor' && !startOrFleetOnly) {
     const floor = await startFloor();
-    closers.push(() => floor.close());
+    closers.push(() => floor.stop());
     echo = (payload) => floor.echo(payload);
-  } else if (job.tasks.some((t) => t.kind !== 'start' && t.kind !== 'fleet')) {
+  } else if (target.kind === 'plugin' && !startOrFleetOnly) {
     plugin = await connect(target);
     const bench = plugin.bench;
     echo = (payload) => bench.echo({ payload });
@@ -113,9 +114,9 @@ async function run(task: Task, echo: Echo | undefined, plugin: BenchPlugin | und
       return plugin.bench.drive({ op: driveOps[op], path, warmup, calls, durationMs, inFlight });
     }
     case 'start':
-      return { samplesNs: await timeStarts(job.target as PluginTarget, task.starts) };
+      return { samplesNs: await timeStarts(memberStarter(job.target), task.starts) };
     case 'fleet':
-      return runFleet(job.target as PluginTarget, task);
+      return runFleet(memberStarter(job.target), task);
   }
 }
 
@@ -123,18 +124,27 @@ function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-/** Each start timed from before the plugin process exists to the first Echo answer; stopping it is not timed. */
-async function timeStarts(target: PluginTarget, starts: number): Promise<number[]> {
+/** Starts one process of the target: a plugin through PluginClient, or the floor's bare echo. */
+function memberStarter(target: Job['target']): () => Promise<Member> {
+  if (target.kind === 'floor') return startFloor;
+  return async () => {
+    const plugin = await startBenchPlugin(target);
+    return { pid: plugin.client.pid as number, echo: (payload) => plugin.bench.echo({ payload }), stop: () => plugin.client.kill() };
+  };
+}
+
+/** Each start timed from before the process exists to the first echo answered; stopping it is not timed. */
+async function timeStarts(start: () => Promise<Member>, starts: number): Promise<number[]> {
   const payload = randomBytes(64);
   const samples: number[] = [];
   for (let i = 0; i < starts; i++) {
     const begin = process.hrtime.bigint();
-    const plugin = await startBenchPlugin(target);
+    const member = await start();
     try {
-      await plugin.bench.echo({ payload });
+      await member.echo(payload);
       samples.push(Number(process.hrtime.bigint() - begin));
     } finally {
-      await plugin.client.kill();
+      await member.stop();
     }
   }
   return samples;

@@ -47,6 +47,8 @@ export interface Section {
   plan(ctx: SectionContext): Promise<Planned[]>;
   /** What a cell's ratio compares with, and how the table names it. */
   ratio: { label: string; baseline(side: Side, row: Row): Baseline | undefined };
+  /** A second ratio printed after the first, for tables where a floor is the yardstick too. */
+  alsoRatio?: Section['ratio'];
   /** Printed under the table: what a reader would otherwise misread in it. */
   note?: string;
 }
@@ -55,6 +57,12 @@ export interface Section {
 export const versusGoGo: Section['ratio'] = {
   label: '× go->go',
   baseline: (side, row) => (side.pair === 'go->go' ? undefined : { pair: 'go->go', metric: row.id }),
+};
+
+/** What any Node process pays: the same metric for the bare Node floor. */
+export const versusNodeFloor: Section['ratio'] = {
+  label: '× floor (node)',
+  baseline: (side, row) => (side.floor === 'node' || side.plugin === 'go' || side.plugin === 'python' ? undefined : { pair: 'floor', metric: `${row.id}.node` }),
 };
 
 const NS_PER_US = 1e3;

@@ -53,6 +53,9 @@ export function metricName(side: Side, metric: string): string {
   return side.floor ? `${metric}.${side.floor}` : metric;
 }
 
+/** The TypeScript bench plugin as `hst build` ships plugins: bundled by esbuild (bench/main.ts makes it). */
+export const BUNDLED_PLUGIN = 'bundled/plugin.js';
+
 export interface Layout {
   repo: string;
   /** dist/bench, where the compiled runner and plugin are. */
@@ -63,7 +66,7 @@ export interface Layout {
 export function pluginCommand(language: PluginLanguage, layout: Layout, toolchains: Toolchains): string[] {
   switch (language) {
     case 'ts':
-      return [process.execPath, join(layout.distBench, 'plugin.js')];
+      return [process.execPath, join(layout.distBench, BUNDLED_PLUGIN)];
     case 'go':
       return [join(toolchains.go?.bin ?? '', 'bench-plugin')];
     case 'python':

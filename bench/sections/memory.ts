@@ -5,13 +5,14 @@
  * keeps one call in flight to every plugin at once and times each call.
  * RSS totals count pages shared between processes (the node binary, shared
  * libraries) once per process; the PSS total divides them and is the honest
- * sum.
+ * sum. The Node floor runs the same with bare Node echo processes (see the
+ * start section) in place of plugins.
  */
 import type { TaskResult } from '../job.js';
 import type { Measurement } from '../measurements.js';
-import { callsPerSecond, latencies, required, versusGoGo, type Row, type Section } from '../section.js';
+import { callsPerSecond, latencies, required, versusGoGo, versusNodeFloor, type Row, type Section } from '../section.js';
 import type { Settings } from '../settings.js';
-import { available, pluginCommand, pluginPairs, type Side } from '../sides.js';
+import { available, floorNode, metricName, pluginCommand, pluginPairs, type Side } from '../sides.js';
 import { pluginTarget } from '../target.js';
 import { median } from '../stats.js';
 
@@ -38,7 +39,7 @@ function rows(settings: Settings): Row[] {
 }
 
 function measure(side: Side, n: number, first: boolean, r: TaskResult | undefined): Measurement[] {
-  const mib = (metric: string, bytes: number): Measurement => ({ pair: side.pair, metric, value: bytes / MiB, unit: 'MiB' });
+  const mib = (metric: string, bytes: number): Measurement => ({ pair: side.pair, metric: metricName(side, metric), value: bytes / MiB, unit: 'MiB' });
   const host = required(r?.hostRssBytes, 'host RSS');
   const plugins = required(r?.pluginRssBytes, 'plugin RSS');
   if (plugins.length !== n) throw new Error(`asked for ${n} plugins, measured ${plugins.length}`);
@@ -55,18 +56,18 @@ function measure(side: Side, n: number, first: boolean, r: TaskResult | undefine
 export const memorySection: Section = {
   id: 'memory',
   title: 'Memory, and latency with many plugins busy',
-  columns: pluginPairs,
+  columns: [...pluginPairs, floorNode],
   rows,
   reps: (settings) => settings.memory.reps,
   async plan({ settings, layout, toolchains }) {
     const { counts, warmup, settleMs, durationMs } = settings.memory;
     return counts.flatMap((n, i) =>
-      pluginPairs
+      [...pluginPairs, floorNode]
         .filter((side) => available(side, toolchains))
         .map((side) => ({
           side,
           job: {
-            target: pluginTarget(side, pluginCommand(side.plugin ?? 'ts', layout, toolchains)),
+            target: side.floor ? ({ kind: 'floor' } as const) : pluginTarget(side, pluginCommand(side.plugin ?? 'ts', layout, toolchains)),
             tasks: [{ kind: 'fleet', plugins: n, warmup, settleMs, durationMs }],
           },
           collect: ({ results }) => measure(side, n, i === 0, results[0]),
@@ -74,4 +75,5 @@ export const memorySection: Section = {
     );
   },
   ratio: versusGoGo,
+  alsoRatio: versusNodeFloor,
 };

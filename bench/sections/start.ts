@@ -6,10 +6,12 @@
  * needs root and slows the whole machine), so the runtime itself (node, the
  * Go runtime in the binary, python and its installed packages) is usually
  * cached: cold means a never-run plugin and a host that has started nothing
- * yet, not a cold machine.
+ * yet, not a cold machine. The Node floor is a bare Node process that listens,
+ * takes the host's connection and echoes one message: what any Node plugin
+ * pays before it does anything of its own.
  */
-import { versusGoGo, type Section } from '../section.js';
-import { available, metricName, pluginPairs, tsPython } from '../sides.js';
+import { versusGoGo, versusNodeFloor, type Section } from '../section.js';
+import { available, floorNode, metricName, pluginPairs, tsPython } from '../sides.js';
 import { pluginTarget } from '../target.js';
 import { median } from '../stats.js';
 
@@ -18,7 +20,7 @@ const NS_PER_MS = 1e6;
 export const startSection: Section = {
   id: 'start',
   title: 'Start to first successful call',
-  columns: pluginPairs,
+  columns: [...pluginPairs, floorNode],
   rows: () => [
     { id: 'start.cold', label: 'cold: first start of a fresh copy', unit: 'ms' },
     { id: 'start.warm', label: 'warm: the starts after it (median)', unit: 'ms' },
@@ -27,13 +29,14 @@ export const startSection: Section = {
   ],
   reps: (settings) => settings.reps,
   async plan({ settings, toolchains, fixtures }) {
-    return [...pluginPairs, tsPython]
+    return [...pluginPairs, tsPython, floorNode]
       .filter((side) => available(side, toolchains))
       .map((side) => {
         const prefix = side.plugin === 'python' ? 'start.python' : 'start';
+        const target = side.floor ? ({ kind: 'floor' } as const) : pluginTarget(side, fixtures.freshPlugin(side.plugin ?? 'ts'));
         return {
           side,
-          job: { target: pluginTarget(side, fixtures.freshPlugin(side.plugin ?? 'ts')), tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },
+          job: { target, tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },
           collect: ({ results }) => {
             const [cold, ...warm] = results[0]?.samplesNs ?? [];
             if (cold === undefined || warm.length === 0) throw new Error('the runner reported too few starts');
@@ -50,4 +53,5 @@ export const startSection: Section = {
     // The Python plugin's start compares with go-plugin's own Go plugin start, like the rest.
     baseline: (side, row) => versusGoGo.baseline(side, { ...row, id: row.id.replace('.python', '') }),
   },
+  alsoRatio: versusNodeFloor,
 };
