@@ -118,6 +118,16 @@ program
   });
 
 program
+  .command('build')
+  .description('bundle TypeScript plugins into one file each (esbuild), written where plugin.yaml\'s command points')
+  .argument('[dirs...]', 'plugin directories; default: every plugin with a TypeScript entry in the plugin directories')
+  .option('--quiet', 'print nothing when every plugin builds')
+  .action(async (dirs: string[], opts: { quiet?: boolean }) => {
+    const { buildCommand } = await import('./build.js');
+    finish(await buildCommand(dirs.length > 0 ? dirs : cli().pluginDirs, dirs.length === 0, opts.quiet ?? false));
+  });
+
+program
   .command('probe')
   .description('launch a go-plugin plugin, handshake, check health, list services, shut it down')
   .option('--cookie <KEY=VALUE>', 'magic cookie the plugin expects', parseCookie, { key: 'BASIC_PLUGIN', value: 'hello' })

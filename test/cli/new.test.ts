@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { buildCommand } from '../../src/cli/build.js';
 import { newPlugin } from '../../src/cli/new.js';
 import { MemoryLogger } from '../../src/log.js';
 import { PluginManager, type PluginManagerOptions } from '../../src/manager/manager.js';
@@ -222,6 +223,46 @@ describe('hst new --lang ts', () => {
     compile(pluginDir);
     ownTest(pluginDir);
     await checkCommands(dir, 'greeter', 'typescript');
+  });
+});
+
+describe('hst build', () => {
+  it('bundles a skeleton into one module that runs with nothing beside it: no node_modules, no link to hst', async () => {
+    const dir = pluginsDir();
+    const pluginDir = join(dir, 'bundled');
+    await create('bundled', 'ts', dir);
+    const built = await buildCommand([pluginDir], false, false);
+    assert.equal(built.exitCode, 0, built.output);
+    assert.match(built.output, /^built .*bundled\/main\.js: \d+ KiB, and \d+ chunks in hst-chunks\/ \(\d+ ms\)\n$/);
+    const bundle = readFileSync(join(pluginDir, 'main.js'), 'utf8');
+    assert.doesNotMatch(bundle, /from\s*["']hst/, 'the bundle still imports hst');
+    // The plugin's own copy of hst goes: what runs is the bundle alone.
+    rmSync(join(pluginDir, 'node_modules'), { recursive: true });
+    await checkCommands(dir, 'bundled', 'typescript');
+  });
+
+  it('names the file and line of an error, the plugin whose entry is not TypeScript, and exits 1', async () => {
+    const dir = pluginsDir(true);
+    await create('broken', 'ts', dir);
+    await create('notts', 'python', dir);
+    writeFileSync(join(dir, 'broken', 'main.ts'), "import { noSuchThing } from 'hst/plugin';\nnoSuchThing();\n");
+    const built = await buildCommand([join(dir, 'broken'), join(dir, 'notts')], false, false);
+    assert.equal(built.exitCode, 1);
+    const lines = built.output.trimEnd().split('\n');
+    assert.equal(lines.length, 2, built.output);
+    assert.match(lines[0] as string, /^hst build: plugin broken \(.*plugin\.yaml\): .*main\.ts:1: No matching export in .* for import "noSuchThing"$/);
+    assert.match(lines[1] as string, /^hst build: plugin notts \(.*plugin\.yaml\): runtime python has nothing for hst build to bundle$/);
+    assert.ok(!existsSync(join(dir, 'broken', 'main.js')), 'a failed build writes nothing');
+  });
+
+  it('with no directory, builds every TypeScript plugin in the plugin directories and says when there is none', async () => {
+    const dir = pluginsDir();
+    assert.deepEqual(await buildCommand([dir], true, false), { exitCode: 0, output: `no TypeScript plugins in ${dir}\n` });
+    await create('one', 'ts', dir);
+    await create('two', 'python', dir);
+    const built = await buildCommand([dir], true, true);
+    assert.deepEqual(built, { exitCode: 0, output: '' });
+    assert.ok(existsSync(join(dir, 'one', 'main.js')));
   });
 });
 

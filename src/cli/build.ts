@@ -1,0 +1,146 @@
+/**
+ * `hst build`: bundles each TypeScript plugin into one ES module with
+ * esbuild, written where plugin.yaml's `command` points. A bundle starts
+ * without resolving and loading a tree of files and needs no node_modules
+ * beside it. What only some hosts need (grpc-js for a host that is not hst,
+ * X.509 for AutoMTLS) stays in chunks under `hst-chunks/`, loaded when asked for.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { build, type Message } from 'esbuild';
+import { parseManifest } from '../security/manifest.js';
+import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
+import { errorMessage } from './output.js';
+
+/** Where the on-demand chunks go, beside the entry; emptied before each build. */
+export const CHUNK_DIR = 'hst-chunks';
+
+/** Node versions hst supports; esbuild lowers nothing they run natively. */
+const NODE_TARGET = 'node20';
+
+/** Output files may use `require` for Node's built-ins and CommonJS dependencies: an ES module has none of its own. */
+const REQUIRE_SHIM = "import { createRequire as __hstCreateRequire } from 'node:module'; const require = __hstCreateRequire(import.meta.url);";
+
+export class BuildError extends Error {
+  override readonly name = 'BuildError';
+}
+
+export interface BundleOptions {
+  /** The module to start from (TypeScript or JavaScript). */
+  entry: string;
+  /** The file to write; its directory also gets CHUNK_DIR. */
+  output: string;
+  /** Names the plugin in errors. */
+  label: string;
+}
+
+export interface Bundled {
+  output: string;
+  bytes: number;
+  chunks: number;
+}
+
+/** Bundles one entry; a compile error becomes a BuildError naming the file and line. */
+export async function bundle({ entry, output, label }: BundleOptions): Promise<Bundled> {
+  const outdir = dirname(output);
+  rmSync(join(outdir, CHUNK_DIR), { recursive: true, force: true });
+  const name = basename(output, extname(output));
+  const result = await build({
+    entryPoints: { [name]: entry },
+    outdir,
+    outExtension: { '.js': extname(output) },
+    chunkNames: `${CHUNK_DIR}/[name]-[hash]`,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: NODE_TARGET,
+    // Whitespace and syntax only: names stay, so a plugin's stack traces still read.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    banner: { js: REQUIRE_SHIM },
+    metafile: true,
+    logLevel: 'silent',
+  }).catch((err: { errors?: Message[] }) => {
+    throw new BuildError(`${label}: ${(err.errors ?? []).map(describe).join('; ') || String(err)}`);
+  });
+  const outputs = Object.keys(result.metafile.outputs);
+  return { output, bytes: statSync(output).size, chunks: outputs.length - 1 };
+}
+
+function describe(message: Message): string {
+  const at = message.location ? `${message.location.file}:${message.location.line}: ` : '';
+  return `${at}${message.text}`;
+}
+
+/**
+ * Bundles the plugin in `dir`: its manifest's command `X.js` (or `.mjs`) is
+ * built from `X.ts` (or `.mts`) beside it. Only `runtime: node` plugins with a
+ * TypeScript entry are bundled; anything else is a BuildError saying why.
+ */
+export async function bundlePlugin(dir: string): Promise<Bundled> {
+  const manifest = parseManifest(await readManifestBytes(dir), join(dir, MANIFEST_FILE));
+  const label = `plugin ${manifest.name} (${join(dir, MANIFEST_FILE)})`;
+  if (manifest.runtime !== 'node') throw new BuildError(`${label}: runtime ${manifest.runtime} has nothing for hst build to bundle`);
+  const output = resolve(dir, manifest.command);
+  const source = output.replace(/\.(m?)js$/, '.$1ts');
+  if (source === output || !existsSync(source)) {
+    throw new BuildError(`${label}: no TypeScript entry ${relative(process.cwd(), source) || source} for command ${manifest.command}; hst build bundles one`);
+  }
+  if (extname(output) === '.js' && !isModuleScope(dirname(output))) {
+    throw new BuildError(`${label}: ${manifest.command} would be an ES module, but no package.json above it says "type": "module"; add one, or name the command ${basename(output, '.js')}.mjs`);
+  }
+  return bundle({ entry: source, output, label });
+}
+
+/** Whether Node reads `.js` files in `dir` as ES modules: the nearest package.json says so. */
+function isModuleScope(dir: string): boolean {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const pkg = join(at, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        return (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: string }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (dirname(at) === at) return false;
+  }
+}
+
+/** The plugin directories under `pluginDirs` whose node entry has a TypeScript source: what `hst build` with no arguments builds. */
+export function buildablePlugins(pluginDirs: string[]): string[] {
+  const found: string[] = [];
+  for (const root of pluginDirs) {
+    if (!existsSync(root)) continue;
+    for (const entry of readdirSync(root, { withFileTypes: true })) {
+      const dir = join(root, entry.name);
+      if (!entry.isDirectory() || !existsSync(join(dir, MANIFEST_FILE))) continue;
+      if (readdirSync(dir).some((f) => /\.m?ts$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))) found.push(dir);
+    }
+  }
+  return found.sort();
+}
+
+/** `hst build`: one line per plugin built, one line per failure; exit 1 when any failed. */
+export async function buildCommand(dirs: string[], discover: boolean, quiet: boolean): Promise<{ exitCode: number; output: string }> {
+  const targets = discover ? buildablePlugins(dirs) : dirs;
+  if (targets.length === 0) {
+    return discover ? { exitCode: 0, output: quiet ? '' : `no TypeScript plugins in ${dirs.join(', ')}\n` } : { exitCode: 2, output: 'hst build: no plugin directory given\n' };
+  }
+  const lines: string[] = [];
+  let failed = 0;
+  for (const dir of targets) {
+    const started = performance.now();
+    try {
+      const built = await bundlePlugin(dir);
+      const ms = Math.round(performance.now() - started);
+      if (!quiet) lines.push(`built ${relative(process.cwd(), built.output) || built.output}: ${(built.bytes / 1024).toFixed(0)} KiB, and ${built.chunks} chunks in ${CHUNK_DIR}/ (${ms} ms)`);
+    } catch (err) {
+      failed++;
+      lines.push(`hst build: ${errorMessage(err)}`);
+    }
+  }
+  return { exitCode: failed > 0 ? 1 : 0, output: lines.length > 0 ? `${lines.join('\n')}\n` : '' };
+}
