@@ -180,10 +180,11 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
     ...(multiplex !== undefined && wire.protocol === 'grpc' ? { multiplex } : {}),
   });
   logger.debug({ network: wire.address.network, address: wire.address.address }, 'plugin address');
+  // The host owns Ctrl-C from the handshake on and will tell us to stop through the controller. Set
+  // before the line goes out: a host that reads it may signal at once, before this process runs on.
+  process.on('SIGINT', () => {});
   writeSync(1, handshakeLine + '\n');
 
-  // The host owns Ctrl-C; it will tell us to stop through the controller.
-  process.on('SIGINT', () => {});
   // A host that went away leaves closed pipes behind; writes to them must not crash us.
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
