@@ -61,6 +61,13 @@ describe('entry points', () => {
     assert.deepEqual(pulled, [], `hst/plugin pulls in: ${pulled.join(', ')}`);
   });
 
+  it('hst/host loads grpc-js, SQLite, the file watcher and X.509 only when a plugin or a call needs them, and never the CLI or TUI', () => {
+    const loaded = loadedBy('./host/index.js').map(describeModule);
+    assert.ok(loaded.includes('src/host/plugin-client.js'), `the recorder saw the graph: ${loaded.join(', ')}`);
+    const pulled = loaded.filter((m) => /^src\/(cli|rpc\/grpc-js\/(client|server|transport)\.js$)|^package (better-sqlite3|chokidar|@peculiar\/x509|@grpc\/grpc-js|ink|react|commander|esbuild)$/.test(m));
+    assert.deepEqual(pulled, [], `hst/host pulls in: ${pulled.join(', ')}`);
+  });
+
   it('hst/host has the host side, and the root export still has both', async () => {
     const host = await import('./host/index.js');
     const root = await import('./index.js');

@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { watch as watchTree, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import {
   FileType,
@@ -700,6 +700,8 @@ export const filesystemService = hostService({
         if (hostPath !== rootPath && !hostPath.startsWith(`${rootPath}/`)) {
           throw failure(Code.PERMISSION_DENIED, operation, path, 'resolves outside the workspace');
         }
+        // chokidar loads with the first watch, not with every host.
+        const { watch: watchTree } = await import('chokidar');
         const release = caller.claimSubscription(`${operation} ${path}`);
         const events = new AsyncQueue<DeepPartial<WatchResponse>>();
         const watcher = watchTree(hostPath, {

@@ -6,7 +6,8 @@
  * periodic sweep; each removal is announced as an `expire` change.
  */
 import { EventEmitter } from 'node:events';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 
 export type KvChangeKind = 'put' | 'delete' | 'expire';
 
@@ -65,6 +66,11 @@ const SCHEMA = `
 
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
+/** SQLite's native addon is loaded by the first store a host opens, not by every host that might. */
+function openSqlite(): typeof Database {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+}
+
 export class KvStore extends EventEmitter<{ change: [KvChange] }> {
   private readonly db: Database.Database;
   private readonly sweeper: NodeJS.Timeout;
@@ -74,7 +80,7 @@ export class KvStore extends EventEmitter<{ change: [KvChange] }> {
     super();
     // Every watcher listens here; the count is bounded by the subscription limit, not by this.
     this.setMaxListeners(0);
-    this.db = new Database(path);
+    this.db = new (openSqlite())(path);
     this.db.pragma('journal_mode = WAL');
     // Another host process may hold the write lock for a moment.
     this.db.pragma('busy_timeout = 5000');

@@ -22,7 +22,6 @@ export async function generateCertificate(): Promise<import('../protocol/mtls.js
 export { Code, RpcError } from '../rpc/status.js';
 export type * from '../rpc/definition.js';
 export type { Address, TlsMaterial, Transport } from '../rpc/transport.js';
-export { grpcJsTransport } from '../rpc/grpc-js/transport.js';
 export { defaultLogger, silentLogger, type Logger } from '../log.js';
 export { HostServices, type HostServicesOptions } from '../host-services/host-services.js';
 export { establishHostServices, type EstablishOptions, type HostServicesConnection } from '../host-services/establish.js';

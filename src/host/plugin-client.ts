@@ -16,7 +16,6 @@ import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
 import { GRPCStdioDefinition } from '../gen/plugin/grpc_stdio.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
 import type { ClientConnection } from '../rpc/definition.js';
-import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { NativeConnection } from '../rpc/native/client.js';
 import { nativeByDefault, openSession, sessionChannels } from '../rpc/native/transport.js';
@@ -172,7 +171,6 @@ export interface SandboxReport {
 export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [HandshakeInfo]; sandbox: [SandboxReport] }> {
   readonly name: string;
   private readonly logger: Logger;
-  private readonly transport: Transport;
   private readonly stderrTail = new Ring<string>(STDERR_TAIL_LINES);
   private readonly streams = new AbortController();
   private starting: Promise<HandshakeInfo> | undefined;
@@ -202,7 +200,6 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     }
     this.name = options.name ?? options.command?.path.split('/').pop() ?? `pid ${options.reattach?.pid}`;
     this.logger = (options.logger ?? defaultLogger()).child({ plugin: this.name });
-    this.transport = options.transport ?? grpcJsTransport;
   }
 
   /** Starts the plugin and connects; repeated calls share the first start. */
@@ -558,6 +555,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   private async open(info: HandshakeInfo, timeoutMs: number): Promise<void> {
     const describeError = (err: RpcError, method: string) => this.describeCallError(err, method);
     let channels: Channels | undefined;
+    let transport: Transport | undefined;
     let connection: ClientConnection;
     if (info.address.network === NATIVE_NETWORK) {
       // Connected since the spawn; broker ids become channels of the same session.
@@ -566,8 +564,9 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       channels = sessionChannels(session);
       connection = new NativeConnection(session, 0, { describeError, ownsSession: true });
     } else {
-      const address = info.address;
-      connection = this.transport.connect(address, { ...(this.tls ? { tls: this.tls } : {}), describeError });
+      // grpc-js is most of what a host loads; a host whose plugins are all hst's never needs it.
+      transport = this.options.transport ?? (await import('../rpc/grpc-js/transport.js')).grpcJsTransport;
+      connection = transport.connect(info.address, { ...(this.tls ? { tls: this.tls } : {}), describeError });
       this.dialling = connection;
       try {
         await connection.ready(timeoutMs);
@@ -586,10 +585,11 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     signal.addEventListener('abort', () => outbound.end());
     const plan = this.sandbox;
     const socketDir = this.socketDir;
+    const grpc = transport;
     const broker = new GrpcBroker({
       send: (c) => outbound.push(c),
       // Broker endpoints the plugin announces are checked like its handshake address.
-      transport: plan ? { ...this.transport, connect: (address, o) => this.transport.connect(plan.translateAddress(address), o) } : this.transport,
+      ...(grpc ? { transport: plan ? { ...grpc, connect: (address, o) => grpc.connect(plan.translateAddress(address), o) } : grpc } : {}),
       ...(this.tls ? { tls: this.tls } : {}),
       // Our broker endpoints must be inside the sandbox's view: its socket directory.
       listen: () => listen({ network: info.address.network === 'tcp' ? 'tcp' : 'unix', ...(plan && socketDir ? { env: { [ENV_UNIX_SOCKET_DIR]: socketDir } } : {}) }),
