@@ -213,7 +213,7 @@ async function grpcWire(config: ServeConfig, env: NodeJS.ProcessEnv, logger: Log
   const hostCert = env[ENV_CLIENT_CERT];
   if (hostCert) {
     logger.debug({}, 'configuring server automatic mTLS');
-    // X.509 code is heavy to load; only AutoMTLS pays for it.
+    // Only AutoMTLS needs a certificate.
     const { certificateToHandshakeField, generateCertificate } = await import('../protocol/mtls.js');
     const own = await generateCertificate();
     tls = { cert: own.cert, key: own.key, ca: hostCert, serverName: 'localhost' };

@@ -1,6 +1,10 @@
+/**
+ * The certificate is DER hand-encoded in mtls.ts; @peculiar/x509 (a test
+ * dependency only) reads it back here as an independent check of every field.
+ */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { certificateToHandshakeField, generateCertificate, handshakeFieldToCertificate } from './mtls.js';
@@ -29,6 +33,15 @@ it("follows go-plugin's certificate template field by field", async () => {
   assert.deepEqual([...(eku?.usages ?? [])].sort(), [x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth].sort());
   const san = c.getExtension(x509.SubjectAlternativeNameExtension);
   assert.deepEqual(san?.names.toJSON(), [{ type: 'dns', value: 'localhost' }]);
+  // Go writes a subject key identifier for a CA: SHA-1 of the public key's point.
+  const jwk = new X509Certificate(cert).publicKey.export({ format: 'jwk' });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
+  assert.equal(c.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, createHash('sha1').update(point).digest('hex'));
+  // Checked by an independent parser too: Node's own, which OpenSSL backs.
+  const parsed = new X509Certificate(cert);
+  assert.ok(parsed.ca);
+  assert.ok(parsed.verify(parsed.publicKey));
+  assert.equal(parsed.checkHost('localhost'), 'localhost');
 
   // The key is usable by node's TLS and matches the certificate.
   assert.ok(new X509Certificate(cert).checkPrivateKey(createPrivateKey(key)));

@@ -4,12 +4,8 @@
  * the plugin answers with its DER in the handshake, so both can pin the
  * other without any shared CA.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { webcrypto, randomBytes, X509Certificate } from 'node:crypto';
-
-// @peculiar/x509 is typed against the DOM's Crypto, which Node's webcrypto implements.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+import { createHash, generateKeyPair, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 
 export interface CertificateAndKey {
   /** PEM certificate. */
@@ -18,44 +14,109 @@ export interface CertificateAndKey {
   key: string;
 }
 
-const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' } as const;
 const LIFETIME_MS = 262_980 * 3_600_000; // go-plugin's 262980h, about 30 years
 const BACKDATE_MS = 30_000;
 
-/** A serial in (0, 2^128), encoded as a positive DER integer. */
-function randomSerialHex(): string {
+/*
+ * The certificate is DER-encoded here, from go-plugin's fixed template, on
+ * Node's own crypto (key pair and signature). The X.509 libraries for Node
+ * build any certificate from any template but take ~90 ms to load, more than
+ * the rest of a plugin's start; this template needs a dozen DER elements.
+ */
+
+/** A DER element: tag, definite length, contents. */
+function der(tag: number, ...contents: Uint8Array[]): Buffer {
+  const body = Buffer.concat(contents);
+  const n = body.length;
+  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...length]), body]);
+}
+
+const sequence = (...items: Uint8Array[]) => der(0x30, ...items);
+const octets = (...items: Uint8Array[]) => der(0x04, ...items);
+const TRUE = der(0x01, Buffer.from([0xff]));
+
+/** An object identifier from its dotted form. */
+function oid(dotted: string): Buffer {
+  const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
+  const bytes = [40 * a + b];
+  for (const arc of rest) {
+    const base128 = [arc & 0x7f];
+    for (let v = arc >>> 7; v > 0; v >>>= 7) base128.unshift((v & 0x7f) | 0x80);
+    bytes.push(...base128);
+  }
+  return der(0x06, Buffer.from(bytes));
+}
+
+/** A positive INTEGER from big-endian bytes: minimal, with a zero byte where the top bit is set. */
+function positiveInteger(bytes: Uint8Array): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return der(0x02, (minimal[0] as number) & 0x80 ? Buffer.from([0]) : Buffer.alloc(0), minimal);
+}
+
+/** RFC 5280: UTCTime through 2049, GeneralizedTime from 2050, to the second. */
+function time(date: Date): Buffer {
+  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+  const digits = iso.slice(0, 19).replace(/[-:T]/g, '') + 'Z';
+  return date.getUTCFullYear() < 2050 ? der(0x17, Buffer.from(digits.slice(2))) : der(0x18, Buffer.from(digits));
+}
+
+const ECDSA_WITH_SHA512 = sequence(oid('1.2.840.10045.4.3.4'));
+/** O=HashiCorp, CN=localhost, as PrintableStrings, in the order Go writes them. */
+const NAME = sequence(
+  der(0x31, sequence(oid('2.5.4.10'), der(0x13, Buffer.from('HashiCorp')))),
+  der(0x31, sequence(oid('2.5.4.3'), der(0x13, Buffer.from('localhost')))),
+);
+/** digitalSignature, keyEncipherment, keyAgreement, keyCertSign: bits 0, 2, 4 and 5, two unused. */
+const KEY_USAGE_BITS = der(0x03, Buffer.from([0x02, 0xac]));
+const CLIENT_AUTH = oid('1.3.6.1.5.5.7.3.2');
+const SERVER_AUTH = oid('1.3.6.1.5.5.7.3.1');
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [TRUE] : []), octets(value));
+}
+
+/** A serial in (0, 2^128), as go-plugin draws it. */
+function randomSerial(): Buffer {
   let bytes = randomBytes(16);
   while (bytes.every((b) => b === 0)) bytes = randomBytes(16);
-  const hex = bytes.toString('hex');
-  // A set top bit would make the DER integer negative: prefix a zero byte.
-  return (bytes[0] as number) & 0x80 ? `00${hex}` : hex;
+  return bytes;
+}
+
+/** The subject key identifier: SHA-1 of the public key's point (RFC 5280, method 1), as Go computes it. */
+function keyIdentifier(publicKey: KeyObject): Buffer {
+  const jwk = publicKey.export({ format: 'jwk' });
+  const point = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
+  return createHash('sha1').update(point).digest();
 }
 
 export async function generateCertificate(now = new Date()): Promise<CertificateAndKey> {
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerialHex(),
-    name: 'O=HashiCorp, CN=localhost',
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: new Date(now.getTime() + LIFETIME_MS),
-    signingAlgorithm: ALGORITHM,
-    keys: keys as never,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature |
-          x509.KeyUsageFlags.keyEncipherment |
-          x509.KeyUsageFlags.keyAgreement |
-          x509.KeyUsageFlags.keyCertSign,
-        true,
+  const { publicKey, privateKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'secp521r1' });
+  const tbs = sequence(
+    der(0xa0, der(0x02, Buffer.from([2]))), // v3
+    positiveInteger(randomSerial()),
+    ECDSA_WITH_SHA512,
+    NAME,
+    sequence(time(new Date(now.getTime() - BACKDATE_MS)), time(new Date(now.getTime() + LIFETIME_MS))),
+    NAME,
+    publicKey.export({ type: 'spki', format: 'der' }),
+    der(
+      0xa3,
+      sequence(
+        extension('2.5.29.19', true, sequence(TRUE)), // basic constraints: CA
+        extension('2.5.29.15', true, KEY_USAGE_BITS),
+        extension('2.5.29.37', false, sequence(CLIENT_AUTH, SERVER_AUTH)),
+        extension('2.5.29.17', false, sequence(der(0x82, Buffer.from('localhost')))), // SAN dNSName
+        extension('2.5.29.14', false, octets(keyIdentifier(publicKey))),
       ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }]),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
-    ],
-  });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { cert: cert.toString('pem'), key: derToPem(Buffer.from(pkcs8), 'PRIVATE KEY') };
+    ),
+  );
+  // Node signs ECDSA in DER (r, s), which is what X.509 carries.
+  const signature = sign('sha512', tbs, privateKey);
+  const certificate = sequence(tbs, ECDSA_WITH_SHA512, der(0x03, Buffer.from([0]), signature));
+  return { cert: derToPem(certificate, 'CERTIFICATE'), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
 export function derToPem(der: Uint8Array, label: string): string {
