@@ -10,12 +10,20 @@
  * takes the host's connection and echoes one message: what any Node plugin
  * pays before it does anything of its own.
  */
-import { versusGoGo, versusNodeFloor, type Section } from '../section.js';
+import type { TaskResult } from '../job.js';
+import { versusGoGo, versusNodeFloor, type Planned, type Section } from '../section.js';
 import { available, floorNode, metricName, pluginPairs, tsPython } from '../sides.js';
 import { pluginTarget } from '../target.js';
 import { median } from '../stats.js';
 
 const NS_PER_MS = 1e6;
+
+/** The start times of a start task: the first (cold) and at least one after it. */
+function startSamples(result: TaskResult | undefined): number[] {
+  const samples = result?.samplesNs ?? [];
+  if (samples.length < 2) throw new Error('the runner reported too few starts');
+  return samples;
+}
 
 export const startSection: Section = {
   id: 'start',
@@ -24,12 +32,13 @@ export const startSection: Section = {
   rows: () => [
     { id: 'start.cold', label: 'cold: first start of a fresh copy', unit: 'ms' },
     { id: 'start.warm', label: 'warm: the starts after it (median)', unit: 'ms' },
+    { id: 'start.mtls.warm', label: 'warm, AutoMTLS on (median)', unit: 'ms' },
     { id: 'start.python.cold', label: 'Python plugin (hst SDK) under the hst host, cold', unit: 'ms' },
     { id: 'start.python.warm', label: 'Python plugin (hst SDK) under the hst host, warm', unit: 'ms' },
   ],
   reps: (settings) => settings.reps,
   async plan({ settings, toolchains, fixtures }) {
-    return [...pluginPairs, tsPython, floorNode]
+    const starts = [...pluginPairs, tsPython, floorNode]
       .filter((side) => available(side, toolchains))
       .map((side) => {
         const prefix = side.plugin === 'python' ? 'start.python' : 'start';
@@ -38,15 +47,26 @@ export const startSection: Section = {
           side,
           job: { target, tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },
           collect: ({ results }) => {
-            const [cold, ...warm] = results[0]?.samplesNs ?? [];
-            if (cold === undefined || warm.length === 0) throw new Error('the runner reported too few starts');
+            const [cold, ...warm] = startSamples(results[0]);
             return [
-              { pair: side.pair, metric: metricName(side, `${prefix}.cold`), value: cold / NS_PER_MS, unit: 'ms' },
+              { pair: side.pair, metric: metricName(side, `${prefix}.cold`), value: (cold as number) / NS_PER_MS, unit: 'ms' },
               { pair: side.pair, metric: metricName(side, `${prefix}.warm`), value: median(warm) / NS_PER_MS, unit: 'ms' },
             ];
           },
-        };
+        } satisfies Planned;
       });
+    // What AutoMTLS adds: both certificates made, the handshake's field parsed, TLS on the connection (none on the native one).
+    const withTls = pluginPairs
+      .filter((side) => available(side, toolchains))
+      .map((side) => ({
+        side,
+        job: { target: pluginTarget(side, fixtures.freshPlugin(side.plugin ?? 'ts'), { autoMTLS: true }), tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },
+        collect: ({ results }) => {
+          const [, ...warm] = startSamples(results[0]);
+          return [{ pair: side.pair, metric: 'start.mtls.warm', value: median(warm) / NS_PER_MS, unit: 'ms' }];
+        },
+      }) satisfies Planned);
+    return [...starts, ...withTls];
   },
   ratio: {
     label: versusGoGo.label,
