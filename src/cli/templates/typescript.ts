@@ -1,8 +1,8 @@
 /**
  * The TypeScript skeleton of `hst new`: main.ts on the SDK (`import ... from
- * 'hst'`), compiled in place to main.js, and a node:test file that runs the
+ * 'hst/plugin'`), compiled in place to main.js, and a node:test file that runs the
  * plugin through PluginManager as `hst run` does. Under the repository's
- * plugins/ `npm run build` compiles it (tsconfig.plugins.json); anywhere else
+ * plugins/ `npm run build` type-checks it and bundles it (`hst build`); anywhere else
  * it gets a tsconfig.json of its own, and outside the repository also a
  * package.json (ESM) and a node_modules/hst link, so 'hst' resolves there too.
  */
@@ -165,12 +165,12 @@ export function typescriptSkeleton(ctx: TemplateContext): Skeleton {
         content: readme(ctx, {
           language: 'TypeScript',
           about: ctx.inRepoPlugins
-            ? '`main.ts` imports the SDK by the package\'s own name, `hst`, and `npm run build` compiles it in place (through `tsconfig.plugins.json`) to `main.js`, which the manifest starts.'
-            : `\`main.ts\` imports the SDK by the package's name, \`hst\`, and its own \`tsconfig.json\` compiles it in place to \`main.js\`, which the manifest starts.`,
+            ? '`main.ts` imports the plugin side of the SDK, `hst/plugin`; `npm run build` type-checks it (through `tsconfig.plugins.json`) and bundles it with `hst build` into `main.js`, which the manifest starts.'
+            : `\`main.ts\` imports the plugin side of the SDK, \`hst/plugin\`, and its own \`tsconfig.json\` compiles it in place to \`main.js\`, which the manifest starts. To ship it, \`hst build ${shown(ctx, ctx.pluginDir)}\` bundles \`main.ts\` into one \`main.js\` that needs no \`node_modules\` and starts faster.`,
           build,
           test: `node --test ${shownTest}`,
           files,
-          change: 'Add a handler of the same name to `commands` in `main.ts`: it gets `{ args, output, progress, signal }` and returns the result; throw `CommandError` (from `hst`) for another exit code. Add a case to `main.test.ts`.',
+          change: 'Add a handler of the same name to `commands` in `main.ts`: it gets `{ args, output, progress, signal }` and returns the result; throw `CommandError` (from `hst/plugin`) for another exit code. Add a case to `main.test.ts`.',
         }),
       },
       { path: at('main.ts'), content: mainFile(ctx) },
