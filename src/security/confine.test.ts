@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfinedRoot, normalizePath, pathOfFd } from './confine.js';
@@ -54,6 +54,11 @@ describe('confined root', () => {
       assert.equal(read(root, 'link-dir/self'), 'inside');
       assert.ok(root.stat('link-file', false).isSymbolicLink());
       assert.ok(root.stat('link-file', true).isFile());
+      // Each way stat takes (lstat, through a link, the root itself, a directory on the way) gives back what it opened.
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const before = fds();
+      for (let i = 0; i < 50; i++) for (const [p, follow] of [['d/f', true], ['link-file', true], ['.', true], ['.', false], ['link-dir/f', true], ['link-file', false]] as const) root.stat(p, follow);
+      assert.equal(fds(), before, 'stat leaves file descriptors open');
       root.close();
     } finally {
       s.cleanup();

@@ -257,7 +257,7 @@ export class ConfinedRoot {
   /** stat (follow = true) or lstat of a path inside the root. */
   stat(path: string, follow: boolean): Stats {
     const segments = normalizePath(path);
-    if (segments.length === 0) return this.open('.', O_PATH).stats;
+    if (segments.length === 0) return this.statOpened('.');
     const parent = this.parentOf(segments, 0);
     let st: Stats;
     try {
@@ -268,9 +268,16 @@ export class ConfinedRoot {
     if (!follow) return st;
     // Most names are not symlinks: the lstat is then the answer, with open()'s refusals applied to it,
     // in one syscall instead of open, fstat and close. A symlink takes open()'s way through the root.
-    if (st.isSymbolicLink()) return this.open(path, O_PATH).stats;
+    if (st.isSymbolicLink()) return this.statOpened(path);
     this.assertUsable(st);
     return st;
+  }
+
+  /** The stats open() took of `path`, symlinks followed inside the root; the handle is closed again. */
+  private statOpened(path: string): Stats {
+    const { fd, stats } = this.open(path, O_PATH);
+    closeSync(fd);
+    return stats;
   }
 
   /** Runs `fn` with a host-usable path for the final name under its confined parent. */

@@ -360,12 +360,8 @@ def serve(config: ServeConfig) -> None:
     )
     if multiplex_asked:
         line += "|false"  # no yamux in this SDK
-    real_stdout, real_stderr = sys.stdout, sys.stderr
-    _flush_quietly(real_stdout)
-    real_stdout.write(line + "\n")
-    real_stdout.flush()
-
-    # 7. Ignore SIGINT from now on: the host owns Ctrl-C.
+    # 7. Ignore SIGINT from the handshake on: the host owns Ctrl-C. Set before
+    # the line goes out, since a host that reads it may signal at once.
     interrupts = [0]
 
     def on_sigint(signum, frame) -> None:
@@ -375,6 +371,11 @@ def serve(config: ServeConfig) -> None:
     previous_sigint = None
     if threading.current_thread() is threading.main_thread():
         previous_sigint = signal.signal(signal.SIGINT, on_sigint)
+
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    _flush_quietly(real_stdout)
+    real_stdout.write(line + "\n")
+    real_stdout.flush()
 
     # 8. Python-level stdout/stderr go to the host through GRPCStdio.
     sys.stdout = make_text_stream(stdio_buffer, STDOUT, "<stdout>")
