@@ -6,7 +6,7 @@
 //   `command` path. Without Go this is skipped with a note.
 // - runtime python: nothing to build; checks that the SDK's packages import,
 //   and says how to install them when they do not.
-// - runtime node: compiled by `npm run build`.
+// - runtime node: compiled and bundled (hst build) by `npm run build`.
 // Skipping for a missing toolchain exits 0; a failed build exits 1.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -74,7 +74,7 @@ const builders = {
     return problem ? `skipped: ${problem}` : 'ready: the Python SDK packages import';
   },
   node() {
-    return 'compiled by `npm run build`';
+    return 'bundled by `npm run build` (hst build)';
   },
 };
 
