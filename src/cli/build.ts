@@ -113,7 +113,6 @@ function isModuleScope(dir: string): boolean {
 export function buildablePlugins(pluginDirs: string[]): string[] {
   const found: string[] = [];
   for (const root of pluginDirs) {
-    if (!existsSync(root)) continue;
     for (const entry of readdirSync(root, { withFileTypes: true })) {
       const dir = join(root, entry.name);
       if (!entry.isDirectory() || !existsSync(join(dir, MANIFEST_FILE))) continue;
@@ -125,6 +124,8 @@ export function buildablePlugins(pluginDirs: string[]): string[] {
 
 /** `hst build`: one line per plugin built, one line per failure; exit 1 when any failed. */
 export async function buildCommand(dirs: string[], discover: boolean, quiet: boolean): Promise<{ exitCode: number; output: string }> {
+  const missing = discover ? dirs.filter((dir) => !existsSync(dir)) : [];
+  if (missing.length > 0) return { exitCode: 1, output: missing.map((dir) => `hst build: no plugin directory ${dir}\n`).join('') };
   const targets = discover ? buildablePlugins(dirs) : dirs;
   if (targets.length === 0) {
     return discover ? { exitCode: 0, output: quiet ? '' : `no TypeScript plugins in ${dirs.join(', ')}\n` } : { exitCode: 2, output: 'hst build: no plugin directory given\n' };

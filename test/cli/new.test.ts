@@ -255,6 +255,18 @@ describe('hst build', () => {
     assert.ok(!existsSync(join(dir, 'broken', 'main.js')), 'a failed build writes nothing');
   });
 
+  it('as a command: one line per plugin, exit 1 on a failure, and a plugin directory that is not there is said so', () => {
+    const dir = pluginsDir();
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(repo, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
+    const missing = cli('--plugin-dir', join(dir, 'nope'), 'build');
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stderr, `hst build: no plugin directory ${join(dir, 'nope')}\n`);
+    const notPlugin = cli('build', dir);
+    assert.equal(notPlugin.status, 1);
+    assert.match(notPlugin.stderr, /^hst build: .*plugin\.yaml.*\n$/s);
+    assert.doesNotMatch(notPlugin.stderr, /\n\s+at /, 'a stack trace');
+  });
+
   it('with no directory, builds every TypeScript plugin in the plugin directories and says when there is none', async () => {
     const dir = pluginsDir();
     assert.deepEqual(await buildCommand([dir], true, false), { exitCode: 0, output: `no TypeScript plugins in ${dir}\n` });
