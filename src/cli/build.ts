@@ -80,6 +80,9 @@ function describe(message: Message): string {
  * TypeScript entry are bundled; anything else is a BuildError saying why.
  */
 export async function bundlePlugin(dir: string): Promise<Bundled> {
+  if (!existsSync(join(dir, MANIFEST_FILE))) {
+    throw new BuildError(`${dir}: no ${MANIFEST_FILE} here; name a plugin's directory, or give --plugin-dir ${dir} to build every plugin in it`);
+  }
   const manifest = parseManifest(await readManifestBytes(dir), join(dir, MANIFEST_FILE));
   const label = `plugin ${manifest.name} (${join(dir, MANIFEST_FILE)})`;
   if (manifest.runtime !== 'node') throw new BuildError(`${label}: runtime ${manifest.runtime} has nothing for hst build to bundle`);
