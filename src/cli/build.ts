@@ -87,6 +87,7 @@ export async function bundlePlugin(dir: string): Promise<Bundled> {
   const label = `plugin ${manifest.name} (${join(dir, MANIFEST_FILE)})`;
   if (manifest.runtime !== 'node') throw new BuildError(`${label}: runtime ${manifest.runtime} has nothing for hst build to bundle`);
   const output = resolve(dir, manifest.command);
+  if (extname(output) === '.cjs') throw new BuildError(`${label}: hst build makes ES modules; name the command ${basename(output, '.cjs')}.js or .mjs instead of ${manifest.command}`);
   const source = output.replace(/\.(m?)js$/, '.$1ts');
   if (source === output || !existsSync(source)) {
     throw new BuildError(`${label}: no TypeScript entry ${relative(process.cwd(), source) || source} for command ${manifest.command}; hst build bundles one`);

@@ -245,11 +245,15 @@ describe('hst build', () => {
     const dir = pluginsDir(true);
     await create('broken', 'ts', dir);
     await create('notts', 'python', dir);
+    await create('common', 'ts', dir);
+    const manifest = join(dir, 'common', 'plugin.yaml');
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('command: main.js', 'command: main.cjs'));
     writeFileSync(join(dir, 'broken', 'main.ts'), "import { noSuchThing } from 'hst/plugin';\nnoSuchThing();\n");
-    const built = await buildCommand([join(dir, 'broken'), join(dir, 'notts')], false, false);
+    const built = await buildCommand([join(dir, 'broken'), join(dir, 'notts'), join(dir, 'common')], false, false);
     assert.equal(built.exitCode, 1);
     const lines = built.output.trimEnd().split('\n');
-    assert.equal(lines.length, 2, built.output);
+    assert.equal(lines.length, 3, built.output);
+    assert.match(lines[2] as string, /^hst build: plugin common \(.*plugin\.yaml\): hst build makes ES modules; name the command main\.js or \.mjs instead of main\.cjs$/);
     assert.match(lines[0] as string, /^hst build: plugin broken \(.*plugin\.yaml\): .*main\.ts:1: No matching export in .* for import "noSuchThing"$/);
     assert.match(lines[1] as string, /^hst build: plugin notts \(.*plugin\.yaml\): runtime python has nothing for hst build to bundle$/);
     assert.ok(!existsSync(join(dir, 'broken', 'main.js')), 'a failed build writes nothing');
