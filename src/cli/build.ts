@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { build, type Message } from 'esbuild';
+import { pluginCandidates } from '../manager/discovery.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
 import { errorMessage } from './output.js';
@@ -113,24 +114,19 @@ function isModuleScope(dir: string): boolean {
   }
 }
 
-/** The plugin directories under `pluginDirs` whose node entry has a TypeScript source: what `hst build` with no arguments builds. */
-export function buildablePlugins(pluginDirs: string[]): string[] {
-  const found: string[] = [];
-  for (const root of pluginDirs) {
-    for (const entry of readdirSync(root, { withFileTypes: true })) {
-      const dir = join(root, entry.name);
-      if (!entry.isDirectory() || !existsSync(join(dir, MANIFEST_FILE))) continue;
-      if (readdirSync(dir).some((f) => /\.m?ts$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'))) found.push(dir);
-    }
-  }
-  return found.sort();
+/** The plugin directories under `pluginDirs` that hold TypeScript sources: what `hst build` with no arguments builds. */
+function buildablePlugins(pluginDirs: string[], warnings: string[]): string[] {
+  return pluginDirs
+    .flatMap((root) => pluginCandidates(root, warnings))
+    .filter((c) => readdirSync(c.dir).some((f) => /\.m?ts$/.test(f) && !f.endsWith('.d.ts') && !f.endsWith('.test.ts')))
+    .map((c) => c.dir);
 }
 
 /** `hst build`: one line per plugin built, one line per failure; exit 1 when any failed. */
 export async function buildCommand(dirs: string[], discover: boolean, quiet: boolean): Promise<{ exitCode: number; output: string }> {
-  const missing = discover ? dirs.filter((dir) => !existsSync(dir)) : [];
-  if (missing.length > 0) return { exitCode: 1, output: missing.map((dir) => `hst build: no plugin directory ${dir}\n`).join('') };
-  const targets = discover ? buildablePlugins(dirs) : dirs;
+  const unreadable: string[] = [];
+  const targets = discover ? buildablePlugins(dirs, unreadable) : dirs;
+  if (unreadable.length > 0) return { exitCode: 1, output: unreadable.map((warning) => `hst build: ${warning}\n`).join('') };
   if (targets.length === 0) {
     return discover ? { exitCode: 0, output: quiet ? '' : `no TypeScript plugins in ${dirs.join(', ')}\n` } : { exitCode: 2, output: 'hst build: no plugin directory given\n' };
   }

@@ -42,7 +42,8 @@ export interface DiscoveryReport {
   warnings: string[];
 }
 
-function candidates(pluginDir: string, warnings: string[]): Array<{ dir: string; file: string; name: string }> {
+/** The directories in `pluginDir` that hold a manifest; a plugin directory that cannot be read is a warning. */
+export function pluginCandidates(pluginDir: string, warnings: string[]): Array<{ dir: string; file: string; name: string }> {
   let names: string[];
   try {
     names = readdirSync(pluginDir).sort();
@@ -92,7 +93,7 @@ async function examine(candidate: { dir: string; file: string; name: string }, o
 
 export async function discoverPlugins(options: DiscoveryOptions): Promise<DiscoveryReport> {
   const warnings: string[] = [];
-  const all = options.pluginDirs.flatMap((dir) => candidates(dir, warnings));
+  const all = options.pluginDirs.flatMap((dir) => pluginCandidates(dir, warnings));
   const plugins = await Promise.all(all.map((c) => examine(c, options)));
   const firstByName = new Map<string, DiscoveredPlugin>();
   for (const plugin of plugins) {

@@ -264,7 +264,7 @@ describe('hst build', () => {
     const cli = (...args: string[]) => spawnSync(process.execPath, [join(repo, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
     const missing = cli('--plugin-dir', join(dir, 'nope'), 'build');
     assert.equal(missing.status, 1);
-    assert.equal(missing.stderr, `hst build: no plugin directory ${join(dir, 'nope')}\n`);
+    assert.equal(missing.stderr, `hst build: plugin directory ${join(dir, 'nope')} does not exist\n`);
     const notPlugin = cli('build', dir);
     assert.equal(notPlugin.status, 1);
     assert.match(notPlugin.stderr, /^hst build: .*plugin\.yaml.*\n$/s);
