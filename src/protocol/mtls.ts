@@ -28,8 +28,11 @@ const BACKDATE_MS = 30_000;
 function der(tag: number, ...contents: Uint8Array[]): Buffer {
   const body = Buffer.concat(contents);
   const n = body.length;
-  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  return Buffer.concat([Buffer.from([tag, ...length]), body]);
+  if (n < 0x80) return Buffer.concat([Buffer.from([tag, n]), body]);
+  // Long form: 0x80 + the count of the big-endian length bytes that follow.
+  const length: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) length.unshift(v & 0xff);
+  return Buffer.concat([Buffer.from([tag, 0x80 | length.length, ...length]), body]);
 }
 
 const sequence = (...items: Uint8Array[]) => der(0x30, ...items);
