@@ -43,9 +43,8 @@
  * A body longer than max_response_bytes is cut there and a final message
  * says `truncated` (rather than failing), so a plugin may read a prefix.
  */
-import { promises as dns, type LookupAddress } from 'node:dns';
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import https from 'node:https';
+import type { LookupAddress } from 'node:dns';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { LookupFunction, Socket } from 'node:net';
 import { HttpDefinition, type FetchRequest, type FetchResponse, type HttpHeader } from '../gen/hst/host/v1/http.js';
 import type { CallContext, DeepPartial } from '../rpc/definition.js';
@@ -169,6 +168,18 @@ function raced<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** Node's DNS and HTTP clients, loaded by the first Fetch: a host whose plugins never fetch does not hold them (~1.5 MiB). */
+interface Web {
+  dns: typeof import('node:dns').promises;
+  http: typeof import('node:http');
+  https: typeof import('node:https');
+}
+let web: Promise<Web> | undefined;
+function loadWeb(): Promise<Web> {
+  web ??= Promise.all([import('node:dns'), import('node:http'), import('node:https')]).then(([dns, http, https]) => ({ dns: dns.promises, http, https }));
+  return web;
+}
+
 /** Checks one hop: scheme, grant, resolution, and the class of every address. */
 async function vet(caller: Caller, url: URL, where: string, signal: AbortSignal): Promise<Hop> {
   const resource = netResource(url);
@@ -181,6 +192,7 @@ async function vet(caller: Caller, url: URL, where: string, signal: AbortSignal)
     addresses = [{ address: literal, family: literal.includes(':') ? 6 : 4 }];
   } else {
     try {
+      const { dns } = await loadWeb();
       addresses = await raced(dns.lookup(host, { all: true }), signal);
     } catch (err) {
       if (signal.aborted) throw err;
@@ -215,7 +227,7 @@ function pinnedLookup(hop: Hop): LookupFunction {
 }
 
 /** Sends one hop's request and waits for its response head. */
-function send(hop: Hop, method: string, headers: Array<[string, string]>, body: Buffer): { request: ClientRequest; response: Promise<IncomingMessage> } {
+function send({ http, https }: Web, hop: Hop, method: string, headers: Array<[string, string]>, body: Buffer): { request: ClientRequest; response: Promise<IncomingMessage> } {
   const secure = hop.url.protocol === 'https:';
   const outgoing: OutgoingHttpHeaders = {};
   const names = new Map<string, string>();
@@ -300,8 +312,9 @@ async function* fetch(caller: Caller, request: FetchRequest, ctx: CallContext): 
     for (let redirects = 0; ; redirects++) {
       const where = redirects === 0 ? first : `${first}: redirect ${redirects} to ${netResource(url)}`;
       hop = await vet(caller, url, where, signal);
+      const client = await loadWeb();
       signal.throwIfAborted();
-      const sent = send(hop, method, headers, body);
+      const sent = send(client, hop, method, headers, body);
       exchange = { request: sent.request };
       const response = await sent.response;
       exchange.response = response;

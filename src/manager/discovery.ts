@@ -7,7 +7,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManifestError, parseManifest, type Manifest } from '../security/manifest.js';
+import type { Manifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes, SignatureError, verifyPlugin, type SignaturePolicy, type VerifyResult } from '../security/signature.js';
 import { pluginLanguage, type PluginLanguage } from './language.js';
 import { runtimeProblem, type RuntimeOptions } from './runtime.js';
@@ -63,7 +63,11 @@ export function pluginCandidates(pluginDir: string, warnings: string[]): Array<{
     });
 }
 
-async function examine(candidate: { dir: string; file: string; name: string }, options: DiscoveryOptions): Promise<DiscoveredPlugin> {
+/** The manifest parser (yaml, zod: ~7 MiB of a host's memory), loaded when there is a manifest to read. */
+type ManifestParser = typeof import('../security/manifest.js');
+
+async function examine(candidate: { dir: string; file: string; name: string }, options: DiscoveryOptions, parser: ManifestParser): Promise<DiscoveredPlugin> {
+  const { ManifestError, parseManifest } = parser;
   const base = { name: candidate.name, dir: resolve(candidate.dir), file: candidate.file };
   let manifestBytes: Buffer;
   let manifest: Manifest;
@@ -94,7 +98,9 @@ async function examine(candidate: { dir: string; file: string; name: string }, o
 export async function discoverPlugins(options: DiscoveryOptions): Promise<DiscoveryReport> {
   const warnings: string[] = [];
   const all = options.pluginDirs.flatMap((dir) => pluginCandidates(dir, warnings));
-  const plugins = await Promise.all(all.map((c) => examine(c, options)));
+  if (all.length === 0) return { plugins: [], warnings };
+  const parser = await import('../security/manifest.js');
+  const plugins = await Promise.all(all.map((c) => examine(c, options, parser)));
   const firstByName = new Map<string, DiscoveredPlugin>();
   for (const plugin of plugins) {
     if (!plugin.manifest) continue;
