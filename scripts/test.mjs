@@ -42,7 +42,7 @@ const first = spawnSync(nodeTest[0], [...nodeTest.slice(1), ...files], { stdio: 
 
 // The sandbox's own tests and the attack corpus run a second time with bubblewrap hidden in a private
 // mount namespace, as a fresh machine has it: there hst's own launcher isolates the plugins.
-const BOTH_CONFIGURATIONS = ['test/security/', 'src/security/sandbox.test', 'src/host-services/processes-sandbox.test', 'test/interop/sandboxed.test'];
+const BOTH_CONFIGURATIONS = ['test/security/', 'test/package.test', 'src/security/sandbox.test', 'src/host-services/processes-sandbox.test', 'test/interop/sandboxed.test'];
 const again = files.filter((f) => BOTH_CONFIGURATIONS.some((prefix) => relative(dist, f).startsWith(prefix)));
 let second = 0;
 if (again.length > 0) {
