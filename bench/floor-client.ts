@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { FloorTarget } from './job.js';
+import type { RunnerSide } from './runner-side.js';
 
 interface Pending {
   remaining: number;
@@ -23,8 +24,8 @@ export interface FloorConnection {
   stop(): Promise<void>;
 }
 
-export async function startFloor(): Promise<FloorConnection> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./floor-echo.js', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startFloor(echo: string): Promise<FloorConnection> {
+  const child = spawn(process.execPath, [echo], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const [path] = (await Promise.race([once(createInterface({ input: child.stdout }), 'line'), exited.then(() => [])])) as string[];
   if (!path) throw new Error('floor echo exited before it listened');
@@ -61,5 +62,16 @@ export async function startFloor(): Promise<FloorConnection> {
       child.stdin.end();
       await exited;
     },
+  };
+}
+
+export function floorSide(target: FloorTarget): RunnerSide {
+  return {
+    host: `node ${process.version} net`,
+    async connect() {
+      const floor = await startFloor(target.echo);
+      return { echo: (payload) => floor.echo(payload), close: () => floor.stop() };
+    },
+    startMember: () => startFloor(target.echo),
   };
 }

@@ -30,6 +30,8 @@ export interface PluginTarget {
 /** A bare unix-socket echo peer the runner starts itself: the floor. */
 export interface FloorTarget {
   kind: 'floor';
+  /** The TypeScript runner's echo peer, bench/floor-echo.js (the Go floor has its own). */
+  echo: string;
 }
 
 export type DriveOp = 'stat' | 'read-file' | 'read-file-stream' | 'fs-read';

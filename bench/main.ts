@@ -20,7 +20,7 @@ import { runSections } from './run-sections.js';
 import type { RunContext } from './run-job.js';
 import { sections } from './sections/all.js';
 import { settingsFor } from './settings.js';
-import { BUNDLED_PLUGIN, type Layout } from './sides.js';
+import { BUNDLED_PLUGIN, BUNDLED_RUNNER, type Layout } from './sides.js';
 import { bundle } from '../src/cli/build.js';
 import { findToolchains } from './toolchains.js';
 
@@ -63,15 +63,16 @@ try {
 
 async function measure(options: Options): Promise<number> {
   const began = Date.now();
-  // The sections run the plugin as hst build ships it; the profile runs it unbundled, to name hst's files.
+  // The sections run the plugin as hst build ships it, and the runner bundled the same way; the profile runs both unbundled, to name hst's files.
   await bundle({ entry: join(distBench, 'plugin.js'), output: join(distBench, BUNDLED_PLUGIN), label: 'the bench plugin' });
+  await bundle({ entry: join(distBench, 'runner.js'), output: join(distBench, BUNDLED_RUNNER), label: 'the bench runner' });
   const toolchains = findToolchains(repo);
   for (const line of toolchains.missing) progress(`not measured: ${line}`);
   const settings = settingsFor[options.mode];
   const chosen = options.sections.length > 0 ? sections.filter((s) => options.sections.includes(s.id)) : sections;
   const watch = await watchMachine(repo, toolchains);
   const fixtures = new Fixtures(layout, toolchains);
-  const runCtx: RunContext = { layout, toolchains, runId, timeoutMs: JOB_TIMEOUT_MS };
+  const runCtx: RunContext = { layout, toolchains, runId, timeoutMs: JOB_TIMEOUT_MS, bundled: true };
   let run;
   try {
     run = await runSections(chosen, { settings, layout, toolchains, fixtures }, runCtx, progress);

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { Job, Report } from './job.js';
-import type { Layout, Side } from './sides.js';
+import { BUNDLED_RUNNER, type Layout, type Side } from './sides.js';
 import type { Toolchains } from './toolchains.js';
 import { Ring } from '../src/util/ring.js';
 
@@ -23,6 +23,8 @@ export interface RunContext {
   nodeArgs?: string[];
   /** A runner still going after this long is killed and its job fails. */
   timeoutMs: number;
+  /** Run the TypeScript runner bundled (BUNDLED_RUNNER), as the sections do; the profile runs it unbundled. */
+  bundled?: boolean;
 }
 
 const STDERR_LINES = 20;
@@ -56,7 +58,7 @@ function runnerCommand(side: Side, ctx: RunContext): string[] {
   const bin = ctx.toolchains.go?.bin ?? '';
   switch (side.runner) {
     case 'node':
-      return [process.execPath, ...(ctx.nodeArgs ?? []), join(ctx.layout.distBench, 'runner.js')];
+      return [process.execPath, ...(ctx.nodeArgs ?? []), join(ctx.layout.distBench, ctx.bundled ? BUNDLED_RUNNER : 'runner.js')];
     case 'go-host':
       return [join(bin, 'bench-host')];
     case 'go-floor':

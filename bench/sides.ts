@@ -7,6 +7,7 @@
  * gRPC instead (PluginClient `native: false`).
  */
 import { join } from 'node:path';
+import type { FloorTarget } from './job.js';
 import type { Toolchains } from './toolchains.js';
 
 export const pairs = ['ts->ts', 'ts->ts/grpc', 'ts->go', 'go->ts', 'go->go', 'floor'] as const;
@@ -55,6 +56,13 @@ export function metricName(side: Side, metric: string): string {
 
 /** The TypeScript bench plugin as `hst build` ships plugins: bundled by esbuild (bench/main.ts makes it). */
 export const BUNDLED_PLUGIN = 'bundled/plugin.js';
+/** The TypeScript runner, bundled the same way, so the host side runs as compact as the plugin side. */
+export const BUNDLED_RUNNER = 'bundled-runner/runner.js';
+
+/** The floor's echo peer; the TypeScript runner starts it (the Go floor has its own). */
+export function floorTarget(layout: Layout): FloorTarget {
+  return { kind: 'floor', echo: join(layout.distBench, 'floor-echo.js') };
+}
 
 export interface Layout {
   repo: string;

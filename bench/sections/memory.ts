@@ -12,7 +12,7 @@ import type { TaskResult } from '../job.js';
 import type { Measurement } from '../measurements.js';
 import { callsPerSecond, latencies, required, versusGoGo, versusNodeFloor, type Row, type Section } from '../section.js';
 import type { Settings } from '../settings.js';
-import { available, floorNode, metricName, pluginCommand, pluginPairs, type Side } from '../sides.js';
+import { available, floorNode, floorTarget, metricName, pluginCommand, pluginPairs, type Side } from '../sides.js';
 import { pluginTarget } from '../target.js';
 import { median } from '../stats.js';
 
@@ -67,7 +67,7 @@ export const memorySection: Section = {
         .map((side) => ({
           side,
           job: {
-            target: side.floor ? ({ kind: 'floor' } as const) : pluginTarget(side, pluginCommand(side.plugin ?? 'ts', layout, toolchains)),
+            target: side.floor ? floorTarget(layout) : pluginTarget(side, pluginCommand(side.plugin ?? 'ts', layout, toolchains)),
             tasks: [{ kind: 'fleet', plugins: n, warmup, settleMs, durationMs }],
           },
           collect: ({ results }) => measure(side, n, i === 0, results[0]),

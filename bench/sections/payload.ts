@@ -6,7 +6,7 @@
 import type { Task } from '../job.js';
 import { callsPerSecond, versusGoGo, type Section } from '../section.js';
 import { sizeName } from '../settings.js';
-import { available, floorGo, floorNode, pluginCommand, pluginPairs } from '../sides.js';
+import { available, floorGo, floorNode, floorTarget, pluginCommand, pluginPairs } from '../sides.js';
 import { pluginTarget } from '../target.js';
 
 const MiB = 1024 * 1024;
@@ -27,7 +27,7 @@ export const payloadSection: Section = {
       .map((side) => ({
         side,
         job: {
-          target: side.plugin ? pluginTarget(side, pluginCommand(side.plugin, layout, toolchains)) : { kind: 'floor' },
+          target: side.plugin ? pluginTarget(side, pluginCommand(side.plugin, layout, toolchains)) : floorTarget(layout),
           tasks,
         },
         collect: ({ results }) =>

@@ -12,7 +12,7 @@
  */
 import type { TaskResult } from '../job.js';
 import { versusGoGo, versusNodeFloor, type Planned, type Section } from '../section.js';
-import { available, floorNode, metricName, pluginPairs, tsPython } from '../sides.js';
+import { available, floorNode, floorTarget, metricName, pluginPairs, tsPython } from '../sides.js';
 import { pluginTarget } from '../target.js';
 import { median } from '../stats.js';
 
@@ -37,12 +37,12 @@ export const startSection: Section = {
     { id: 'start.python.warm', label: 'Python plugin (hst SDK) under the hst host, warm', unit: 'ms' },
   ],
   reps: (settings) => settings.reps,
-  async plan({ settings, toolchains, fixtures }) {
+  async plan({ settings, layout, toolchains, fixtures }) {
     const starts = [...pluginPairs, tsPython, floorNode]
       .filter((side) => available(side, toolchains))
       .map((side) => {
         const prefix = side.plugin === 'python' ? 'start.python' : 'start';
-        const target = side.floor ? ({ kind: 'floor' } as const) : pluginTarget(side, fixtures.freshPlugin(side.plugin ?? 'ts'));
+        const target = side.floor ? floorTarget(layout) : pluginTarget(side, fixtures.freshPlugin(side.plugin ?? 'ts'));
         return {
           side,
           job: { target, tasks: [{ kind: 'start', starts: 1 + settings.start.warm }] },

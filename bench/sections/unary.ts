@@ -6,7 +6,7 @@
  */
 import type { Task } from '../job.js';
 import { callsPerSecond, latencies, versusGoGo, type Section } from '../section.js';
-import { available, floorGo, floorNode, pluginCommand, pluginPairs } from '../sides.js';
+import { available, floorGo, floorNode, floorTarget, pluginCommand, pluginPairs } from '../sides.js';
 import { pluginTarget } from '../target.js';
 
 const PAYLOAD = 64;
@@ -38,7 +38,7 @@ function unary(autoMTLS: boolean): Section {
         .map((side) => ({
           side,
           job: {
-            target: side.plugin ? pluginTarget(side, pluginCommand(side.plugin, layout, toolchains), { autoMTLS }) : { kind: 'floor' },
+            target: side.plugin ? pluginTarget(side, pluginCommand(side.plugin, layout, toolchains), { autoMTLS }) : floorTarget(layout),
             tasks,
           },
           collect: ({ results }) => [
