@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allHostServices, establishHostServices, HostServices, PluginClient } from 'hst/host';
+import { allHostServices, establishHostServices, HostServices, PluginClient } from '../src/host/index.js';
 import { ENV_TRANSPORT, NATIVE_PROTOCOL } from '../src/protocol/constants.js';
 import { benchClientPlugin, handshake, PLUGIN_NAME, type BenchClient } from './contract.js';
 import { DriveOp } from './gen/hst/bench/v1/bench.js';

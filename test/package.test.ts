@@ -50,7 +50,9 @@ describe('the package as installed', () => {
   });
 
   it('runs a plugin sandboxed through the bundled PluginManager, finding the launcher and the package root from the bundle', { skip: noIsolation }, async () => {
-    const { PluginManager } = (await import('hst/host')) as typeof import('../src/host/index.js');
+    // A specifier tsc does not resolve: before the first build there is no bundle to type it from.
+    const specifier: string = 'hst/host';
+    const { PluginManager } = (await import(specifier)) as typeof import('../src/host/index.js');
     const manager = new PluginManager({
       pluginDirs: [join(repo, 'test', 'fixtures', 'manager', 'plugins')],
       dataDir: join(scratch, 'data'),
