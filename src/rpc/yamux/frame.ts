@@ -1,0 +1,127 @@
+/**
+ * yamux frames (hashicorp/yamux spec.md). Every frame starts with a 12-byte
+ * big-endian header:
+ *
+ *   u8 version (0) | u8 type | u16 flags | u32 stream id | u32 length
+ *
+ * Only Data frames carry a payload (`length` bytes); for the other types
+ * `length` is a value: the window delta, the ping's opaque value, the GoAway
+ * code.
+ */
+export const HEADER_BYTES = 12;
+const VERSION = 0;
+
+export const enum FrameType {
+  Data = 0,
+  WindowUpdate = 1,
+  /** Stream 0; SYN asks, ACK answers, echoing `length`. */
+  Ping = 2,
+  /** Stream 0; `length` is a GoAwayCode. */
+  GoAway = 3,
+}
+
+export const enum Flag {
+  /** Opens a stream. */
+  SYN = 1,
+  /** Accepts a stream. */
+  ACK = 2,
+  /** The sender sends nothing more on the stream (half-close). */
+  FIN = 4,
+  /** Abandons the stream in both directions. */
+  RST = 8,
+}
+
+export const enum GoAwayCode {
+  Normal = 0,
+  ProtocolError = 1,
+  InternalError = 2,
+}
+
+/** Each side of a stream starts out allowed to send this much; both sides assume it without a handshake. */
+export const INITIAL_WINDOW = 256 * 1024;
+
+/** The peer broke the protocol: the session answers with GoAway(ProtocolError) and dies. */
+export class YamuxProtocolError extends Error {
+  constructor(what: string) {
+    super(`yamux: protocol error: ${what}`);
+    this.name = 'YamuxProtocolError';
+  }
+}
+
+export interface FrameHeader {
+  type: FrameType;
+  flags: number;
+  stream: number;
+  length: number;
+}
+
+export function encodeHeader(type: FrameType, flags: number, stream: number, length: number): Buffer {
+  const b = Buffer.allocUnsafe(HEADER_BYTES);
+  b.writeUInt8(VERSION, 0);
+  b.writeUInt8(type, 1);
+  b.writeUInt16BE(flags, 2);
+  b.writeUInt32BE(stream, 4);
+  b.writeUInt32BE(length, 8);
+  return b;
+}
+
+/** Where a FrameDecoder delivers what it decodes. May throw (a YamuxProtocolError) to stop decoding. */
+export interface FrameSink {
+  /** A frame's header. A Data frame's payload follows in `payload` calls. */
+  header(h: FrameHeader): void;
+  /** The next piece of the current Data frame's payload; `last` on its final piece. */
+  payload(piece: Buffer, last: boolean): void;
+}
+
+/**
+ * Decodes frames from a byte stream split anywhere. Payloads are handed on
+ * in the pieces they arrive in (views of the input, no copies), so a large
+ * Data frame reaches its stream as it arrives and is never reassembled; only
+ * a header split across chunks is copied.
+ */
+export class FrameDecoder {
+  private readonly partial = Buffer.allocUnsafe(HEADER_BYTES);
+  private partialBytes = 0;
+  /** Payload bytes of the current Data frame still to come. */
+  private payloadLeft = 0;
+
+  constructor(private readonly sink: FrameSink) {}
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.payloadLeft > 0) {
+        const n = Math.min(this.payloadLeft, chunk.length - at);
+        this.payloadLeft -= n;
+        this.sink.payload(chunk.subarray(at, at + n), this.payloadLeft === 0);
+        at += n;
+        continue;
+      }
+      let head = chunk;
+      let start = at;
+      if (this.partialBytes === 0 && chunk.length - at >= HEADER_BYTES) {
+        at += HEADER_BYTES;
+      } else {
+        const n = Math.min(HEADER_BYTES - this.partialBytes, chunk.length - at);
+        chunk.copy(this.partial, this.partialBytes, at, at + n);
+        this.partialBytes += n;
+        at += n;
+        if (this.partialBytes < HEADER_BYTES) return;
+        this.partialBytes = 0;
+        head = this.partial;
+        start = 0;
+      }
+      this.header(head, start);
+    }
+  }
+
+  private header(b: Buffer, at: number): void {
+    const version = b.readUInt8(at);
+    if (version !== VERSION) throw new YamuxProtocolError(`unsupported version ${version}`);
+    const type = b.readUInt8(at + 1);
+    if (type > FrameType.GoAway) throw new YamuxProtocolError(`unknown frame type ${type}`);
+    const h: FrameHeader = { type, flags: b.readUInt16BE(at + 2), stream: b.readUInt32BE(at + 4), length: b.readUInt32BE(at + 8) };
+    if (h.type === FrameType.Data) this.payloadLeft = h.length;
+    this.sink.header(h);
+  }
+}
