@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { silentLogger } from '../log.js';
-import { grpcJsTransport } from '../rpc/grpc-js/transport.js';
+import { http2Transport } from '../rpc/http2/transport.js';
 import { BrokerClosedError, GrpcBroker } from './broker.js';
 import { HealthDefinition } from '../gen/grpc/health/v1/health.js';
 import { HealthService } from './health.js';
@@ -12,8 +12,8 @@ function pair(waitMs = 100) {
   let a!: GrpcBroker;
   let b!: GrpcBroker;
   const sentByA: ConnInfo[] = [];
-  a = new GrpcBroker({ send: (i) => (sentByA.push(i), b.receive(i)), transport: grpcJsTransport, logger: silentLogger, waitMs });
-  b = new GrpcBroker({ send: (i) => a.receive(i), transport: grpcJsTransport, logger: silentLogger, waitMs });
+  a = new GrpcBroker({ send: (i) => (sentByA.push(i), b.receive(i)), transport: http2Transport, logger: silentLogger, waitMs });
+  b = new GrpcBroker({ send: (i) => a.receive(i), transport: http2Transport, logger: silentLogger, waitMs });
   return { a, b, sentByA };
 }
 
@@ -40,7 +40,7 @@ describe('broker', () => {
   });
 
   it('a dial waits for connection info that arrives later', async () => {
-    const broker = new GrpcBroker({ send: () => {}, transport: grpcJsTransport, logger: silentLogger, waitMs: 1_000 });
+    const broker = new GrpcBroker({ send: () => {}, transport: http2Transport, logger: silentLogger, waitMs: 1_000 });
     const dialled = broker.dial(3);
     setTimeout(() => broker.receive(conn(3)), 50);
     const connection = await dialled;
@@ -49,7 +49,7 @@ describe('broker', () => {
   });
 
   it('a dial gives up after the wait with go-plugin\'s message', async () => {
-    const broker = new GrpcBroker({ send: () => {}, transport: grpcJsTransport, logger: silentLogger, waitMs: 80 });
+    const broker = new GrpcBroker({ send: () => {}, transport: http2Transport, logger: silentLogger, waitMs: 80 });
     const started = Date.now();
     await assert.rejects(broker.dial(9), /^Error: timeout waiting for connection info$/);
     assert.ok(Date.now() - started >= 75);
@@ -57,7 +57,7 @@ describe('broker', () => {
   });
 
   it('forgets connection info nobody dialled within the wait', async () => {
-    const broker = new GrpcBroker({ send: () => {}, transport: grpcJsTransport, logger: silentLogger, waitMs: 60 });
+    const broker = new GrpcBroker({ send: () => {}, transport: http2Transport, logger: silentLogger, waitMs: 60 });
     broker.receive(conn(4));
     await new Promise((r) => setTimeout(r, 120));
     await assert.rejects(broker.dial(4), /timeout waiting for connection info/);
@@ -65,7 +65,7 @@ describe('broker', () => {
   });
 
   it('drops a duplicate for a pending id and keeps the first', async () => {
-    const broker = new GrpcBroker({ send: () => {}, transport: grpcJsTransport, logger: silentLogger, waitMs: 1_000 });
+    const broker = new GrpcBroker({ send: () => {}, transport: http2Transport, logger: silentLogger, waitMs: 1_000 });
     broker.receive(conn(5, '/first'));
     broker.receive(conn(5, '/second'));
     // The dial resolves with the first address; the channel itself is lazy.
@@ -77,7 +77,7 @@ describe('broker', () => {
   });
 
   it('fails pending dials and refuses new work once closed', async () => {
-    const broker = new GrpcBroker({ send: () => {}, transport: grpcJsTransport, logger: silentLogger, waitMs: 5_000 });
+    const broker = new GrpcBroker({ send: () => {}, transport: http2Transport, logger: silentLogger, waitMs: 5_000 });
     const pending = broker.dial(1);
     broker.close();
     await assert.rejects(pending, BrokerClosedError);

@@ -5,6 +5,7 @@
  * touching a handler.
  */
 import type { Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ClientConnection, ServiceRegistrar } from './definition.js';
 import type { RpcError } from './status.js';
 
@@ -32,6 +33,8 @@ export interface TlsMaterial {
 export interface TransportServer extends ServiceRegistrar {
   /** Serves every connection the listener accepts. */
   serve(listener: NetServer): void;
+  /** Serves one connection handed over directly, such as a yamux stream of a multiplexed broker. */
+  accept?(connection: Duplex): void;
   /** Drops every connection at once; in-flight calls fail. */
   forceShutdown(): void;
 }
@@ -47,7 +50,14 @@ export interface ServerOptions {
 
 export interface Transport {
   createServer(options?: ServerOptions): TransportServer;
-  connect(address: Address, options?: { tls?: TlsMaterial; describeError?: ErrorDescriber }): ClientConnection;
+  connect(address: Address, options?: ConnectOptions): ClientConnection;
+  /** A connection over byte streams the caller opens (a multiplexed broker's); `dial` is called for each session. */
+  connectVia?(dial: () => Duplex, options?: ConnectOptions): ClientConnection;
+}
+
+export interface ConnectOptions {
+  tls?: TlsMaterial;
+  describeError?: ErrorDescriber;
 }
 
 /** Lets the owner of a connection explain failures (e.g. "the plugin exited"). */

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { MemoryLogger } from '../../src/log.js';
 import type { Client, ClientConnection, ServiceDefinition, ServiceRegistrar } from '../../src/rpc/definition.js';
 import { openSession, sessionChannels } from '../../src/rpc/native/transport.js';
-import { GrpcJsConnection } from '../../src/rpc/grpc-js/client.js';
-import { GrpcJsServer } from '../../src/rpc/grpc-js/server.js';
+import { http2Transport } from '../../src/rpc/http2/transport.js';
 import { listenUnix } from '../../src/protocol/listener.js';
 import { HostServices, type HostServicesOptions } from '../../src/host-services/host-services.js';
 import type { Caller } from '../../src/host-services/caller.js';
@@ -84,11 +83,11 @@ interface Link {
 
 /** The plugin's connection to a listener of its own, as on go-plugin's gRPC. */
 async function grpcLink(dir: string, register: (r: ServiceRegistrar) => void): Promise<Link> {
-  const server = new GrpcJsServer();
+  const server = http2Transport.createServer();
   register(server);
   const listener = await listenUnix(dir);
   server.serve(listener.server);
-  const connection = new GrpcJsConnection(listener.address);
+  const connection = http2Transport.connect(listener.address);
   return {
     connection,
     close() {

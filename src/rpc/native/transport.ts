@@ -9,7 +9,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ENV_TRANSPORT } from '../../protocol/constants.js';
 import type { ServiceRegistrar } from '../definition.js';
-import { MAX_MESSAGE_BYTES } from '../grpc-js/options.js';
+import { MAX_MESSAGE_BYTES } from '../message-limit.js';
 import type { Channels } from '../transport.js';
 import { NativeConnection } from './client.js';
 import { NativeServer } from './server.js';
