@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allHostServices, establishHostServices, HostServices, PluginClient } from '../src/host/index.js';
@@ -61,9 +60,8 @@ const driveOps: Record<DriveOpName, DriveOp> = {
 };
 
 export function pluginSide(target: PluginTarget): RunnerSide {
-  const grpcJs = (createRequire(import.meta.url)('@grpc/grpc-js/package.json') as { version: string }).version;
   return {
-    host: target.protocol === NATIVE_PROTOCOL ? 'hst PluginClient (native transport)' : `hst PluginClient (@grpc/grpc-js ${grpcJs})`,
+    host: `hst PluginClient (${target.protocol === NATIVE_PROTOCOL ? 'native transport' : 'gRPC on node:http2'})`,
     connect: (checks) => connect(target, checks),
     async startMember() {
       const plugin = await startBenchPlugin(target);

@@ -20,7 +20,6 @@ interface CpuProfile {
 }
 
 export const categories = [
-  'grpc-js',
   'Node internals (http2, net, streams, timers, …)',
   'protobuf encode/decode (generated code + @bufbuild/protobuf)',
   'hst (src/)',
@@ -37,7 +36,6 @@ export function categorize(url: string, functionName: string): Category | undefi
   if (functionName === '(idle)') return 'idle';
   if (functionName === '(program)' || functionName === '(root)') return 'V8 / unattributed ((program))';
   if (!url) return undefined;
-  if (url.includes('/node_modules/@grpc/grpc-js/')) return 'grpc-js';
   if (url.includes('/node_modules/@bufbuild/protobuf/') || /\/dist\/(src|bench)\/gen\//.test(url)) return 'protobuf encode/decode (generated code + @bufbuild/protobuf)';
   if (url.startsWith('node:')) return 'Node internals (http2, net, streams, timers, …)';
   if (url.includes('/dist/src/')) return 'hst (src/)';

@@ -77,7 +77,7 @@ export interface Report {
   results: TaskResult[];
   /** What the runner could confirm about itself and its peer, recorded in the results' meta. */
   checks: {
-    /** e.g. "hst PluginClient (@grpc/grpc-js 1.14.3)" or "go-plugin v1.8.0 (grpc-go v1.81.0)". */
+    /** e.g. "hst PluginClient (gRPC on node:http2)" or "go-plugin v1.8.0 (grpc-go v1.81.0)". */
     host: string;
     /** As the plugin reported it (Bench.Info): language, runtime, and whether its connection is TLS. */
     plugin?: { language: string; runtime: string; tls: boolean };

@@ -4,7 +4,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +21,6 @@ export interface Machine {
   grpcio?: string;
   /** As interop/go/go.mod requires it; the Go host also reports what it was built with (checks). */
   goPlugin?: string;
-  grpcJs: string;
   protobufEs: string;
   /** Share of all cores busy in the second before the run started: other work on the machine. */
   busyBeforeStart: number;
@@ -61,10 +59,6 @@ function cpuTimes(): { busy: number; total: number } {
   return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
 }
 
-function packageVersion(name: string): string {
-  return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
-}
-
 export async function watchMachine(repo: string, toolchains: Toolchains): Promise<MachineWatch> {
   const before = cpuTimes();
   await sleep(1000);
@@ -82,7 +76,6 @@ export async function watchMachine(repo: string, toolchains: Toolchains): Promis
     ...(toolchains.go ? { go: toolchains.go.version.replace(/^go version /, '') } : {}),
     ...(toolchains.python ? { python: toolchains.python.version, grpcio: toolchains.python.grpcio } : {}),
     ...(goPlugin ? { goPlugin } : {}),
-    grpcJs: packageVersion('@grpc/grpc-js'),
     protobufEs: protobufEs.version,
     busyBeforeStart: Math.round(((after.busy - before.busy) / Math.max(1, after.total - before.total)) * 100) / 100,
     loadAverageStart: loadavg().map((l) => Math.round(l * 100) / 100),

@@ -37,7 +37,7 @@ export function renderMarkdown(run: RunSummary): string {
   const m = run.machine;
   const out: string[] = [
     `Measured ${m.date.slice(0, 10)} (${run.mode} run) on ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}; ` +
-      `Node ${m.node}, @grpc/grpc-js ${m.grpcJs}, @bufbuild/protobuf ${m.protobufEs}` +
+      `Node ${m.node}, @bufbuild/protobuf ${m.protobufEs}` +
       (m.go ? `, ${m.go}, go-plugin ${m.goPlugin ?? '?'}` : '') +
       (m.python ? `, Python ${m.python} with grpcio ${m.grpcio}` : '') +
       `. Other work on the machine: ${Math.round(m.busyBeforeStart * 100)} % of the cores just before the run` +

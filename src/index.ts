@@ -4,5 +4,5 @@
  */
 export * from './plugin/index.js';
 export * from './host/index.js';
-/** go-plugin's gRPC transport, for a PluginClient or serve() told to use it explicitly; both load it on their own when needed. */
-export { grpcJsTransport } from './rpc/grpc-js/transport.js';
+/** go-plugin's gRPC (on node:http2), for a PluginClient or serve() told to use it explicitly; both load it on their own when needed. */
+export { http2Transport } from './rpc/http2/transport.js';

@@ -2,7 +2,7 @@
  * `hst build`: bundles each TypeScript plugin into one ES module with
  * esbuild, written where plugin.yaml's `command` points. A bundle starts
  * without resolving and loading a tree of files and needs no node_modules
- * beside it. What only some hosts need (grpc-js for a host that is not hst,
+ * beside it. What only some hosts need (gRPC for a host that is not hst,
  * X.509 for AutoMTLS) stays in chunks under `hst-chunks/`, loaded when asked for.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';

@@ -22,11 +22,13 @@ import { nativeByDefault, openSession, sessionChannels } from '../rpc/native/tra
 import type { Address, Channels, TlsMaterial, Transport } from '../rpc/transport.js';
 import { defaultLogger, type Logger } from '../log.js';
 import { GrpcBroker } from '../protocol/broker.js';
+import type { Multiplexer } from '../protocol/multiplexer.js';
 import {
   DEFAULT_MAX_PORT,
   DEFAULT_MIN_PORT,
   DEFAULT_START_TIMEOUT_MS,
   ENV_CLIENT_CERT,
+  ENV_MULTIPLEX_GRPC,
   ENV_HOST_PID,
   ENV_MAX_PORT,
   ENV_MIN_PORT,
@@ -128,8 +130,16 @@ export interface PluginClientOptions {
   logger?: Logger;
   /** Kill this plugin when the host exits or gets SIGINT/SIGTERM (default true). */
   managed?: boolean;
-  /** go-plugin's gRPC transport: used for plugins that answer gRPC; grpc-js by default. */
+  /** go-plugin's gRPC transport: used for plugins that answer gRPC; gRPC on node:http2 by default. */
   transport?: Transport;
+  /**
+   * Ask for go-plugin's broker multiplexing (GRPCBrokerMultiplex): one
+   * connection to the plugin, carrying the main and every broker connection
+   * as yamux streams, so the plugin needs no socket of the host's (a plugin
+   * in a container with one socket mounted). A plugin that cannot do it
+   * fails the start, as with go-plugin.
+   */
+  multiplex?: boolean;
   /**
    * Offer hst's native transport (src/rpc/native/): a socket pair only the
    * two processes hold, far faster than gRPC. An hst plugin takes it; any
@@ -177,6 +187,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   private killing: Promise<void> | undefined;
   private proc: PluginProcess | undefined;
   private connection: ClientConnection | undefined;
+  /** The one yamux connection, when broker multiplexing was negotiated. */
+  private mux: Multiplexer | undefined;
   /** The connection being dialled, not yet up: closed with the rest when the start fails. */
   private dialling: ClientConnection | undefined;
   private brokerInstance: GrpcBroker | undefined;
@@ -336,6 +348,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     this.nativeSocket?.destroy();
     this.dialling?.close();
     this.connection?.close();
+    this.mux?.close();
   }
 
   private cleanup(): void {
@@ -369,6 +382,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       protocolEnv[ENV_UNIX_SOCKET_DIR] = this.socketDir;
       if (opts.unixSocket?.group) protocolEnv[ENV_UNIX_SOCKET_GROUP] = opts.unixSocket.group;
     }
+    if (opts.multiplex) protocolEnv[ENV_MULTIPLEX_GRPC] = 'true';
     // Inside the sandbox's pid namespace the host is out of sight, and the sandbox's watchdog does this job.
     if (!opts.sandbox) protocolEnv[ENV_HOST_PID] = String(process.pid);
     // A sandboxed plugin never sees the host's environment.
@@ -474,6 +488,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     try {
       info = parseHandshake(line, {
         versions,
+        ...(opts.multiplex ? { multiplex: true } : {}),
         allowedProtocols: [...(opts.allowedProtocols ?? ['grpc']), ...(native ? [NATIVE_PROTOCOL] : [])],
       });
     } catch (err) {
@@ -515,7 +530,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       fail(`plugin ${JSON.stringify(this.name)} ignored PLUGIN_CLIENT_CERT: AutoMTLS is on but its handshake carries no certificate`);
     }
     this.tls ??= opts.tls;
-    if (info.multiplex) {
+    if (info.multiplex && !opts.multiplex) {
       fail(
         `plugin ${JSON.stringify(this.name)} answered that it multiplexes its broker connections, which this host did not ask for; it would not understand the host's connection`,
       );
@@ -556,6 +571,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     const describeError = (err: RpcError, method: string) => this.describeCallError(err, method);
     let channels: Channels | undefined;
     let transport: Transport | undefined;
+    let mux: Multiplexer | undefined;
     let connection: ClientConnection;
     if (info.address.network === NATIVE_NETWORK) {
       // Connected since the spawn; broker ids become channels of the same session.
@@ -564,9 +580,19 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       channels = sessionChannels(session);
       connection = new NativeConnection(session, 0, { describeError, ownsSession: true });
     } else {
-      // grpc-js is most of what a host loads; a host whose plugins are all hst's never needs it.
-      transport = this.options.transport ?? (await import('../rpc/grpc-js/transport.js')).grpcJsTransport;
-      connection = transport.connect(info.address, { ...(this.tls ? { tls: this.tls } : {}), describeError });
+      // A host whose plugins are all hst's never needs gRPC's code.
+      transport = this.options.transport ?? (await import('../rpc/http2/transport.js')).http2Transport;
+      const options = { ...(this.tls ? { tls: this.tls } : {}), describeError };
+      if (info.multiplex) {
+        // yamux only for a plugin that multiplexes.
+        mux = await (await import('../protocol/multiplexer.js')).connectMultiplexed(info.address, timeoutMs);
+        this.mux = mux;
+        const streams = mux;
+        if (!transport.connectVia) throw new Error('this transport cannot run over multiplexed streams');
+        connection = transport.connectVia(() => streams.open(), options);
+      } else {
+        connection = transport.connect(info.address, options);
+      }
       this.dialling = connection;
       try {
         await connection.ready(timeoutMs);
@@ -595,6 +621,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       listen: () => listen({ network: info.address.network === 'tcp' ? 'tcp' : 'unix', ...(plan && socketDir ? { env: { [ENV_UNIX_SOCKET_DIR]: socketDir } } : {}) }),
       logger: this.logger.child({ name: 'broker' }),
       ...(channels ? { channels } : {}),
+      ...(mux ? { mux } : {}),
     });
     this.brokerInstance = broker;
     void (async () => {

@@ -1,8 +1,8 @@
 /**
  * hst for plugins (`hst/plugin`): serve, the host-services client, commands,
  * and the types a plugin shares with its host. Nothing here loads the host,
- * the manager, SQLite, the CLI or the TUI, and grpc-js loads only when the
- * host is not hst (the module-graph test holds it to that): a plugin starts
+ * the manager, SQLite, the CLI or the TUI, and gRPC's code loads only when
+ * the host is not hst (the module-graph test holds it to that): a plugin starts
  * and idles on what it uses.
  */
 export { serve, type ServeConfig, type ServingPlugin } from './serve.js';

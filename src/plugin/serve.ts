@@ -5,6 +5,7 @@
  * says Shutdown.
  */
 import { writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { HealthDefinition } from '../gen/grpc/health/v1/health.js';
 import { GRPCBrokerDefinition, type ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
@@ -30,7 +31,8 @@ import {
 import { formatHandshake, negotiateVersion, parseGoBool, type HandshakeAddress } from '../protocol/handshake.js';
 import { createHclogLogger } from '../protocol/hclog.js';
 import { HealthService } from '../protocol/health.js';
-import { listen } from '../protocol/listener.js';
+import { listen, type Listener } from '../protocol/listener.js';
+import type { Multiplexer } from '../protocol/multiplexer.js';
 import { StdioCapture } from '../protocol/stdio.js';
 import { closeHostConnection, registerHostConnection } from './host-connection.js';
 import { registerCommands, type CommandSet } from './commands.js';
@@ -166,11 +168,11 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
     await plugin.server(server, broker);
   }
   wire.start();
-  // The host is gone when the native session is: nobody is left to send Shutdown.
+  // The host is gone when its one connection is (native session, multiplexed): nobody is left to send Shutdown.
   wire.onLost?.(() => shutdown());
 
-  // We have no broker multiplexing yet: say so when asked, and only then.
-  const multiplex = env[ENV_MULTIPLEX_GRPC] !== undefined && parseGoBool(env[ENV_MULTIPLEX_GRPC] ?? '') === true ? false : undefined;
+  // The 7th field only for a host that asked: an older host would read it as part of the certificate.
+  const multiplex = env[ENV_MULTIPLEX_GRPC] !== undefined ? wire.multiplexed === true : undefined;
   const handshakeLine = formatHandshake({
     coreVersion: CORE_PROTOCOL_VERSION,
     appVersion,
@@ -194,10 +196,15 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   return { appVersion, handshakeLine, broker, logger, done };
 }
 
+/** go-plugin's plugin waits this long for the host's one multiplexed connection. */
+const MUX_CONNECT_WAIT_MS = 5_000;
+
 /** How this plugin is reached: go-plugin's gRPC on a listener, or hst's native session on the inherited socket pair. */
 interface Wire {
   server: TransportServer;
-  broker: Pick<BrokerOptions, 'transport' | 'tls' | 'listen' | 'channels'>;
+  broker: Pick<BrokerOptions, 'transport' | 'tls' | 'listen' | 'channels' | 'mux'>;
+  /** Broker multiplexing is on: the host asked, and this wire does it. */
+  multiplexed?: boolean;
   address: HandshakeAddress;
   protocol: string;
   certificate?: string;
@@ -221,23 +228,52 @@ async function grpcWire(config: ServeConfig, env: NodeJS.ProcessEnv, logger: Log
   } else if (config.tls) {
     tls = await config.tls();
   }
-  // grpc-js is the larger part of what a plugin loads; a plugin on the native session never needs it.
-  const transport = config.transport ?? (await import('../rpc/grpc-js/transport.js')).grpcJsTransport;
+  // A plugin on the native session never needs gRPC's code.
+  const transport = config.transport ?? (await import('../rpc/http2/transport.js')).http2Transport;
   const listenOptions = { network: config.network ?? 'unix', env } as const;
   const listener = await listen(listenOptions);
   const server = transport.createServer(tls ? { tls } : {});
+  // Only a host that asked gets multiplexing, and only then is its code loaded.
+  const asked = parseGoBool(env[ENV_MULTIPLEX_GRPC] ?? '') === true && server.accept !== undefined;
+  const mux = asked ? new (await import('../protocol/multiplexer.js')).Multiplexer() : undefined;
+  const lost: Array<() => void> = [];
   return {
     server,
-    broker: { transport, ...(tls ? { tls } : {}), listen: () => listen(listenOptions) },
+    broker: { transport, ...(tls ? { tls } : {}), listen: () => listen(listenOptions), ...(mux ? { mux } : {}) },
     address: listener.address,
     protocol: 'grpc',
     ...(certificate ? { certificate } : {}),
-    start: () => server.serve(listener.server),
+    ...(mux ? { multiplexed: true } : {}),
+    start: () => (mux ? serveMultiplexed(mux, server, listener, logger, () => lost.forEach((fn) => fn())) : server.serve(listener.server)),
     close: () => {
+      mux?.close();
       server.forceShutdown();
       listener.close();
     },
+    onLost: (listener) => lost.push(listener),
   };
+}
+
+/**
+ * go-plugin's plugin side of multiplexing: the host's first connection is
+ * the only one, with yamux over it; streams nobody knocked for reach the
+ * plugin's own server. A host that does not connect within go-plugin's 5 s,
+ * or whose connection ends, leaves the plugin nothing to serve.
+ */
+function serveMultiplexed(mux: Multiplexer, server: TransportServer, listener: Listener, logger: Logger, lost: () => void): void {
+  const accept = (server.accept as NonNullable<TransportServer['accept']>).bind(server);
+  const timer = setTimeout(() => {
+    logger.error({}, `the host did not connect within ${MUX_CONNECT_WAIT_MS / 1000} s; nothing to serve`);
+    lost();
+  }, MUX_CONNECT_WAIT_MS);
+  listener.server.once('connection', (socket: Socket) => {
+    clearTimeout(timer);
+    // One connection carries everything; nobody else gets in.
+    listener.close();
+    mux.attach(socket, 'plugin');
+    mux.onClose(lost);
+    mux.serveMain({ accept });
+  });
 }
 
 /**

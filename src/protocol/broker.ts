@@ -3,6 +3,8 @@
  * stream either side announces a listener for a service id (accept) or
  * waits for the other side's announcement and connects to it (dial).
  * Ids travel inside application messages; each side counts its own from 1.
+ * With multiplexing (multiplexer.ts) nothing is announced: the dialer knocks
+ * for the id and, once acknowledged, opens a stream of the one connection.
  */
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { ClientConnection, ServiceRegistrar } from '../rpc/definition.js';
@@ -10,6 +12,7 @@ import type { Address, Channels, ServerOptions, TlsMaterial, Transport, Transpor
 import type { Logger } from '../log.js';
 import { BROKER_WAIT_MS, NATIVE_NETWORK } from './constants.js';
 import { listen, type Listener } from './listener.js';
+import type { Multiplexer } from './multiplexer.js';
 
 export interface BrokerOptions {
   /** Sends one ConnInfo to the other side over the broker stream. */
@@ -28,6 +31,8 @@ export interface BrokerOptions {
    * waits for the service as it does on gRPC.
    */
   channels?: Channels;
+  /** go-plugin's broker multiplexing was negotiated: broker connections are streams of this one. */
+  mux?: Multiplexer;
 }
 
 interface Waiter {
@@ -56,6 +61,10 @@ export class GrpcBroker {
   /** How to stop serving each channel this broker serves. */
   private readonly channelServers = new Set<() => void>();
   private readonly waitMs: number;
+  /** Dials knocking for an id, waiting for its acknowledgement. */
+  private readonly knocks = new Map<number, Waiter>();
+  /** Knock and open go one at a time: the stream opened after an ack must be the one the ack admitted. */
+  private dialing: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   constructor(private readonly options: BrokerOptions) {
@@ -69,6 +78,7 @@ export class GrpcBroker {
   /** Called for every ConnInfo that arrives on the broker stream. */
   receive(info: ConnInfo): void {
     if (this.closed) return;
+    if (info.knock?.knock) return this.receiveKnock(info);
     const waiter = this.waiters.get(info.serviceId);
     if (waiter) {
       clearTimeout(waiter.timer);
@@ -86,6 +96,21 @@ export class GrpcBroker {
     this.pending.set(info.serviceId, { info, timer });
   }
 
+  /** A knock: the other side asking to open a stream for one of our ids, or acknowledging ours. */
+  private receiveKnock(info: ConnInfo): void {
+    const id = info.serviceId;
+    if (!info.knock?.ack) {
+      const error = this.options.mux ? this.options.mux.admit(id) : 'gRPC broker multiplexing was not negotiated on this connection';
+      this.options.send({ serviceId: id, network: '', address: '', knock: { knock: true, ack: true, error } });
+      return;
+    }
+    const waiter = this.knocks.get(id);
+    if (!waiter) return void this.options.logger.debug({ id }, 'broker: knock acknowledgement nobody waits for, dropped');
+    clearTimeout(waiter.timer);
+    this.knocks.delete(id);
+    waiter.resolve(info);
+  }
+
   /** Opens a listener for `id` and tells the other side where it is. */
   async accept(id: number): Promise<Listener> {
     this.assertOpen();
@@ -101,6 +126,7 @@ export class GrpcBroker {
     if (channels) return this.serveChannel(channels, id, register);
     const server = this.transportFor(id).createServer({ ...options, ...(this.options.tls ? { tls: this.options.tls } : {}) });
     register(server);
+    if (this.options.mux) return this.serveMuxed(this.options.mux, id, server);
     const listener = await this.accept(id);
     server.serve(listener.server);
     const entry = { server, listener };
@@ -129,8 +155,27 @@ export class GrpcBroker {
     };
   }
 
+  private serveMuxed(mux: Multiplexer, id: number, server: TransportServer): BrokerServer {
+    const accept = server.accept?.bind(server);
+    if (!accept) throw new Error(`broker: service id ${id}: this transport cannot serve multiplexed streams`);
+    const stop = mux.serve(id, { accept });
+    const close = () => {
+      stop();
+      server.forceShutdown();
+    };
+    this.channelServers.add(close);
+    return {
+      id,
+      address: undefined,
+      close: () => {
+        if (this.channelServers.delete(close)) close();
+      },
+    };
+  }
+
   /** Waits for the other side to announce `id`, then connects to it. */
   async dial(id: number): Promise<ClientConnection> {
+    if (this.options.mux) return this.dialMuxed(this.options.mux, id);
     const info = await this.waitFor(id);
     if (info.network === NATIVE_NETWORK) {
       if (!this.options.channels) throw new Error(`broker: service id ${id} was announced on the native session, which this connection does not use`);
@@ -138,6 +183,42 @@ export class GrpcBroker {
     }
     const address: Address = { network: info.network === 'tcp' ? 'tcp' : 'unix', address: info.address };
     return this.transportFor(id).connect(address, this.options.tls ? { tls: this.options.tls } : {});
+  }
+
+  /** Knocks for `id`, then opens the stream the acknowledgement admitted; one dial at a time. */
+  private dialMuxed(mux: Multiplexer, id: number): Promise<ClientConnection> {
+    const transport = this.transportFor(id);
+    if (!transport.connectVia) throw new Error(`broker: service id ${id}: this transport cannot dial multiplexed streams`);
+    const connectVia = transport.connectVia.bind(transport);
+    const dialled = this.dialing.then(async () => {
+      await this.knock(id);
+      const stream = mux.open();
+      let opened = false;
+      // One stream per knock: a connection that lost it cannot reopen it without knocking again.
+      return connectVia(() => {
+        if (opened) throw new Error(`broker: the multiplexed connection for service id ${id} is gone`);
+        opened = true;
+        return stream;
+      }, this.options.tls ? { tls: this.options.tls } : {});
+    });
+    this.dialing = dialled.catch(() => undefined);
+    return dialled;
+  }
+
+  private knock(id: number): Promise<void> {
+    this.assertOpen();
+    if (this.knocks.has(id)) return Promise.reject(new Error(`broker: already knocking for service id ${id}`));
+    const acknowledged = new Promise<ConnInfo>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.knocks.delete(id);
+        reject(new Error(`timeout waiting for multiplexing knock handshake on id ${id}`));
+      }, this.waitMs);
+      this.knocks.set(id, { resolve, reject, timer });
+    });
+    this.options.send({ serviceId: id, network: '', address: '', knock: { knock: true, ack: false, error: '' } });
+    return acknowledged.then((ack) => {
+      if (ack.knock?.error) throw new Error(`failed to knock for id ${id}: ${ack.knock.error}`);
+    });
   }
 
   private transportFor(id: number): Transport {
@@ -169,11 +250,12 @@ export class GrpcBroker {
     this.closed = true;
     for (const { timer } of this.pending.values()) clearTimeout(timer);
     this.pending.clear();
-    for (const w of this.waiters.values()) {
+    for (const w of [...this.waiters.values(), ...this.knocks.values()]) {
       clearTimeout(w.timer);
       w.reject(new BrokerClosedError('broker closed'));
     }
     this.waiters.clear();
+    this.knocks.clear();
     for (const { server, listener } of this.servers) {
       server.forceShutdown();
       listener.close();

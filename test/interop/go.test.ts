@@ -41,6 +41,9 @@ async function goHost(cwd: string, flags: string[], command: string[], env: Reco
 }
 
 const tsKvPlugin = [process.execPath, fixture('kv-plugin')];
+/** AutoMTLS and broker multiplexing, each off and on. */
+const variants = [false, true].flatMap((autoMTLS) => [false, true].map((multiplex) => [autoMTLS, multiplex] as const));
+const named = (autoMTLS: boolean, multiplex: boolean) => [autoMTLS ? ' with AutoMTLS' : '', multiplex ? ' multiplexed' : ''].join(autoMTLS && multiplex ? ',' : '');
 const tsCounterPlugin = [process.execPath, join(repo, 'dist', 'examples', 'bidirectional', 'plugin.js')];
 
 describe('Go host (go-plugin) loads TS plugins', { skip }, () => {
@@ -71,16 +74,26 @@ describe('Go host (go-plugin) loads TS plugins', { skip }, () => {
       assert.equal(report.negotiatedVersion, 3);
     }));
 
-  for (const autoMTLS of [false, true]) {
-    it(`Counter${autoMTLS ? ' with AutoMTLS' : ''}: the TS plugin dials the Go host's AddHelper through the broker`, () =>
+  for (const [autoMTLS, multiplex] of variants) {
+    it(`Counter${named(autoMTLS, multiplex)}: the TS plugin dials the Go host's AddHelper through the broker`, () =>
       inTempDir(async (dir) => {
-        const flags = ['-contract', 'counter', '-do', 'put=c=5', '-do', 'put=c=37', '-do', 'get=c', ...(autoMTLS ? ['-auto-mtls'] : [])];
+        const flags = ['-contract', 'counter', '-do', 'put=c=5', '-do', 'put=c=37', '-do', 'get=c', ...(autoMTLS ? ['-auto-mtls'] : []), ...(multiplex ? ['-multiplex'] : [])];
         const report = await goHost(dir, flags, tsCounterPlugin);
         assert.equal(report.error ?? '', '', report.hostLog);
         assert.equal(report.results[2]?.value, '42');
         assert.equal(report.forcedKill, false);
+        if (multiplex) assert.match(report.hostLog, /client muxer connected/, 'go-plugin ran the connection multiplexed');
       }));
   }
+
+  it('KV, multiplexed: calls, GRPCStdio and Shutdown all on the one connection', () =>
+    inTempDir(async (dir) => {
+      const report = await goHost(dir, ['-contract', 'kv', '-multiplex', '-do', 'put=a=hello', '-do', 'get=a'], tsKvPlugin);
+      assert.equal(report.error ?? '', '', report.hostLog);
+      assert.equal(report.results[1]?.value, 'hello\n\nWritten from plugin-ts');
+      assert.match(report.stdout, /kv-plugin stdout: put a\n/);
+      assert.equal(report.forcedKill, false, report.hostLog);
+    }));
 });
 
 describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
@@ -112,8 +125,8 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
       }));
   }
 
-  for (const autoMTLS of [false, true]) {
-    it(`Counter${autoMTLS ? ' with AutoMTLS' : ''}: the Go plugin calls back into our AddHelper through the broker`, () =>
+  for (const [autoMTLS, multiplex] of variants) {
+    it(`Counter${named(autoMTLS, multiplex)}: the Go plugin calls back into our AddHelper through the broker`, () =>
       inTempDir(async (dir) => {
         const client = new PluginClient({
           name: 'go-counter',
@@ -121,10 +134,12 @@ describe('TS host loads Go plugins (go-plugin)', { skip }, () => {
           plugins: { [COUNTER]: counterPlugin() },
           command: { path: bin('counter-plugin'), cwd: dir },
           autoMTLS,
+          multiplex,
           logger: new MemoryLogger(),
           stdin: 'ignore',
         });
         await checkCounterCallsBack(client);
+        assert.equal(client.handshake?.multiplex, multiplex || undefined);
         await client.kill();
       }));
   }

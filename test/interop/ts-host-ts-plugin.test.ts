@@ -5,6 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -138,6 +140,31 @@ describe('TS host loads TS plugins', () => {
       await checkCounterCallsBack(client);
       await client.kill();
     }));
+
+  for (const autoMTLS of [false, true]) {
+    it(`multiplexes the broker when asked (go-plugin's GRPCBrokerMultiplex)${autoMTLS ? ' with AutoMTLS' : ''}: the callback rides the one connection`, () =>
+      inTempDir(async (dir) => {
+        const client = new PluginClient({
+          name: 'counter',
+          handshake,
+          plugins: { [COUNTER]: counterPlugin() },
+          command: { path: process.execPath, args: [join(repo, 'dist', 'examples', 'bidirectional', 'plugin.js')], cwd: dir },
+          autoMTLS,
+          multiplex: true,
+          // Multiplexing is gRPC's: the native session has its own channels.
+          native: false,
+          logger: new MemoryLogger(),
+          stdin: 'ignore',
+        });
+        await checkCounterCallsBack(client);
+        assert.equal(client.handshake?.multiplex, true);
+        // The plugin's socket took the host's one connection and closed: nobody else gets in.
+        const other = connect(client.handshake?.address.address as string);
+        const [err] = (await once(other, 'error')) as [NodeJS.ErrnoException];
+        assert.ok(['ENOENT', 'ECONNREFUSED'].includes(err.code ?? ''), err.message);
+        await client.kill();
+      }));
+  }
 
   it('reattaches to a running plugin from a second client and kills it there', () =>
     inTempDir(async (dir) => {

@@ -192,6 +192,7 @@ type config struct {
 	contract     contract
 	versions     []int
 	autoMTLS     bool
+	multiplex    bool
 	cookieKey    string
 	cookieValue  string
 	ops          opList
@@ -211,6 +212,7 @@ func parseFlags(args []string) (*config, error) {
 		cookie       = fs.String("cookie", "BASIC_PLUGIN=hello", "magic cookie as KEY=VALUE")
 	)
 	fs.BoolVar(&cfg.autoMTLS, "auto-mtls", false, "enable AutoMTLS")
+	fs.BoolVar(&cfg.multiplex, "multiplex", false, "ask for gRPC broker multiplexing (GRPCBrokerMultiplex)")
 	fs.Var(&cfg.ops, "do", "operation put=KEY=VALUE or get=KEY (repeatable, run in order)")
 	fs.DurationVar(&cfg.stdioWait, "stdio-wait", 300*time.Millisecond, "pause after the ops so GRPCStdio data arrives before Kill")
 	fs.DurationVar(&cfg.startTimeout, "start-timeout", 20*time.Second, "plugin start timeout")
@@ -266,7 +268,7 @@ func main() {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "host:", err)
 		}
-		fmt.Fprintln(os.Stderr, "usage: host [-contract kv|counter] [-versions 1,2] [-auto-mtls] [-cookie K=V] [-do put=K=V|get=K]... [-stdio-wait D] [-start-timeout D] [-op-timeout D] -- <plugin command> [args...]")
+		fmt.Fprintln(os.Stderr, "usage: host [-contract kv|counter] [-versions 1,2] [-auto-mtls] [-multiplex] [-cookie K=V] [-do put=K=V|get=K]... [-stdio-wait D] [-start-timeout D] [-op-timeout D] -- <plugin command> [args...]")
 		os.Exit(2)
 	}
 
@@ -303,15 +305,16 @@ func run(cfg *config) *report {
 			MagicCookieKey:   cfg.cookieKey,
 			MagicCookieValue: cfg.cookieValue,
 		},
-		VersionedPlugins: versioned,
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         cfg.autoMTLS,
-		StartTimeout:     cfg.startTimeout,
-		SyncStdout:       &stdout,
-		SyncStderr:       &stderr,
-		Stderr:           &rawStderr,
-		Logger:           logger,
+		VersionedPlugins:    versioned,
+		Cmd:                 cmd,
+		AllowedProtocols:    []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:            cfg.autoMTLS,
+		GRPCBrokerMultiplex: cfg.multiplex,
+		StartTimeout:        cfg.startTimeout,
+		SyncStdout:          &stdout,
+		SyncStderr:          &stderr,
+		Stderr:              &rawStderr,
+		Logger:              logger,
 	})
 
 	rep := &report{Results: []opResult{}}
