@@ -37,6 +37,11 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     return this.ended;
   }
 
+  /** Items queued and not yet read. */
+  get size(): number {
+    return this.items.length;
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.items.length > 0) return Promise.resolve({ value: this.items.shift() as T, done: false });
     if (this.failure) return Promise.reject(this.failure.error);

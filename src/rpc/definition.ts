@@ -90,6 +90,13 @@ export function methodPath(service: ServiceDefinition, method: MethodDefinition)
   return `/${service.fullName}/${method.name}`;
 }
 
+/** A typed client whose every method a transport makes from the method's path and definition. */
+export function typedClient<D extends ServiceDefinition>(definition: D, make: (path: string, method: MethodDefinition) => unknown): Client<D> {
+  const client: Record<string, unknown> = {};
+  for (const [key, method] of Object.entries(definition.methods)) client[key] = make(methodPath(definition, method), method);
+  return client as Client<D>;
+}
+
 /** Something services can be added to: a server, or a broker listener. */
 export interface ServiceRegistrar {
   addService<D extends ServiceDefinition>(definition: D, implementation: ServiceImplementation<D>): void;

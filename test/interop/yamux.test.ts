@@ -12,9 +12,9 @@ import { once } from 'node:events';
 import http2 from 'node:http2';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { YamuxSession } from '../../src/rpc/yamux/session.js';
-import { until } from '../support/assertions.js';
+import { readAll, settles, until } from '../support/assertions.js';
 import { goPeers, inTempDir } from '../support/peers.js';
 
 const peers = goPeers();
@@ -24,25 +24,6 @@ const yamuxPeer = join('bin' in peers ? peers.bin : '', 'yamux-peer');
 const MiB = 1024 * 1024;
 const STREAMS = 16;
 const BYTES = 8 * MiB;
-
-async function within<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function readAll(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
-  });
-}
 
 async function writeInPieces(stream: Duplex, data: Buffer): Promise<void> {
   for (let at = 0; at < data.length; ) {
@@ -68,12 +49,13 @@ async function goServer(dir: string, args: string[] = []): Promise<{ session: Ya
   const path = join(dir, 'yamux.sock');
   const peer = run(['server', ...args, path]);
   try {
-    await within(
+    await settles(
       new Promise<void>((resolve, reject) => {
         peer.child.stdout!.on('data', () => peer.output().includes('listening\n') && resolve());
         void peer.exit.then(({ code, output }) => reject(new Error(`yamux-peer exited (${code}) before listening: ${output}`)));
       }),
       'yamux-peer to listen',
+      60_000,
     );
     const socket = connect(path);
     await once(socket, 'connect');
@@ -92,7 +74,7 @@ async function goClient(dir: string, args: string[]): Promise<{ session: YamuxSe
   await once(listener, 'listening');
   const peer = run(['client', ...args, path]);
   try {
-    const [socket] = (await within(once(listener, 'connection'), 'yamux-peer to connect')) as [Socket];
+    const [socket] = (await settles(once(listener, 'connection'), 'yamux-peer to connect', 60_000)) as [Socket];
     return { session: new YamuxSession(socket, { client: false }), peer };
   } catch (err) {
     peer.child.kill();
@@ -121,10 +103,10 @@ describe('yamux interop with hashicorp/yamux', { skip }, () => {
     inTempDir(async (dir) => {
       const { session, peer } = await goServer(dir);
       try {
-        assert.ok((await within(session.ping(), 'the pong from Go')) >= 0);
+        assert.ok((await settles(session.ping(), 'the pong from Go', 60_000)) >= 0);
         const payloads = Array.from({ length: STREAMS }, () => randomBytes(BYTES));
         const start = performance.now();
-        const echoed = await within(
+        const echoed = await settles(
           Promise.all(
             payloads.map(async (data) => {
               const stream = session.open();
@@ -139,7 +121,7 @@ describe('yamux interop with hashicorp/yamux', { skip }, () => {
         echoed.forEach((back, i) => assert.ok(back.equals(payloads[i]!), `stream ${2 * i + 1}: the echo differs (${back.length} bytes back)`));
         console.log(`# TS client -> Go server: ${(((STREAMS * BYTES) / MiB) / seconds).toFixed(0)} MiB/s each way`);
         session.close();
-        const { code, output } = await within(peer.exit, 'yamux-peer to exit after the session closed');
+        const { code, output } = await settles(peer.exit, 'yamux-peer to exit after the session closed', 60_000);
         assert.equal(code, 0, output);
       } finally {
         peer.child.kill();
@@ -157,7 +139,7 @@ describe('yamux interop with hashicorp/yamux', { skip }, () => {
           accepted.push(stream.id);
           stream.pipe(stream);
         });
-        const { code, output } = await within(peer.exit, 'yamux-peer to finish', 150_000);
+        const { code, output } = await settles(peer.exit, 'yamux-peer to finish', 150_000);
         assert.equal(code, 0, output);
         assert.match(output, new RegExp(`^echoed ${STREAMS} streams x ${BYTES} bytes in \\d+ ms`, 'm'));
         console.log(`# Go client -> TS server: ${output.match(/\((\d+ MiB\/s) each way\)/)?.[1]} each way`);
@@ -180,15 +162,15 @@ describe('yamux interop with hashicorp/yamux', { skip }, () => {
         const body = randomBytes(1.5 * MiB);
         const req = h2.request({ ':method': 'POST', ':path': '/echo' });
         req.end(body);
-        const [headers] = (await within(once(req, 'response'), 'the response')) as [http2.IncomingHttpHeaders];
-        const back = await within(readAll(req), 'the response body');
+        const [headers] = (await settles(once(req, 'response'), 'the response', 60_000)) as [http2.IncomingHttpHeaders];
+        const back = await settles(readAll(req), 'the response body', 60_000);
         assert.equal(headers[':status'], 200);
         assert.equal(headers['x-sha256'], sha256(body));
         assert.ok(back.equals(body), 'the echoed body differs');
         h2.close();
-        await within(once(h2, 'close'), 'the HTTP/2 session to close');
+        await settles(once(h2, 'close'), 'the HTTP/2 session to close', 60_000);
         session.close();
-        assert.equal((await within(peer.exit, 'yamux-peer to exit')).code, 0, peer.output());
+        assert.equal((await settles(peer.exit, 'yamux-peer to exit', 60_000)).code, 0, peer.output());
       } finally {
         peer.child.kill();
       }
@@ -200,7 +182,7 @@ describe('yamux interop with hashicorp/yamux', { skip }, () => {
       try {
         const h2server = echoingHttp2Server();
         session.on('stream', (stream) => h2server.emit('connection', stream));
-        const { code, output } = await within(peer.exit, 'yamux-peer to finish');
+        const { code, output } = await settles(peer.exit, 'yamux-peer to finish', 60_000);
         assert.equal(code, 0, output);
         assert.match(output, /^HTTP\/2 POST of 1572864 bytes echoed/m);
         h2server.close();

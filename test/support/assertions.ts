@@ -4,6 +4,7 @@
  * failure messages.
  */
 import assert from 'node:assert/strict';
+import type { Readable } from 'node:stream';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { Code, RpcError } from '../../src/rpc/status.js';
 import type { Harness } from './host-harness.js';
@@ -93,4 +94,41 @@ export function openFdsUnder(dir: string): number {
       return false;
     }
   }).length;
+}
+
+/** `promise`, or a rejection naming `what` when it does not settle within `ms`. */
+export async function settles<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Everything a stream delivers until its end. (Not `for await`: that
+ * destroys the stream at its end, which resets a yamux stream whose writing
+ * side is still open.)
+ */
+export function readAll(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+  });
+}
+
+/** A seeded PRNG (mulberry32): integers in [0, n), so a failing case can be replayed. */
+export function seededRandom(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
 }

@@ -11,7 +11,7 @@ import { connect as connectHttp2, constants, type ClientHttp2Session, type Clien
 import { connect as connectTls } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import {
-  methodPath,
+  typedClient,
   type CallOptions,
   type Client,
   type ClientConnection,
@@ -74,9 +74,7 @@ export class Http2Connection implements ClientConnection {
   ) {}
 
   client<D extends ServiceDefinition>(definition: D): Client<D> {
-    const client: Record<string, unknown> = {};
-    for (const [key, method] of Object.entries(definition.methods)) client[key] = this.method(methodPath(definition, method), method);
-    return client as Client<D>;
+    return typedClient(definition, (path, method) => this.method(path, method));
   }
 
   /**
@@ -160,76 +158,42 @@ export class Http2Connection implements ClientConnection {
       return stream;
     };
 
-    if (!method.requestStream && !method.responseStream) {
-      return (request, options) =>
-        new Promise((resolve, reject) => {
-          let response: Buffer | undefined;
-          let extra = false;
-          const started = start(
-            options,
-            (m) => (response === undefined ? (response = m) : (extra = true)),
-            ({ code, message }) => {
-              if (code === Code.OK && (response === undefined || extra)) {
-                code = Code.UNIMPLEMENTED;
-                message = response === undefined ? 'the server sent no response message' : 'the server sent more than one response message';
-              }
-              if (code !== Code.OK) void fail(new RpcError(code, `${path}: ${message}`)).then(reject);
-              else resolve(responseType.decode(response as Buffer));
-            },
-          );
-          if (started instanceof RpcError) return void fail(prefixed(started, path)).then(reject);
-          endWithMessage(started, encode(request));
-        });
-    }
-    if (!method.requestStream) {
-      return (request, options) => {
-        const queue = new FlowQueue<unknown>();
-        const started = start(options, (m) => queue.push(responseType.decode(m)), ({ code, message }) => {
-          if (code === Code.OK) queue.end();
-          else void fail(new RpcError(code, `${path}: ${message}`)).then((e) => queue.fail(e));
-        });
-        if (started instanceof RpcError) {
-          void fail(prefixed(started, path)).then((e) => queue.fail(e));
-          return queue;
-        }
-        queue.controls(started, () => !started.closed && started.close(constants.NGHTTP2_CANCEL));
-        endWithMessage(started, encode(request));
-        return queue;
-      };
-    }
+    const send = (stream: ClientHttp2Stream, input: unknown) =>
+      method.requestStream ? void pump(input as AsyncIterable<unknown> | Iterable<unknown>, stream, encode) : endWithMessage(stream, encode(input));
+    const failed = (outcome: Outcome) => fail(new RpcError(outcome.code, `${path}: ${outcome.message}`));
+
     if (!method.responseStream) {
-      return (requests: AsyncIterable<unknown> | Iterable<unknown>, options) =>
+      return (input, options) =>
         new Promise((resolve, reject) => {
           let response: Buffer | undefined;
           let extra = false;
           const started = start(
             options,
             (m) => (response === undefined ? (response = m) : (extra = true)),
-            ({ code, message }) => {
-              if (code === Code.OK && (response === undefined || extra)) {
-                code = Code.UNIMPLEMENTED;
-                message = response === undefined ? 'the server sent no response message' : 'the server sent more than one response message';
+            (outcome) => {
+              if (outcome.code === Code.OK && (response === undefined || extra)) {
+                outcome = { code: Code.UNIMPLEMENTED, message: `the server sent ${response === undefined ? 'no response message' : 'more than one response message'}` };
               }
-              if (code !== Code.OK) void fail(new RpcError(code, `${path}: ${message}`)).then(reject);
+              if (outcome.code !== Code.OK) void failed(outcome).then(reject);
               else resolve(responseType.decode(response as Buffer));
             },
           );
           if (started instanceof RpcError) return void fail(prefixed(started, path)).then(reject);
-          void pump(requests, started, encode);
+          send(started, input);
         });
     }
-    return (requests: AsyncIterable<unknown> | Iterable<unknown>, options) => {
+    return (input, options) => {
       const queue = new FlowQueue<unknown>();
-      const started = start(options, (m) => queue.push(responseType.decode(m)), ({ code, message }) => {
-        if (code === Code.OK) queue.end();
-        else void fail(new RpcError(code, `${path}: ${message}`)).then((e) => queue.fail(e));
+      const started = start(options, (m) => queue.push(responseType.decode(m)), (outcome) => {
+        if (outcome.code === Code.OK) queue.end();
+        else void failed(outcome).then((e) => queue.fail(e));
       });
       if (started instanceof RpcError) {
         void fail(prefixed(started, path)).then((e) => queue.fail(e));
         return queue;
       }
       queue.controls(started, () => !started.closed && started.close(constants.NGHTTP2_CANCEL));
-      void pump(requests, started, encode);
+      send(started, input);
       return queue;
     };
   }

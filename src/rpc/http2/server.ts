@@ -215,7 +215,7 @@ class ServerCall implements CallContext {
     });
     this.stream.once('end', () => (reader.partial ? queue.fail(new RpcError(Code.INTERNAL, `${this.method}: the request ended inside a message`)) : queue.end()));
     this.stream.once('close', () => {
-      if (!queue.ended) queue.fail(this.abortReason ?? new RpcError(Code.CANCELLED, `${this.method}: cancelled by the caller`));
+      if (!queue.isEnded) queue.fail(this.abortReason ?? new RpcError(Code.CANCELLED, `${this.method}: cancelled by the caller`));
     });
     return queue;
   }

@@ -3,7 +3,7 @@
  * own services, a broker id for a service the peer accepted).
  */
 import {
-  methodPath,
+  typedClient,
   type CallOptions,
   type Client,
   type ClientConnection,
@@ -34,9 +34,7 @@ export class NativeConnection implements ClientConnection {
   ) {}
 
   client<D extends ServiceDefinition>(definition: D): Client<D> {
-    const client: Record<string, unknown> = {};
-    for (const [key, method] of Object.entries(definition.methods)) client[key] = this.method(methodPath(definition, method), method);
-    return client as Client<D>;
+    return typedClient(definition, (path, method) => this.method(path, method));
   }
 
   /** A socket pair is connected from the start: ready unless it is already gone. */

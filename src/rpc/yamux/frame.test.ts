@@ -2,18 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { encodeHeader, Flag, FrameDecoder, FrameType, HEADER_BYTES, YamuxProtocolError, type FrameHeader } from './frame.js';
-
-/** A small seeded PRNG (mulberry32), so a failing split can be replayed. */
-function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+import { seededRandom } from '../../../test/support/assertions.js';
 
 interface Decoded extends FrameHeader {
   payload?: Buffer;
@@ -102,14 +91,14 @@ describe('yamux frames', () => {
   it('decodes under random splits (seeded, 300 runs)', () => {
     const { wire, frames } = sample([0, 1, 11, 12, 13, 4096, 65_535, 65_536, 65_537, 300_000]);
     for (let seed = 1; seed <= 300; seed++) {
-      assert.deepEqual(decode(randomSplits(wire, random(seed), 200_000)), frames, `seed ${seed}`);
+      assert.deepEqual(decode(randomSplits(wire, seededRandom(seed), 200_000)), frames, `seed ${seed}`);
     }
   });
 
   it('decodes multi-MiB payloads under random splits', () => {
     const { wire, frames } = sample([3 * 1024 * 1024, 5 * 1024 * 1024 + 7]);
     for (let seed = 1; seed <= 5; seed++) {
-      assert.deepEqual(decode(randomSplits(wire, random(seed), 1 << 20)), frames, `seed ${seed}`);
+      assert.deepEqual(decode(randomSplits(wire, seededRandom(seed), 1 << 20)), frames, `seed ${seed}`);
     }
   });
 

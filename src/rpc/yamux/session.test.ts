@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { connectedSockets } from '../../../test/support/peers.js';
-import { until } from '../../../test/support/assertions.js';
+import { readAll, seededRandom, settles, until } from '../../../test/support/assertions.js';
 import { encodeHeader, Flag, FrameDecoder, FrameType, GoAwayCode, INITIAL_WINDOW, type FrameHeader } from './frame.js';
 import { ACCEPT_BACKLOG, YamuxSession } from './session.js';
 import type { YamuxStream } from './stream.js';
@@ -30,39 +30,6 @@ async function sessions(): Promise<{ client: YamuxSession; server: YamuxSession 
   return { client: new YamuxSession(a, { client: true, keepAliveMs: false }), server: new YamuxSession(b, { client: false, keepAliveMs: false }) };
 }
 
-/** Rejects with "timed out waiting for `what`" unless `promise` settles within `ms`. */
-async function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Everything the stream delivers until its end. (Not `for await`: that destroys the stream at the end, sending RST while the writing side is open.) */
-function readAll(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
-  });
-}
-
-/** A seeded PRNG (mulberry32): integers in [0, n). */
-function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
-
 /** Writes `data` in writes of random sizes, honouring backpressure, then ends the stream. */
 async function writeInPieces(stream: Duplex, data: Buffer, next: (n: number) => number): Promise<void> {
   for (let at = 0; at < data.length; ) {
@@ -75,7 +42,7 @@ async function writeInPieces(stream: Duplex, data: Buffer, next: (n: number) => 
 
 /** Sends `data` through an echoing stream and returns what came back. */
 async function roundTrip(stream: Duplex, data: Buffer, seed: number): Promise<Buffer> {
-  const [back] = await Promise.all([readAll(stream), writeInPieces(stream, data, random(seed))]);
+  const [back] = await Promise.all([readAll(stream), writeInPieces(stream, data, seededRandom(seed))]);
   return back;
 }
 
@@ -129,13 +96,13 @@ describe('yamux session', () => {
       opened.map((s) => s.id),
       [1, 3, 2, 4],
     );
-    const replies = await within(Promise.all(opened.map((s) => (s.end(`via ${s.id}`), readAll(s)))), 'the echoes');
+    const replies = await settles(Promise.all(opened.map((s) => (s.end(`via ${s.id}`), readAll(s)))), 'the echoes');
     assert.deepEqual(
       replies.map(String),
       ['via 1', 'via 3', 'via 2', 'via 4'],
     );
     client.close();
-    await within(Promise.all([once(client, 'close'), once(server, 'close')]), 'both sessions to close');
+    await settles(Promise.all([once(client, 'close'), once(server, 'close')]), 'both sessions to close');
   });
 
   it('echoes 4 MiB each way on 32 concurrent streams, in writes of random sizes', { timeout: 120_000 }, async () => {
@@ -143,7 +110,7 @@ describe('yamux session', () => {
     server.on('stream', (s) => s.pipe(s));
     const payloads = Array.from({ length: 32 }, () => randomBytes(4 * MiB));
     const start = performance.now();
-    const echoed = await within(
+    const echoed = await settles(
       Promise.all(payloads.map((p, i) => roundTrip(client.open(), p, i + 1))),
       'the echoes',
       100_000,
@@ -152,7 +119,7 @@ describe('yamux session', () => {
     echoed.forEach((back, i) => assert.equal(sha256(back), sha256(payloads[i]!), `stream ${2 * i + 1} echoed other bytes`));
     console.log(`# 32 x 4 MiB echoed in ${ms.toFixed(0)} ms: ${(128 / (ms / 1000)).toFixed(0)} MiB/s each way`);
     client.close();
-    await within(once(server, 'close'), 'the server to close');
+    await settles(once(server, 'close'), 'the server to close');
   });
 
   it('half-closes: the side that ended still reads the reply', { timeout: 20_000 }, async () => {
@@ -165,8 +132,8 @@ describe('yamux session', () => {
     );
     const stream = client.open();
     stream.end('hello');
-    await within(once(stream, 'finish'), 'the FIN to be sent');
-    assert.equal(String(await within(readAll(stream), 'the reply')), 'got hello');
+    await settles(once(stream, 'finish'), 'the FIN to be sent');
+    assert.equal(String(await settles(readAll(stream), 'the reply')), 'got hello');
     const far = await accepted;
     await until(() => stream.closed && far.closed, 'both ends to close');
     assert.equal(stream.errored, null);
@@ -183,11 +150,11 @@ describe('yamux session', () => {
     const doomed = client.open();
     const failed = once(doomed, 'error');
     doomed.write(randomBytes(2 * MiB)); // still arriving when the server resets: dropped there
-    const [err] = (await within(failed, 'the reset')) as [NodeJS.ErrnoException];
+    const [err] = (await settles(failed, 'the reset')) as [NodeJS.ErrnoException];
     assert.equal(err.code, 'ECONNRESET');
     assert.equal(err.message, 'yamux: stream 1 reset by peer');
     const data = randomBytes(MiB);
-    assert.ok((await within(roundTrip(client.open(), data, 7), 'an echo after the reset')).equals(data));
+    assert.ok((await settles(roundTrip(client.open(), data, 7), 'an echo after the reset')).equals(data));
     client.close();
   });
 
@@ -205,17 +172,17 @@ describe('yamux session', () => {
     await until(() => held?.readableLength === INITIAL_WINDOW, 'the unread stream has a full window buffered', 10_000);
 
     const data = randomBytes(4 * MiB);
-    assert.ok((await within(roundTrip(client.open(), data, 3), 'the other stream to echo')).equals(data));
+    assert.ok((await settles(roundTrip(client.open(), data, 3), 'the other stream to echo')).equals(data));
     assert.equal(held!.readableLength, INITIAL_WINDOW, 'the peer sent beyond the window');
     assert.equal(slowWriteDone, false, 'a write completed without window for it');
 
     slow.end();
-    assert.ok((await within(readAll(held!), 'the stalled stream to flow once read')).equals(slowData));
+    assert.ok((await settles(readAll(held!), 'the stalled stream to flow once read')).equals(slowData));
     assert.equal(slowWriteDone, true);
     held!.end();
     slow.resume();
     client.close();
-    await within(once(server, 'close'), 'the sessions to close');
+    await settles(once(server, 'close'), 'the sessions to close');
   });
 
   it('close(): GoAway stops new streams both ways, open ones finish, then both sessions close', { timeout: 20_000 }, async () => {
@@ -225,13 +192,13 @@ describe('yamux session', () => {
     stream.write('before ');
     const goaway = once(server, 'goaway');
     client.close();
-    await within(goaway, 'the GoAway');
+    await settles(goaway, 'the GoAway');
     assert.throws(() => server.open(), /^Error: yamux: cannot open a stream: the peer sent GoAway$/);
     assert.throws(() => client.open(), /the session is closing/);
     const closed = Promise.all([once(client, 'close'), once(server, 'close')]);
     stream.end('after');
-    assert.equal(String(await within(readAll(stream), 'the open stream to finish')), 'before after');
-    await within(closed, 'both sessions to close');
+    assert.equal(String(await settles(readAll(stream), 'the open stream to finish')), 'before after');
+    await settles(closed, 'both sessions to close');
     assert.throws(() => client.open(), /the session is closed/);
   });
 
@@ -244,8 +211,8 @@ describe('yamux session', () => {
     await until(() => accepted === 3, 'the server to accept the streams');
     const closed = once(client, 'close');
     server.destroy();
-    for (const [err] of await within(Promise.all(errors), 'the streams to fail')) assert.match((err as Error).message, /^yamux: connection (closed|reset)/);
-    await within(closed, "the client's close");
+    for (const [err] of await settles(Promise.all(errors), 'the streams to fail')) assert.match((err as Error).message, /^yamux: connection (closed|reset)/);
+    await settles(closed, "the client's close");
     assert.throws(() => client.open(), /the session is closed/);
   });
 
@@ -261,14 +228,14 @@ describe('yamux session', () => {
     assert.equal((await streamError)[0], boom);
     assert.equal((await sessionError)[0], boom);
     await assert.rejects(ping, boom);
-    await within(once(server, 'close'), 'the peer to notice');
+    await settles(once(server, 'close'), 'the peer to notice');
   });
 
   it('pings: a round-trip time from a session, a timeout from a peer that does not answer', { timeout: 20_000 }, async () => {
     const { client, server } = await sessions();
-    const rtt = await within(client.ping(), 'the pong');
+    const rtt = await settles(client.ping(), 'the pong');
     assert.ok(Number.isFinite(rtt) && rtt >= 0, `rtt ${rtt}`);
-    assert.ok((await within(server.ping(), 'the pong')) >= 0);
+    assert.ok((await settles(server.ping(), 'the pong')) >= 0);
     client.destroy();
 
     const { server: lonely, raw } = await rawClient();
@@ -280,7 +247,7 @@ describe('yamux session', () => {
   it('keepalive: pings every interval and dies when a ping goes unanswered', { timeout: 20_000 }, async () => {
     const { server, raw } = await rawClient({ keepAliveMs: 30 });
     raw.answerPings = 3;
-    const [err] = (await within(once(server, 'error'), 'the keepalive to fail')) as [Error];
+    const [err] = (await settles(once(server, 'error'), 'the keepalive to fail')) as [Error];
     assert.equal(err.message, 'yamux: keepalive failed: yamux: ping timed out after 30 ms');
     await until(() => raw.socket.closed, 'the connection to be closed');
     assert.equal(raw.frames.filter((f) => f.type === FrameType.Ping).length, 4, 'three answered pings, then the one that failed');
@@ -295,7 +262,7 @@ describe('yamux session', () => {
       return s;
     });
     const refused = streams.at(-1)!;
-    const [err] = (await within(once(refused, 'error'), 'the RST')) as [NodeJS.ErrnoException];
+    const [err] = (await settles(once(refused, 'error'), 'the RST')) as [NodeJS.ErrnoException];
     assert.equal(err.message, `yamux: stream ${refused.id} reset by peer`);
 
     const accepted: YamuxStream[] = [];
@@ -305,7 +272,7 @@ describe('yamux session', () => {
       accepted.map((s) => s.id),
       streams.slice(0, -1).map((s) => s.id),
     );
-    const texts = await within(Promise.all(accepted.map(readAll)), 'the data of the waiting streams');
+    const texts = await settles(Promise.all(accepted.map(readAll)), 'the data of the waiting streams');
     assert.deepEqual(
       texts.map(String),
       streams.slice(0, -1).map((_, i) => `stream ${i}`),
@@ -324,9 +291,9 @@ describe('yamux session', () => {
       [],
       'nothing is said on a stream before it is handed out',
     );
-    const [stream] = (await within(once(server, 'stream'), 'the stream')) as [YamuxStream];
+    const [stream] = (await settles(once(server, 'stream'), 'the stream')) as [YamuxStream];
     await until(() => raw.has(FrameType.WindowUpdate, Flag.ACK, 1, 0), 'the ACK');
-    assert.equal(String(await within(readAll(stream), 'the data')), 'hi');
+    assert.equal(String(await settles(readAll(stream), 'the data')), 'hi');
     stream.on('error', () => {}); // its own side is still open when the session goes
     server.destroy();
   });
@@ -338,7 +305,7 @@ describe('yamux session', () => {
     dropped.destroy();
     const kept = client.open();
     kept.end('seen');
-    await within(client.ping(), 'the pong'); // the server has read everything sent before it
+    await settles(client.ping(), 'the pong'); // the server has read everything sent before it
     const accepted: YamuxStream[] = [];
     server.on('stream', (s) => accepted.push(s));
     await until(() => accepted.length > 0, 'a stream to be delivered');
@@ -347,12 +314,12 @@ describe('yamux session', () => {
       [kept.id],
     );
     const far = accepted[0]!;
-    assert.equal(String(await within(readAll(far), 'its data')), 'seen');
+    assert.equal(String(await settles(readAll(far), 'its data')), 'seen');
     far.end();
     kept.resume();
     const closed = once(server, 'close');
     client.close();
-    await within(closed, 'the sessions to close');
+    await settles(closed, 'the sessions to close');
   });
 
   for (const [what, frames] of [
@@ -367,7 +334,7 @@ describe('yamux session', () => {
       const failed = once(server, 'error');
       raw.send(FrameType.WindowUpdate, Flag.SYN, 1, 0);
       for (const n of frames) raw.send(FrameType.Data, 0, 1, 0, randomBytes(n));
-      const [err] = (await within(failed, 'the protocol error')) as [Error];
+      const [err] = (await settles(failed, 'the protocol error')) as [Error];
       assert.match(err.message, /^yamux: protocol error: data beyond the window on stream 1 /);
       await until(() => raw.has(FrameType.GoAway, 0, 0, GoAwayCode.ProtocolError), 'GoAway(protocol error)');
       await until(() => raw.socket.readableEnded, 'the connection to be ended');
@@ -385,7 +352,7 @@ describe('yamux session', () => {
       const { server, raw } = await rawClient();
       const failed = once(server, 'error');
       act(raw);
-      const [err] = (await within(failed, name)) as [Error];
+      const [err] = (await settles(failed, name)) as [Error];
       assert.match(err.message, message, name);
       await until(() => raw.has(FrameType.GoAway, 0, 0, GoAwayCode.ProtocolError), `GoAway after ${name}`);
     }
@@ -395,7 +362,7 @@ describe('yamux session', () => {
     const { server, raw } = await rawClient();
     const failed = once(server, 'error');
     raw.send(FrameType.GoAway, 0, 0, GoAwayCode.InternalError);
-    const [err] = (await within(failed, 'the error')) as [Error];
+    const [err] = (await settles(failed, 'the error')) as [Error];
     assert.equal(err.message, 'yamux: the peer ended the session: GoAway(internal error)');
   });
 });

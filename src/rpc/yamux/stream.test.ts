@@ -11,12 +11,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { connectedSockets } from '../../../test/support/peers.js';
 import { generateCertificate, type CertificateAndKey } from '../../protocol/mtls.js';
 import { YamuxSession } from './session.js';
 import type { YamuxStream } from './stream.js';
+import { readAll, settles } from '../../../test/support/assertions.js';
 
 const MiB = 1024 * 1024;
 
@@ -28,25 +29,6 @@ async function sessions(): Promise<{ client: YamuxSession; server: YamuxSession 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function readAll(stream: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
-  });
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -66,15 +48,15 @@ function doublingServer<S extends http2.Http2Server | http2.Http2SecureServer>(s
 async function post(h2: http2.ClientHttp2Session, body: Buffer): Promise<void> {
   const req = h2.request({ ':method': 'POST', ':path': '/double' });
   req.end(body);
-  const [headers] = (await within(once(req, 'response'), 'the response headers')) as [http2.IncomingHttpHeaders];
-  const answer = await within(readAll(req), 'the response body');
+  const [headers] = (await settles(once(req, 'response'), 'the response headers', 20_000)) as [http2.IncomingHttpHeaders];
+  const answer = await settles(readAll(req), 'the response body', 20_000);
   assert.equal(headers[':status'], 200);
   assert.equal(headers['x-sha256'], sha256(body));
   assert.equal(answer.length, 2 * body.length);
   assert.ok(answer.equals(Buffer.concat([body, body])), 'the response body differs');
   const closed = once(h2, 'close');
   h2.close();
-  await within(closed, 'the HTTP/2 session to close');
+  await settles(closed, 'the HTTP/2 session to close', 20_000);
 }
 
 /** Closes both sessions and waits until both say so: every stream over them must have finished cleanly. */
@@ -82,7 +64,7 @@ async function closeBoth(client: YamuxSession, server: YamuxSession): Promise<vo
   const closed = Promise.all([once(client, 'close'), once(server, 'close')]);
   client.close();
   server.close();
-  await within(closed, 'both sessions to close (no stream left open)');
+  await settles(closed, 'both sessions to close (no stream left open)', 20_000);
 }
 
 describe('yamux streams as sockets', () => {
@@ -104,7 +86,7 @@ describe('yamux streams as sockets', () => {
     const { client, server } = await sessions();
     const accepted = once(server, 'stream') as Promise<[YamuxStream]>;
     const clientTls = tls.connect({ socket: client.open(), servername: 'localhost', ...identity(near, far) });
-    const [stream] = await within(accepted, 'the stream');
+    const [stream] = await settles(accepted, 'the stream', 20_000);
     const serverTls = new tls.TLSSocket(stream, {
       isServer: true,
       requestCert: true,
@@ -112,7 +94,7 @@ describe('yamux streams as sockets', () => {
       secureContext: tls.createSecureContext(identity(far, near)),
     });
     serverTls.on('secure', () => serverTls.pipe(serverTls));
-    await within(once(clientTls, 'secureConnect'), 'the TLS handshake');
+    await settles(once(clientTls, 'secureConnect'), 'the TLS handshake', 20_000);
     assert.equal(clientTls.authorized, true, String(clientTls.authorizationError));
 
     const data = randomBytes(1.5 * MiB);
