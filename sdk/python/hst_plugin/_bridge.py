@@ -7,29 +7,29 @@ and sends none (handshake error PEER_DID_NOT_RETURN_A_CERTIFICATE); the same
 gap breaks a grpcio client against a Go host's P-521 broker server.
 
 So with AutoMTLS every gRPC server of the plugin listens in plaintext on a
-private unix socket (in a 0700 directory) and a bridge owns the public
-listener: it terminates TLS (own certificate, client certificate required and
-verified against the host's, TLS >= 1.2, ALPN h2) and copies bytes to the
-private socket. Broker dials go the other way: grpc connects in plaintext to
+private unix socket (_local.Local) and a bridge owns the public listener
+(multiplexed: a private one that yamux streams are piped into). It
+terminates TLS (own certificate, client certificate required and verified
+against the host's, TLS >= 1.2, ALPN h2) and copies bytes to the private
+socket. Broker dials go the other way: grpc connects in plaintext to
 a private socket and the bridge opens a TLS connection to the host's listener
 (own certificate as client certificate, only the host's certificate trusted,
 server name "localhost").
 
-One asyncio event loop in a daemon thread runs every bridge of the process.
+The bridge runs on the process's one asyncio loop (_local.Local).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import ssl
 import sys
 import tempfile
-import threading
 from typing import List, Optional
 
+from ._local import Local
 from ._log import Logger
 
 _CHUNK = 64 * 1024
@@ -111,25 +111,15 @@ async def _open(network: str, address: str, ssl_ctx: Optional[ssl.SSLContext] = 
 class TLSBridge:
     """TLS termination and origination for one plugin process."""
 
-    def __init__(self, logger: Logger, cert_pem: bytes, key_pem: bytes, peer_pem: bytes):
+    def __init__(self, logger: Logger, local: Local, cert_pem: bytes, key_pem: bytes, peer_pem: bytes):
         self._log = logger
-        self.private_dir = tempfile.mkdtemp(prefix="hst-plugin-")
-        os.chmod(self.private_dir, 0o700)
-        self._server_ctx = _ssl_context(True, cert_pem, key_pem, peer_pem, self.private_dir)
-        self._client_ctx = _ssl_context(False, cert_pem, key_pem, peer_pem, self.private_dir)
-        self._loop = asyncio.new_event_loop()
+        self._local = local
+        self._server_ctx = _ssl_context(True, cert_pem, key_pem, peer_pem, local.dir)
+        self._client_ctx = _ssl_context(False, cert_pem, key_pem, peer_pem, local.dir)
         self._servers: List[asyncio.AbstractServer] = []
-        self._count = 0
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="hst-tls-bridge", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
 
     def _call(self, coro, timeout: float = 10.0):
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        return self._local.call(coro, timeout)
 
     def private_endpoint(self, label: str) -> "tuple[str, str]":
         """A fresh (network, address) for a plaintext listener only this process uses.
@@ -137,12 +127,9 @@ class TLSBridge:
         A unix socket in the 0700 private directory; on Windows, 127.0.0.1
         with port 0 (the caller learns the real port when it binds).
         """
-        with self._lock:
-            self._count += 1
-            n = self._count
         if sys.platform == "win32":  # pragma: no cover - no unix sockets
             return "tcp", "127.0.0.1:0"
-        return "unix", os.path.join(self.private_dir, f"{label}{n}.sock")
+        return "unix", self._local.socket_path(label)
 
     # ----- plugin as TLS server ---------------------------------------------
 
@@ -199,6 +186,8 @@ class TLSBridge:
         return f"127.0.0.1:{port}"  # pragma: no cover
 
     def close(self) -> None:
+        """Stops the bridge's listeners; the loop and the private directory belong to the Local."""
+
         async def stop() -> None:
             for server in self._servers:
                 server.close()
@@ -207,5 +196,3 @@ class TLSBridge:
             self._call(stop(), timeout=1.0)
         except Exception:  # noqa: BLE001
             pass
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        shutil.rmtree(self.private_dir, ignore_errors=True)

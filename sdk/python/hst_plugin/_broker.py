@@ -1,8 +1,10 @@
-"""plugin.GRPCBroker, plugin side, without multiplexing.
+"""plugin.GRPCBroker, plugin side.
 
 The host opens one StartStream per connection. Over it, each side announces
 listeners by service id (ConnInfo{service_id, network, address}); the other
-side dials them. Ids travel inside application RPC arguments.
+side dials them. Ids travel inside application RPC arguments. With broker
+multiplexing (_mux.py) nothing is announced: a dialer knocks for the id
+(ConnInfo{service_id, knock}), and once acknowledged opens a yamux stream.
 
 * broker.dial(id) waits up to 5 s for the host's ConnInfo for id and returns
   a grpc.Channel to it, with the main connection's TLS material.
@@ -10,6 +12,8 @@ side dials them. Ids travel inside application RPC arguments.
   grpc.Server on it (services added by register(server)) and announces it.
 * A ConnInfo nobody dials within 5 s is dropped; a second ConnInfo for an id
   that is still pending is dropped.
+* Multiplexed, dial() returns at once: each connection the channel makes
+  knocks (as go-plugin's dialer does), and a failed knock is logged.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import grpc
 
 from . import _listener
+from ._local import Local
 from ._log import Logger
+from ._mux import Multiplexer
 from .gen.plugin import grpc_broker_pb2, grpc_broker_pb2_grpc
 
 PENDING_TIMEOUT = 5.0
@@ -44,8 +50,13 @@ class GRPCBroker:
         network: str,
         channel_options: Sequence[Tuple[str, object]],
         server_options: Sequence[Tuple[str, object]],
+        local: Optional[Local] = None,
+        mux: Optional[Multiplexer] = None,
     ):
+        """`mux` when broker multiplexing is on; it needs `local` too."""
         self._log = logger
+        self._local = local
+        self._mux = mux
         self._bridge = bridge
         self._network = network
         self._channel_options = list(channel_options)
@@ -78,7 +89,34 @@ class GRPCBroker:
         `timeout` seconds. With AutoMTLS the channel presents the plugin's
         certificate and trusts only the host's, with target name "localhost".
         The channel connects lazily; use grpc.channel_ready_future() to wait.
+        Multiplexed, there is no ConnInfo to wait for: each connection the
+        channel makes knocks for service_id and becomes one yamux stream.
         """
+        if self._closed.is_set():
+            raise BrokerError("broker closed")
+        if self._mux is not None:
+            network, address = "unix", self._mux.dial_endpoint(service_id)
+        else:
+            info = self._wait_for(service_id, timeout)
+            network, address = info.network, info.address
+        if network == "unix":
+            target = f"unix:{address}"
+        elif network == "tcp":
+            target = address
+        else:
+            raise BrokerError(f"unknown address type: {address}")
+        opts = list(self._channel_options) + list(options or ())
+        if self._bridge is not None:
+            # TLS (own certificate, trust = host certificate, server name
+            # "localhost") is done by the bridge; grpc talks plaintext to it.
+            target = self._bridge.forward(network, address)
+        channel = grpc.insecure_channel(target, options=opts)
+        self._log.trace("broker: dialed", service_id=service_id, network=network, address=address)
+        with self._lock:
+            self._channels.append(channel)
+        return channel
+
+    def _wait_for(self, service_id: int, timeout: float) -> grpc_broker_pb2.ConnInfo:
         deadline = time.monotonic() + timeout
         with self._lock:
             while service_id not in self._pending:
@@ -88,23 +126,7 @@ class GRPCBroker:
                         "broker closed" if self._closed.is_set() else "timeout waiting for connection info"
                     )
                 self._lock.wait(remaining)
-            info = self._pending.pop(service_id)
-        if info.network == "unix":
-            target = f"unix:{info.address}"
-        elif info.network == "tcp":
-            target = info.address
-        else:
-            raise BrokerError(f"unknown address type: {info.address}")
-        opts = list(self._channel_options) + list(options or ())
-        if self._bridge is not None:
-            # TLS (own certificate, trust = host certificate, server name
-            # "localhost") is done by the bridge; grpc talks plaintext to it.
-            target = self._bridge.forward(info.network, info.address)
-        channel = grpc.insecure_channel(target, options=opts)
-        self._log.trace("broker: dialed", service_id=service_id, network=info.network, address=info.address)
-        with self._lock:
-            self._channels.append(channel)
-        return channel
+            return self._pending.pop(service_id)
 
     def accept_and_serve(
         self,
@@ -114,7 +136,8 @@ class GRPCBroker:
     ) -> grpc.Server:
         """Serve a new gRPC server for service_id and announce it to the host.
 
-        register(server) adds the services. Returns the started server; it is
+        register(server) adds the services. Multiplexed, nothing is
+        announced: the server takes the streams the host knocks for. Returns the started server; it is
         stopped when the broker closes (on Shutdown) or when you stop it.
         Unlike go-plugin's AcceptAndServe this does not block.
         """
@@ -125,13 +148,19 @@ class GRPCBroker:
             options=self._server_options,
         )
         register(server)
-        endpoint = _listener.open_endpoint(server, self._network, self._bridge)
+        if self._mux is not None:
+            endpoint = _listener.Endpoint("unix", _listener.open_private(server, self._local, self._bridge))
+        else:
+            endpoint = _listener.open_endpoint(server, self._network, self._bridge)
         server.start()
         with self._lock:
             self._servers.append((server, endpoint))
-        self._send(
-            grpc_broker_pb2.ConnInfo(service_id=service_id, network=endpoint.network, address=endpoint.address)
-        )
+        if self._mux is not None:
+            self._mux.serve(service_id, endpoint.address)
+        else:
+            self._send(
+                grpc_broker_pb2.ConnInfo(service_id=service_id, network=endpoint.network, address=endpoint.address)
+            )
         self._log.trace("broker: serving", service_id=service_id, network=endpoint.network, address=endpoint.address)
         return server
 
@@ -159,17 +188,8 @@ class GRPCBroker:
         self._outbox.put(info)
 
     def _received(self, info: grpc_broker_pb2.ConnInfo) -> None:
-        knock = info.knock if info.HasField("knock") else None
-        if knock is not None and knock.knock and not knock.ack:
-            # Multiplexing was never negotiated (we answer false): refuse.
-            self._send(
-                grpc_broker_pb2.ConnInfo(
-                    service_id=info.service_id,
-                    knock=grpc_broker_pb2.ConnInfo.Knock(
-                        knock=True, ack=False, error="gRPC broker multiplexing is not supported by this plugin"
-                    ),
-                )
-            )
+        if info.HasField("knock") and info.knock.knock:
+            self._received_knock(info.service_id, info.knock)
             return
         with self._lock:
             if info.service_id in self._pending:
@@ -180,6 +200,22 @@ class GRPCBroker:
         timer = threading.Timer(PENDING_TIMEOUT, self._expire, (info.service_id, info))
         timer.daemon = True
         timer.start()
+
+    def _received_knock(self, service_id: int, knock: grpc_broker_pb2.ConnInfo.Knock) -> None:
+        if knock.ack:
+            if self._mux is not None:
+                self._mux.acknowledged(service_id, knock.error)
+            return
+        error = self._mux.admit(service_id) if self._mux is not None else "gRPC broker multiplexing was not negotiated on this connection"
+        self._send(
+            grpc_broker_pb2.ConnInfo(
+                service_id=service_id, knock=grpc_broker_pb2.ConnInfo.Knock(knock=True, ack=True, error=error)
+            )
+        )
+
+    def send_knock(self, service_id: int) -> None:
+        """Asks the host to take the next stream we open as a connection to its service_id (the multiplexer's knock)."""
+        self._send(grpc_broker_pb2.ConnInfo(service_id=service_id, knock=grpc_broker_pb2.ConnInfo.Knock(knock=True)))
 
     def _expire(self, service_id: int, info: grpc_broker_pb2.ConnInfo) -> None:
         with self._lock:

@@ -8,7 +8,8 @@
 
 Without TLS, gRPC binds the endpoint itself (gRPC Python binds when a port
 is added and listens on start). With AutoMTLS, open_endpoint() binds a plain
-socket for the TLS bridge and gives gRPC a private plaintext socket.
+socket for the TLS bridge and gives gRPC a private plaintext socket. With
+broker multiplexing the host's streams reach a server through open_private().
 """
 
 from __future__ import annotations
@@ -234,3 +235,26 @@ def open_endpoint(server: grpc.Server, network: str, bridge=None) -> Endpoint:
         endpoint.remove()
         raise
     return endpoint
+
+
+def open_private(server: grpc.Server, local, bridge=None) -> str:
+    """Make `server` reachable on a fresh private unix socket (in local.dir); returns its path.
+
+    With AutoMTLS the path leads through the TLS bridge, so whoever pipes a
+    connection into it gets TLS terminated as on a public endpoint.
+    """
+    inner = local.socket_path("grpc")
+    if not server.add_insecure_port(f"unix:{inner}"):
+        raise ListenerError(f"cannot listen on private socket {inner}")
+    if bridge is None:
+        return inner
+    entry = local.socket_path("tls")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(entry)
+        sock.listen(LISTEN_BACKLOG)
+        bridge.serve(sock, "unix", ("unix", inner))
+    except Exception:
+        sock.close()
+        raise
+    return entry

@@ -22,7 +22,9 @@ from ._bridge import TLSBridge
 from ._broker import BrokerServicer, GRPCBroker
 from ._commands import CommandHandler, register_commands
 from ._host_services import _LINK
+from ._local import Local
 from ._log import Logger
+from ._mux import Multiplexer
 from ._stdio import STDERR, STDOUT, StdioBuffer, StdioServicer, make_text_stream
 from ._tls import TLSError, TLSMaterial
 from .gen.plugin import (
@@ -41,6 +43,7 @@ MAX_MESSAGE_SIZE = 2**31 - 1
 ENV_PROTOCOL_VERSIONS = "PLUGIN_PROTOCOL_VERSIONS"
 ENV_CLIENT_CERT = "PLUGIN_CLIENT_CERT"
 ENV_MULTIPLEX_GRPC = "PLUGIN_MULTIPLEX_GRPC"
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
 
 MSG_MISCONFIGURED = (
     "Misconfigured ServeConfig given to serve this plugin: no magic cookie\n"
@@ -277,20 +280,23 @@ def serve(config: ServeConfig) -> None:
         log.error(message, **fields)
         sys.exit(1)
 
-    # 3. AutoMTLS.
+    # 3. Broker multiplexing and AutoMTLS. Both put bytes through our own
+    # code between gRPC and the host, on private sockets (_local.py).
+    multiplex_asked = os.environ.get(ENV_MULTIPLEX_GRPC, "") != ""
+    # strconv.ParseBool's true, as go-plugin reads the variable. yamux streams
+    # reach grpcio through unix sockets, which Windows lacks.
+    multiplex = os.environ.get(ENV_MULTIPLEX_GRPC, "") in _GO_TRUE and sys.platform != "win32"
+    client_cert = os.environ.get(ENV_CLIENT_CERT, "")
+    local = Local() if multiplex or client_cert else None
     tls: Optional[TLSMaterial] = None
     bridge: Optional[TLSBridge] = None
-    client_cert = os.environ.get(ENV_CLIENT_CERT, "")
     if client_cert:
         log.debug("configuring server automatic mTLS")
         try:
             tls = TLSMaterial.auto(client_cert)
-            bridge = TLSBridge(log.named("tls"), tls.cert_pem, tls.key_pem, tls.peer_pem)
+            bridge = TLSBridge(log.named("tls"), local, tls.cert_pem, tls.key_pem, tls.peer_pem)
         except (TLSError, OSError, ValueError) as exc:
             fail("plugin tls init", error=exc)
-    multiplex_asked = os.environ.get(ENV_MULTIPLEX_GRPC, "") != ""
-    if multiplex_asked and os.environ.get(ENV_MULTIPLEX_GRPC, "").lower() in ("1", "t", "true"):
-        log.debug("host asked for gRPC broker multiplexing; not supported, answering false")
 
     # 4. gRPC server and the internal services.
     options = list(GRPC_OPTIONS) + list(SERVER_ONLY_OPTIONS) + list(config.server_options)
@@ -307,12 +313,18 @@ def serve(config: ServeConfig) -> None:
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
 
+    mux: Optional[Multiplexer] = None
+    if multiplex:
+        # The knock goes out over the broker stream; the lambda reads `broker` when it knocks.
+        mux = Multiplexer(log.named("mux"), local, knock=lambda service_id: broker.send_knock(service_id), lost=shutdown.set)
     broker = GRPCBroker(
         log.named("broker"),
         bridge,
         config.network,
         channel_options=GRPC_OPTIONS,
         server_options=list(GRPC_OPTIONS) + list(SERVER_ONLY_OPTIONS),
+        local=local,
+        mux=mux,
     )
     grpc_broker_pb2_grpc.add_GRPCBrokerServicer_to_server(BrokerServicer(broker), server)
     grpc_controller_pb2_grpc.add_GRPCControllerServicer_to_server(_ControllerServicer(shutdown, log), server)
@@ -337,14 +349,21 @@ def serve(config: ServeConfig) -> None:
     ]
     reflection.enable_server_reflection(service_names, server)
 
-    # 5. Listener.
+    # 5. Listener. Multiplexed, the host's one connection is ours (yamux)
+    # and the server is reached through a private socket.
     try:
-        endpoint = _listener.open_endpoint(server, config.network, bridge)
+        if mux is not None:
+            main = _listener.open_private(server, local, bridge)
+            host_listener, endpoint = _listener.listen(config.network)
+        else:
+            endpoint = _listener.open_endpoint(server, config.network, bridge)
     except (_listener.ListenerError, OSError) as exc:
         if bridge is not None:
             bridge.close()
         fail("plugin init error", error=exc)
     server.start()
+    if mux is not None:
+        mux.start(host_listener, endpoint.network, main)
     log.debug("plugin address", network=endpoint.network, address=endpoint.address)
 
     # 6. Handshake line, then flush.
@@ -359,7 +378,8 @@ def serve(config: ServeConfig) -> None:
         ]
     )
     if multiplex_asked:
-        line += "|false"  # no yamux in this SDK
+        # Only for a host that asked: an older host would read it as part of the certificate.
+        line += "|true" if multiplex else "|false"
     # 7. Ignore SIGINT from the handshake on: the host owns Ctrl-C. Set before
     # the line goes out, since a host that reads it may signal at once.
     interrupts = [0]
@@ -390,9 +410,13 @@ def serve(config: ServeConfig) -> None:
         log.debug("plugin: stopping server")
         stopped = server.stop(0)
         broker.close()
+        if mux is not None:
+            mux.close()
         stopped.wait(1.0)
         if bridge is not None:
             bridge.close()
+        if local is not None:
+            local.close()
         endpoint.remove()
         _flush_quietly(sys.stdout)
         _flush_quietly(sys.stderr)
