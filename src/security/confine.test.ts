@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -132,7 +133,10 @@ describe('confined root', () => {
           if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
         }
       } finally {
+        // Gone before the cleanup: a swapper still running would recreate entries under the root as it is removed.
+        const exited = swapper.exitCode !== null || swapper.signalCode !== null ? Promise.resolve() : once(swapper, 'exit');
         swapper.kill('SIGKILL');
+        await exited;
         root.close();
       }
       assert.equal(escapes, 0, `${escapes} escapes in ${tries} tries`);
