@@ -585,9 +585,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       const options = { ...(this.tls ? { tls: this.tls } : {}), describeError };
       if (info.multiplex) {
         // yamux only for a plugin that multiplexes.
-        mux = await (await import('../protocol/multiplexer.js')).connectMultiplexed(info.address, timeoutMs);
-        this.mux = mux;
-        const streams = mux;
+        const streams = await (await import('../protocol/multiplexer.js')).connectMultiplexed(info.address, timeoutMs);
+        mux = this.mux = streams;
         if (!transport.connectVia) throw new Error('this transport cannot run over multiplexed streams');
         connection = transport.connectVia(() => streams.open(), options);
       } else {

@@ -143,9 +143,14 @@ export class GrpcBroker {
   }
 
   private serveChannel(channels: Channels, id: number, register: (registrar: ServiceRegistrar) => void): BrokerServer {
-    const stop = channels.serve(id, register);
-    this.channelServers.add(stop);
+    const served = this.stoppable(id, channels.serve(id, register));
     this.options.send({ serviceId: id, network: NATIVE_NETWORK, address: '', knock: undefined });
+    return served;
+  }
+
+  /** A server with no listener of its own (a channel, a multiplexed id): stopped by its close() or the broker's. */
+  private stoppable(id: number, stop: () => void): BrokerServer {
+    this.channelServers.add(stop);
     return {
       id,
       address: undefined,
@@ -159,18 +164,10 @@ export class GrpcBroker {
     const accept = server.accept?.bind(server);
     if (!accept) throw new Error(`broker: service id ${id}: this transport cannot serve multiplexed streams`);
     const stop = mux.serve(id, { accept });
-    const close = () => {
+    return this.stoppable(id, () => {
       stop();
       server.forceShutdown();
-    };
-    this.channelServers.add(close);
-    return {
-      id,
-      address: undefined,
-      close: () => {
-        if (this.channelServers.delete(close)) close();
-      },
-    };
+    });
   }
 
   /** Waits for the other side to announce `id`, then connects to it. */

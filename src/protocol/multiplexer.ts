@@ -9,8 +9,9 @@
  * host there is none, so they are refused.
  */
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { dial } from '../rpc/dial.js';
+import { dial, retryDial } from '../rpc/dial.js';
 import type { Address } from '../rpc/transport.js';
 import { YamuxSession } from '../rpc/yamux/session.js';
 
@@ -91,18 +92,14 @@ function quiet(stream: Duplex): Duplex {
  * is tried again until `timeoutMs`.
  */
 export async function connectMultiplexed(address: Address, timeoutMs: number): Promise<Multiplexer> {
-  const deadline = Date.now() + timeoutMs;
-  for (let backoffMs = 10; ; backoffMs = Math.min(backoffMs * 2, 250)) {
-    const socket = dial(address);
-    const failure = await Promise.race([once(socket, 'connect').then(() => undefined), once(socket, 'error').then(([err]) => err as NodeJS.ErrnoException)]);
-    if (!failure) {
-      const mux = new Multiplexer();
-      mux.attach(socket, 'host');
-      return mux;
-    }
-    socket.destroy();
-    const left = deadline - Date.now();
-    if (left <= 0 || !['ECONNREFUSED', 'ENOENT'].includes(failure.code ?? '')) throw failure;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, left)));
-  }
+  const socket = await retryDial<Socket>(async () => {
+    const attempt = dial(address);
+    const failure = await Promise.race([once(attempt, 'connect').then(() => undefined), once(attempt, 'error').then(([err]) => err as Error)]);
+    if (!failure) return { ok: attempt };
+    attempt.destroy();
+    return { failure };
+  }, Date.now() + timeoutMs);
+  const mux = new Multiplexer();
+  mux.attach(socket, 'host');
+  return mux;
 }

@@ -19,6 +19,7 @@ import {
   type ServiceDefinition,
 } from '../definition.js';
 import { Code, RpcError } from '../status.js';
+import { retryDial } from '../dial.js';
 import type { ConnectOptions } from '../transport.js';
 import { FlowQueue } from './flow-queue.js';
 import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
@@ -37,11 +38,6 @@ interface Outcome {
 }
 
 type Fail = (error: RpcError) => Promise<Error>;
-
-/** Dial failures of a server that is not listening (yet, or any more): worth another try while time is left. */
-const RETRYABLE = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET']);
-const RETRY_FIRST_MS = 10;
-const RETRY_MAX_MS = 250;
 
 /** Waits for the server's SETTINGS; resolves with why the session failed instead, if it did. */
 function settled(session: ClientHttp2Session, timeoutMs: number): Promise<Error | undefined> {
@@ -84,16 +80,15 @@ export class Http2Connection implements ClientConnection {
    * (or going down: the caller races this against the process's exit).
    */
   async ready(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let backoffMs = RETRY_FIRST_MS; ; backoffMs = Math.min(backoffMs * 2, RETRY_MAX_MS)) {
-      const session = this.current();
-      if (spoke.has(session)) return;
-      const failure = await settled(session, deadline - Date.now());
-      if (!failure) return;
-      const left = deadline - Date.now();
-      if (this.closed || left <= 0 || !RETRYABLE.has((failure as NodeJS.ErrnoException).code ?? '')) throw failure;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, left)));
-    }
+    await retryDial(
+      async (left) => {
+        const session = this.current();
+        const failure = spoke.has(session) ? undefined : await settled(session, left);
+        return failure ? { failure } : { ok: undefined };
+      },
+      Date.now() + timeoutMs,
+      () => this.closed,
+    );
   }
 
   /** Calls already running end with the session; new ones fail. */
