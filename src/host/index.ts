@@ -5,7 +5,10 @@
  */
 export { PluginClient, PluginStartError, type PluginClientOptions, type PluginCommand, type ReattachConfig } from './plugin-client.js';
 export { cleanupClients } from './managed.js';
-export type { ExitInfo } from './plugin-process.js';
+export type { ExitInfo, PluginProcess } from './plugin-process.js';
+export type { Runner, RunnerLaunch, RunningPlugin } from './runners/runner.js';
+export { processRunner } from './runners/process-runner.js';
+export { containerRunner, type ContainerRunnerOptions } from './runners/container-runner.js';
 export type { SecureConfig } from './secure-exec.js';
 export { ChecksumMismatchError } from './secure-exec.js';
 export { runCommand, type CommandEvent } from './commands.js';

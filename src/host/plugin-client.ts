@@ -3,13 +3,12 @@
  * process, read its handshake, connect, keep the broker and stdio streams
  * open, hand out typed clients, and take the process down again.
  */
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { HealthCheckResponse_ServingStatus, HealthDefinition } from '../gen/grpc/health/v1/health.js';
 import { GRPCBrokerDefinition, type ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
@@ -54,7 +53,9 @@ import { within } from '../util/within.js';
 import { diagnose, type StartFacts } from './diagnose.js';
 import { composeEnv } from './env.js';
 import { manage } from './managed.js';
-import { processAlive, processStartTime, ReattachedProcess, SpawnedProcess, type ExitInfo, type PluginProcess } from './plugin-process.js';
+import { processAlive, processStartTime, ReattachedProcess, type ExitInfo, type PluginProcess } from './plugin-process.js';
+import { processRunner } from './runners/process-runner.js';
+import type { Runner, RunningPlugin } from './runners/runner.js';
 import { openVerified, type SecureConfig, type VerifiedExecutable } from './secure-exec.js';
 import { planSandbox, type SandboxLayer, type SandboxPlan, type SandboxResources, type SandboxRuntime } from '../security/sandbox.js';
 
@@ -120,6 +121,12 @@ export interface PluginClientOptions {
   unixSocket?: { dir?: string; group?: string };
   /** Sandbox the plugin process; implies an empty host environment and a socket directory. */
   sandbox?: PluginSandboxOptions;
+  /**
+   * Where the plugin runs: a local child process by default; a container
+   * (containerRunner) or any Runner of the application's. Not with `sandbox`,
+   * which is the local runner's own isolation.
+   */
+  runner?: Runner;
   /** go-plugin hands the host's stdin to the plugin; a TUI host wants 'ignore'. */
   stdin?: 'inherit' | 'ignore';
   /** Raw copy of the plugin's stderr lines. */
@@ -284,6 +291,9 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   reattachConfig(): ReattachConfig {
     if (!this.handshakeInfo || !this.proc) throw new Error(`plugin ${JSON.stringify(this.name)} is not started`);
     const address = this.handshakeInfo.address;
+    if ((this.options.runner ?? processRunner) !== processRunner || this.proc.pid === undefined) {
+      throw new Error(`plugin ${JSON.stringify(this.name)} was started by the ${this.options.runner?.name} runner; only a local process can be reattached to`);
+    }
     if (address.network === NATIVE_NETWORK) {
       throw new Error(
         `plugin ${JSON.stringify(this.name)} runs on hst's native transport, a socket pair no other process can reattach to; start it with native: false (or HST_TRANSPORT=grpc) to reattach`,
@@ -338,9 +348,17 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       if (!graceful && conn) this.logger.warn({ pid: proc.pid }, 'plugin failed to exit gracefully');
       // Also reaps anything the plugin left running in its process group.
       proc.kill();
-      if (proc instanceof SpawnedProcess) await proc.exited;
+      if (!(proc instanceof ReattachedProcess)) await proc.exited;
     }
     this.cleanup();
+  }
+
+  /** How an address the plugin announced is dialled from here: checked by the sandbox, translated by the runner. */
+  private get toHost(): ((address: Address) => Address) | undefined {
+    const plan = this.sandbox;
+    if (plan) return (address) => plan.translateAddress(address);
+    const proc = this.proc as Partial<RunningPlugin> | undefined;
+    return proc?.pluginToHost?.bind(proc);
   }
 
   private closeConnection(): void {
@@ -376,15 +394,18 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       hostCert = await mtls.generateCertificate();
       protocolEnv[ENV_CLIENT_CERT] = hostCert.cert;
     }
-    // A sandboxed plugin can only reach the host through a socket directory bound into its sandbox.
-    if (opts.unixSocket || opts.sandbox) {
+    if (opts.runner && opts.sandbox) {
+      throw new PluginStartError(`plugin ${JSON.stringify(this.name)}: sandbox and runner cannot both be set; the ${opts.runner.name} runner decides where and how the plugin runs`, '');
+    }
+    // A sandboxed plugin can only reach the host through a socket directory bound into its sandbox; a runner places it where the plugin can.
+    if (opts.unixSocket || opts.sandbox || opts.runner) {
       this.socketDir = mkdtempSync(join(opts.unixSocket?.dir ?? tmpdir(), 'plugin-dir'));
       protocolEnv[ENV_UNIX_SOCKET_DIR] = this.socketDir;
       if (opts.unixSocket?.group) protocolEnv[ENV_UNIX_SOCKET_GROUP] = opts.unixSocket.group;
     }
     if (opts.multiplex) protocolEnv[ENV_MULTIPLEX_GRPC] = 'true';
-    // Inside the sandbox's pid namespace the host is out of sight, and the sandbox's watchdog does this job.
-    if (!opts.sandbox) protocolEnv[ENV_HOST_PID] = String(process.pid);
+    // Inside the sandbox's pid namespace the host is out of sight, and the sandbox's watchdog does this job; elsewhere the runner's.
+    if (!opts.sandbox && (opts.runner ?? processRunner) === processRunner) protocolEnv[ENV_HOST_PID] = String(process.pid);
     // A sandboxed plugin never sees the host's environment.
     const env = composeEnv(command.env, opts.skipHostEnv || opts.sandbox ? undefined : process.env, protocolEnv);
 
@@ -414,26 +435,49 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       this.emit('sandbox', { layers: this.sandbox.layers, inactive: this.sandbox.inactive });
     }
     const plan = this.sandbox;
+    const runner = opts.runner ?? processRunner;
     // The offer: one more stdio 'pipe' (libuv makes it a unix socket pair) after the sandbox's own fds.
-    const native = opts.native ?? (nativeByDefault() && runByNode(command));
+    const native = opts.native ?? (nativeByDefault() && runByNode(command) && runner.passesDescriptors === true);
+    if (native && !runner.passesDescriptors) {
+      throw new PluginStartError(`plugin ${JSON.stringify(this.name)}: the ${runner.name} runner cannot pass the native transport's socket pair; start it with native: false`, '');
+    }
     const extraStdio = [...(plan?.stdio ?? []), ...(native ? (['pipe'] as const) : [])];
     const nativeFd = 3 + (plan?.stdio.length ?? 0);
     const childEnv = native ? { ...(plan ? plan.env : env), [ENV_NATIVE_FD]: String(nativeFd) } : plan ? plan.env : env;
-    const child = spawn(plan ? plan.command : execPath, plan ? plan.args : (command.args ?? []), {
-      ...(plan ? { env: childEnv, cwd: plan.cwd } : { argv0: command.path, env: childEnv, ...(command.cwd ? { cwd: command.cwd } : {}) }),
-      stdio: [opts.stdin ?? 'inherit', 'pipe', 'pipe', ...extraStdio],
-      // Its own process group, so kill() takes whatever it started along with it.
-      detached: true,
-    });
-    const spawnFailed = new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
-    if (native) this.nativeSocket = child.stdio[nativeFd] as Socket;
-    this.proc = new SpawnedProcess(child);
-    const proc = this.proc;
+    const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    // One budget for the whole start, handshake and connection together.
+    const deadline = Date.now() + timeoutMs;
+    let runnerSays: string | undefined;
+    const fail = (message: string, cause?: unknown): never => {
+      facts.stderrTail = this.stderrTail.toArray();
+      if (this.proc?.exitInfo) facts.exit = this.proc.exitInfo;
+      throw new PluginStartError(message, [diagnose(facts), runnerSays].filter(Boolean).join('\n'), cause);
+    };
+    let proc: RunningPlugin;
+    try {
+      proc = await runner.start({
+        name: this.name,
+        file: plan ? plan.command : execPath,
+        args: plan ? plan.args : (command.args ?? []),
+        ...(plan ? { cwd: plan.cwd } : { argv0: command.path, ...(command.cwd ? { cwd: command.cwd } : {}) }),
+        env: childEnv,
+        pluginEnv: { ...command.env, ...protocolEnv },
+        ...(this.socketDir ? { socketDir: this.socketDir } : {}),
+        stdin: opts.stdin ?? 'inherit',
+        ...(extraStdio.length ? { extraStdio } : {}),
+        logger: this.logger,
+      });
+    } catch (err) {
+      facts.spawnError = err as NodeJS.ErrnoException;
+      return fail(`plugin ${JSON.stringify(this.name)} could not be started${opts.runner ? ` by the ${runner.name} runner` : ''}: ${(err as Error).message}`, err);
+    }
+    if (native) this.nativeSocket = proc.extraStreams?.[nativeFd - 3] as Socket;
+    this.proc = proc;
     void proc.exited.then((info) => this.onExit(info));
     this.unmanage = opts.managed === false ? undefined : manage(this);
 
     const router = new StderrLogRouter(this.logger);
-    void readLines(child.stderr as Readable, MAX_LINE_BYTES, (line, partial) => {
+    void readLines(proc.stderr, MAX_LINE_BYTES, (line, partial) => {
       opts.stderr?.write(partial ? line : `${line}\n`);
       this.stderrTail.push(line);
       if (partial) this.logger.debug({}, line);
@@ -442,7 +486,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
 
     let firstLine: ((line: string) => void) | undefined;
     const lineArrived = new Promise<string>((resolve) => (firstLine = resolve));
-    void readLines(child.stdout as Readable, MAX_LINE_BYTES, (line) => {
+    void readLines(proc.stdout, MAX_LINE_BYTES, (line) => {
       if (firstLine) {
         firstLine(line);
         firstLine = undefined;
@@ -451,27 +495,16 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       }
     });
 
-    const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-    // One budget for the whole start, handshake and connection together.
-    const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       lineArrived.then((line) => ({ kind: 'line' as const, line })),
-      spawnFailed.then((error) => ({ kind: 'spawn-error' as const, error })),
       proc.exited.then(() => ({ kind: 'exited' as const })),
-      new Promise<{ kind: 'timeout' }>((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), timeoutMs))),
+      new Promise<{ kind: 'timeout' }>((r) => (timer = setTimeout(() => r({ kind: 'timeout' }), Math.max(0, deadline - Date.now())))),
     ]);
     clearTimeout(timer);
+    // What the runner knows (a container engine's own error) goes with every failure from here on.
+    if (outcome.kind !== 'line' && proc.diagnose) runnerSays = await proc.diagnose().catch(() => undefined);
 
-    const fail = (message: string, cause?: unknown): never => {
-      facts.stderrTail = this.stderrTail.toArray();
-      if (proc.exitInfo) facts.exit = proc.exitInfo;
-      throw new PluginStartError(message, diagnose(facts), cause);
-    };
-    if (outcome.kind === 'spawn-error') {
-      facts.spawnError = outcome.error;
-      fail(`plugin ${JSON.stringify(this.name)} could not be started: ${outcome.error.message}`, outcome.error);
-    }
     if (outcome.kind === 'timeout') {
       facts.timedOut = true;
       facts.startTimeoutMs = timeoutMs;
@@ -505,9 +538,10 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       this.nativeSocket?.destroy();
       this.nativeSocket = undefined;
     }
-    if (plan && info.address.network !== NATIVE_NETWORK) {
+    const toHost = this.toHost;
+    if (toHost && info.address.network !== NATIVE_NETWORK) {
       try {
-        info = { ...info, address: plan.translateAddress(info.address) };
+        info = { ...info, address: toHost(info.address) };
       } catch (err) {
         fail((err as Error).message, err);
       }
@@ -608,16 +642,20 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     const signal = this.streams.signal;
     const outbound = new AsyncQueue<ConnInfo>();
     signal.addEventListener('abort', () => outbound.end());
-    const plan = this.sandbox;
     const socketDir = this.socketDir;
     const grpc = transport;
+    const toHost = this.toHost;
+    const toPlugin = (this.proc as Partial<RunningPlugin> | undefined)?.hostToPlugin?.bind(this.proc);
     const broker = new GrpcBroker({
       send: (c) => outbound.push(c),
       // Broker endpoints the plugin announces are checked like its handshake address.
-      ...(grpc ? { transport: plan ? { ...grpc, connect: (address, o) => grpc.connect(plan.translateAddress(address), o) } : grpc } : {}),
+      ...(grpc ? { transport: toHost ? { ...grpc, connect: (address, o) => grpc.connect(toHost(address), o) } : grpc } : {}),
       ...(this.tls ? { tls: this.tls } : {}),
-      // Our broker endpoints must be inside the sandbox's view: its socket directory.
-      listen: () => listen({ network: info.address.network === 'tcp' ? 'tcp' : 'unix', ...(plan && socketDir ? { env: { [ENV_UNIX_SOCKET_DIR]: socketDir } } : {}) }),
+      // Our broker endpoints must be where the plugin can reach them: its socket directory, in its own terms.
+      listen: async () => {
+        const listener = await listen({ network: info.address.network === 'tcp' ? 'tcp' : 'unix', ...(socketDir && (this.sandbox || this.options.runner) ? { env: { [ENV_UNIX_SOCKET_DIR]: socketDir } } : {}) });
+        return toPlugin ? { server: listener.server, close: () => listener.close(), address: toPlugin(listener.address) } : listener;
+      },
       logger: this.logger.child({ name: 'broker' }),
       ...(channels ? { channels } : {}),
       ...(mux ? { mux } : {}),

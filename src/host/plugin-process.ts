@@ -13,7 +13,8 @@ export interface ExitInfo {
 }
 
 export interface PluginProcess {
-  readonly pid: number;
+  /** Undefined where the process is not the host's to see (a container's). */
+  readonly pid: number | undefined;
   readonly exited: Promise<ExitInfo>;
   readonly exitInfo: ExitInfo | undefined;
   /** SIGKILL to the process and, where it leads one, its process group. */

@@ -115,3 +115,28 @@ export function groupMembers(pgid: number): number[] {
 export { collector } from '../../src/util/collector.js';
 
 export { eventually } from './assertions.js';
+
+let containers: { engine: string; runArgs: string[] } | { skip: string } | undefined;
+
+/**
+ * A container engine that runs containers here (podman or docker), and the
+ * `run` arguments it needs on this machine. A sandboxed CI machine lacks
+ * CAP_SYS_RESOURCE and mixes cgroup v1 and v2: crun then refuses to raise
+ * rlimits or to start at all, so the probe falls back to runc with limits
+ * below the machine's own.
+ */
+export function containerEngine(probeImage: (engine: string) => string): { engine: string; runArgs: string[] } | { skip: string } {
+  if (containers) return containers;
+  const engine = ['podman', 'docker'].find((e) => spawnSync(e, ['version'], { stdio: 'ignore' }).status === 0);
+  if (!engine) return (containers = unavailable('no container engine answers (apt-get install podman runc)'));
+  const image = probeImage(engine);
+  const attempts = [[], ['--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024']];
+  const why: string[] = [];
+  for (const runArgs of attempts) {
+    // Without go-plugin's cookie the plugin says what it is and exits 1: the container ran.
+    const probe = spawnSync(engine, ['run', '--rm', '--network', 'none', ...runArgs, '--entrypoint', '/counter-plugin', image], { encoding: 'utf8', timeout: 60_000 });
+    if (probe.stderr.includes('This binary is a plugin')) return (containers = { engine, runArgs });
+    why.push(probe.stderr.trim().split('\n').pop() ?? `exit ${probe.status}`);
+  }
+  return (containers = unavailable(`${engine} cannot run a container here: ${why.join('; ')}`));
+}
