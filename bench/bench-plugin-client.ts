@@ -31,6 +31,7 @@ export async function startBenchPlugin(target: PluginTarget): Promise<BenchPlugi
     command: { path, args },
     autoMTLS: target.autoMTLS,
     ...(target.native !== undefined ? { native: target.native } : {}),
+    ...(target.multiplex ? { multiplex: true } : {}),
     // Our stdin carries the job; the plugin has no use for it.
     stdin: 'ignore',
     startTimeoutMs: START_TIMEOUT_MS,
@@ -38,6 +39,7 @@ export async function startBenchPlugin(target: PluginTarget): Promise<BenchPlugi
   try {
     const bench = await client.dispense<BenchClient>(PLUGIN_NAME);
     checkProtocol(target, client.handshake?.protocol);
+    if (!!client.handshake?.multiplex !== !!target.multiplex) throw new Error(`${target.command.join(' ')}: multiplexing asked ${!!target.multiplex}, but the handshake says ${!!client.handshake?.multiplex}`);
     return { client, bench };
   } catch (err) {
     await client.kill();
@@ -92,6 +94,7 @@ async function connect(target: PluginTarget, checks: Report['checks']): Promise<
     const info = await plugin.bench.info({});
     checks.plugin = { language: info.language, runtime: info.runtime, tls: info.tls };
     checks.transport = plugin.client.handshake?.protocol as TransportProtocol;
+    checks.multiplexed = !!plugin.client.handshake?.multiplex;
     if (info.tls !== expectsTls(target)) {
       const asked = `AutoMTLS is ${target.autoMTLS ? 'on' : 'off'}${target.protocol === NATIVE_PROTOCOL ? ' on the native transport' : ''}`;
       throw new Error(`${asked} but the plugin says its connection is ${info.tls ? '' : 'not '}TLS`);

@@ -23,6 +23,8 @@ export interface PluginTarget {
    * the other one fails the job: the figures would be filed under the wrong side.
    */
   protocol: TransportProtocol;
+  /** go-plugin's broker multiplexing (PluginClient `multiplex`, GRPCBrokerMultiplex in Go); absent, off. */
+  multiplex?: boolean;
   /** Serve hst's host services to the plugin (TypeScript runner only), confined to this directory. */
   hostServices?: { workspace: string };
 }
@@ -85,5 +87,7 @@ export interface Report {
     transport?: TransportProtocol;
     /** Go host: go-plugin logged that it configured AutoMTLS. */
     autoMTLSLogged?: boolean;
+    /** Whether the connection ran multiplexed (TypeScript: the plugin's handshake said so; Go: go-plugin logged it). */
+    multiplexed?: boolean;
   };
 }

@@ -24,7 +24,7 @@ export const usage = `usage: npm run bench -- [--quick | --smoke] [--out <dir>] 
   --smoke        every section once, minimally (for the test suite)
   --out <dir>    where latest.json and latest.meta.json go (default bench/results)
   --write-docs   regenerate the results block of docs/benchmarks.md (a full run does so by default)
-  --sections     comma-separated subset: unary, unary-mtls, payload, callback, stream, start, memory
+  --sections     comma-separated subset: unary, unary-mtls, payload, multiplex, callback, stream, start, memory
   --profile      profile the ts->ts 64 B call under --cpu-prof instead (with --write-docs: into the docs)`;
 
 export class UsageError extends Error {}

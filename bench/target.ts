@@ -15,6 +15,7 @@ export function expectedProtocol(side: Side): TransportProtocol {
 
 export interface TargetOptions {
   autoMTLS?: boolean;
+  multiplex?: boolean;
   hostServices?: PluginTarget['hostServices'];
 }
 
@@ -26,6 +27,7 @@ export function pluginTarget(side: Side, command: string[], options: TargetOptio
     // Only a side that departs from hst's default says so: ts->ts measures what users get unasked.
     ...(side.native === false ? { native: false } : {}),
     protocol: expectedProtocol(side),
+    ...(options.multiplex ? { multiplex: true } : {}),
     ...(options.hostServices ? { hostServices: options.hostServices } : {}),
   };
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sections } from '../../bench/sections/all.js';
-import { pairs } from '../../bench/sides.js';
+import { pairs, sideName } from '../../bench/sides.js';
 import { dist, goPeers, inTempDir, pythonPeer, repo } from '../support/peers.js';
 
 const run = promisify(execFile);
@@ -51,12 +51,20 @@ it('the smoke-sized benchmark writes valid results and prints a table per sectio
     const transports = (side: string) => new Set((meta.checks[side] as Array<{ transport?: string }>).map((c) => c.transport));
     assert.deepEqual(transports('ts->ts'), new Set(['hst1']));
     assert.deepEqual(transports('ts->ts/grpc'), new Set(['grpc']));
+    // The multiplexing section ran each side both ways, and each host confirmed which way it ran.
+    for (const side of ['ts->go', 'go->ts', 'ts->ts/grpc', 'go->go'].filter((s) => withGo || s === 'ts->ts/grpc')) {
+      const muxed = new Set((meta.checks[side] as Array<{ multiplexed?: boolean }>).map((c) => c.multiplexed));
+      assert.ok(muxed.has(true) && muxed.has(false), `${side}: multiplexed checks ${[...muxed].join(', ')}`);
+    }
 
     for (const section of sections) {
       const table = stdout.split(`### ${section.title}\n`)[1];
       assert.ok(table, `no table for ${section.id}`);
       const lines = table.trim().split('\n');
-      assert.match(lines[0] ?? '', /^\| \| unit \| ts->ts \|/);
+      // The section's own columns, in its order (those whose toolchain is missing left out).
+      const header = (lines[0] ?? '').split(' | ').slice(2).map((c) => c.replace(/ \|$/, ''));
+      assert.deepEqual(header, section.columns.map(sideName).filter((c) => header.includes(c)), `${section.id}: header ${lines[0]}`);
+      assert.ok(header.length > 0);
       assert.match(lines[1] ?? '', /^\|---\|---\|(---:\|)+$/);
       assert.match(lines[2] ?? '', /^\| \S.* \| \S+ \| \d/, `${section.id}: no figures in its first row`);
     }

@@ -9,6 +9,8 @@ type Target struct {
 	Kind     string   `json:"kind"` // "plugin" or "floor"
 	Command  []string `json:"command"`
 	AutoMTLS bool     `json:"autoMTLS"`
+	// Multiplex asks for go-plugin's broker multiplexing (GRPCBrokerMultiplex).
+	Multiplex bool `json:"multiplex,omitempty"`
 }
 
 // Task is one entry of Job.tasks; which fields count depends on Kind.
@@ -51,6 +53,8 @@ type Checks struct {
 	Host           string       `json:"host"`
 	Plugin         *PluginCheck `json:"plugin,omitempty"`
 	AutoMTLSLogged *bool        `json:"autoMTLSLogged,omitempty"`
+	// Multiplexed: go-plugin logged that its connection to the plugin is multiplexed.
+	Multiplexed *bool `json:"multiplexed,omitempty"`
 }
 
 type Report struct {

@@ -39,6 +39,15 @@ export const enum GoAwayCode {
 
 /** Each side of a stream starts out allowed to send this much; both sides assume it without a handshake. */
 export const INITIAL_WINDOW = 256 * 1024;
+/**
+ * What we let a peer send on a stream before it hears from us: more than
+ * yamux's initial window, granted with the stream's SYN or ACK as yamux
+ * allows. With go-plugin multiplexing, every gRPC call of a connection
+ * shares one stream, and at 256 KiB a 1 MiB message waited on a
+ * WindowUpdate round trip every 128 KiB. HTTP/2's stream window here is the
+ * same 4 MiB (src/rpc/http2/session-options.ts).
+ */
+export const RECEIVE_WINDOW = 4 * 1024 * 1024;
 
 /** The peer broke the protocol: the session answers with GoAway(ProtocolError) and dies. */
 export class YamuxProtocolError extends Error {

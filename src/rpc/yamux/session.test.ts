@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { connectedSockets } from '../../../test/support/peers.js';
 import { readAll, seededRandom, settles, until } from '../../../test/support/assertions.js';
-import { encodeHeader, Flag, FrameDecoder, FrameType, GoAwayCode, INITIAL_WINDOW, type FrameHeader } from './frame.js';
+import { encodeHeader, Flag, FrameDecoder, FrameType, GoAwayCode, INITIAL_WINDOW, RECEIVE_WINDOW, type FrameHeader } from './frame.js';
 import { ACCEPT_BACKLOG, YamuxSession } from './session.js';
 import type { YamuxStream } from './stream.js';
 
@@ -166,14 +166,14 @@ describe('yamux session', () => {
       else s.pipe(s);
     });
     const slow = client.open();
-    const slowData = randomBytes(MiB);
+    const slowData = randomBytes(RECEIVE_WINDOW + MiB);
     let slowWriteDone = false;
     slow.write(slowData, () => (slowWriteDone = true));
-    await until(() => held?.readableLength === INITIAL_WINDOW, 'the unread stream has a full window buffered', 10_000);
+    await until(() => held?.readableLength === RECEIVE_WINDOW, 'the unread stream has a full window buffered', 10_000);
 
     const data = randomBytes(4 * MiB);
     assert.ok((await settles(roundTrip(client.open(), data, 3), 'the other stream to echo')).equals(data));
-    assert.equal(held!.readableLength, INITIAL_WINDOW, 'the peer sent beyond the window');
+    assert.equal(held!.readableLength, RECEIVE_WINDOW, 'the peer sent beyond the window');
     assert.equal(slowWriteDone, false, 'a write completed without window for it');
 
     slow.end();
@@ -298,6 +298,17 @@ describe('yamux session', () => {
     server.destroy();
   });
 
+  it('grants its whole receive window with the SYN and the ACK, beyond yamux\'s initial 256 KiB', { timeout: 20_000 }, async () => {
+    const { server, raw } = await rawClient();
+    const opened = server.open();
+    await until(() => raw.has(FrameType.WindowUpdate, Flag.SYN, opened.id, RECEIVE_WINDOW - INITIAL_WINDOW), 'the SYN with the extra window');
+    server.on('stream', (s) => s.on('error', () => {}));
+    raw.send(FrameType.WindowUpdate, Flag.SYN, 1, 0);
+    await until(() => raw.has(FrameType.WindowUpdate, Flag.ACK, 1, RECEIVE_WINDOW - INITIAL_WINDOW), 'the ACK with the extra window');
+    opened.on('error', () => {});
+    server.destroy();
+  });
+
   it('drops a stream the peer resets before it is handed out', { timeout: 20_000 }, async () => {
     const { client, server } = await sessions();
     const dropped = client.open();
@@ -323,8 +334,8 @@ describe('yamux session', () => {
   });
 
   for (const [what, frames] of [
-    ['in one frame', [INITIAL_WINDOW + 1]],
-    ['over two frames', [200_000, INITIAL_WINDOW - 200_000 + 1]],
+    ['in one frame', [RECEIVE_WINDOW + 1]],
+    ['over two frames', [200_000, RECEIVE_WINDOW - 200_000 + 1]],
   ] as const) {
     it(`data beyond the window ${what} is a protocol error: GoAway(1), session and streams die`, { timeout: 20_000 }, async () => {
       const { server, raw } = await rawClient();

@@ -115,7 +115,7 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     this.nextId += 2;
     const stream = new YamuxStream(this.host, id);
     this.streams.set(id, stream);
-    this.write([encodeHeader(FrameType.WindowUpdate, Flag.SYN, id, 0)]);
+    stream.announce(Flag.SYN);
     return stream;
   }
 
@@ -319,7 +319,7 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
   private deliver(): void {
     while (this.backlog.length > 0 && this.listenerCount('stream') > 0) {
       const stream = this.backlog.shift()!;
-      stream.accept();
+      stream.announce(Flag.ACK);
       this.emit('stream', stream);
     }
   }

@@ -9,12 +9,12 @@
  * - reading: the peer may send `recvWindow` more bytes. We grant more only
  *   for what the consumer has taken out of the Readable's buffer, so
  *   received-but-unread bytes plus the peer's allowance never exceed
- *   INITIAL_WINDOW: a consumer that stops reading stalls its own stream,
+ *   RECEIVE_WINDOW: a consumer that stops reading stalls its own stream,
  *   never the connection. (Data that is consumed as it is pushed, in
  *   flowing mode, never enters the buffer: receive() grants for that.)
  */
 import { Duplex } from 'node:stream';
-import { encodeHeader, Flag, FrameType, INITIAL_WINDOW, YamuxProtocolError } from './frame.js';
+import { encodeHeader, Flag, FrameType, INITIAL_WINDOW, RECEIVE_WINDOW, YamuxProtocolError } from './frame.js';
 
 /** What a stream needs from its session. */
 export interface StreamHost {
@@ -31,7 +31,7 @@ export interface StreamHost {
  */
 const MAX_DATA_FRAME = 64 * 1024;
 /** Like hashicorp/yamux, grant window in steps of at least half of it: fewer WindowUpdate frames. */
-const GRANT_STEP = INITIAL_WINDOW / 2;
+const GRANT_STEP = RECEIVE_WINDOW / 2;
 
 interface PendingWrite {
   chunks: Buffer[];
@@ -51,6 +51,8 @@ export class YamuxStream extends Duplex {
   private sentFin = false;
   private receivedFin = false;
   private resetByPeer = false;
+  /** Our SYN or ACK has gone out: until then nothing else may be said on the stream. */
+  private announced = false;
 
   constructor(
     private readonly host: StreamHost,
@@ -64,9 +66,10 @@ export class YamuxStream extends Duplex {
     return this.streamId;
   }
 
-  /** Session: as the accepting side, acknowledge the peer's SYN. */
-  accept(): void {
-    this.grant(Flag.ACK);
+  /** Session: open the stream (SYN) or acknowledge the peer's SYN (ACK), granting our whole window with it. */
+  announce(flag: Flag.SYN | Flag.ACK): void {
+    this.announced = true;
+    this.grant(flag);
   }
 
   /** Session: a Data header announced `length` bytes for this stream. */
@@ -128,8 +131,8 @@ export class YamuxStream extends Duplex {
     if (this.destroyed) return;
     // After the peer's FIN nothing more comes (an ACK may still be due).
     // unshift() can put back more than was read: never a negative delta.
-    const delta = this.receivedFin ? 0 : Math.max(0, INITIAL_WINDOW - this.arriving - this.readableLength - this.recvWindow);
-    if (flags === 0 && delta < GRANT_STEP) return;
+    const delta = this.receivedFin ? 0 : Math.max(0, RECEIVE_WINDOW - this.arriving - this.readableLength - this.recvWindow);
+    if (flags === 0 && (delta < GRANT_STEP || !this.announced)) return;
     this.recvWindow += delta;
     this.host.write([encodeHeader(FrameType.WindowUpdate, flags, this.streamId, delta)]);
   }

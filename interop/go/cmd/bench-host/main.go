@@ -37,6 +37,9 @@ const pluginName = "bench"
 // mTLSLog is what go-plugin's Client logs (at debug) when it sets up AutoMTLS.
 var mTLSLog = []byte("configuring client automatic mTLS")
 
+// muxLog is what go-plugin's Client logs (at debug) when its connection is multiplexed.
+var muxLog = []byte("client muxer connected")
+
 // startBatch: plugins started at once for a fleet, as bench/fleet.ts.
 const startBatch = 4
 
@@ -52,16 +55,18 @@ func (benchClientPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *
 }
 
 // logWatch is the host logger's output: it notes whether go-plugin
-// configured AutoMTLS and drops everything else.
+// configured AutoMTLS or multiplexing and drops everything else.
 type logWatch struct {
 	mu   sync.Mutex
 	seen bool
+	mux  bool
 }
 
 func (w *logWatch) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seen = w.seen || bytes.Contains(p, mTLSLog)
+	w.mux = w.mux || bytes.Contains(p, muxLog)
 	return len(p), nil
 }
 
@@ -79,15 +84,16 @@ func start(target bench.Target) (*benchPlugin, error) {
 	log := &logWatch{}
 	cmd := exec.Command(target.Command[0], target.Command[1:]...)
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  handshake,
-		Plugins:          plugin.PluginSet{pluginName: benchClientPlugin{}},
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         target.AutoMTLS,
-		StartTimeout:     60 * time.Second,
-		Logger:           hclog.New(&hclog.LoggerOptions{Name: "bench-host", Level: hclog.Debug, Output: log}),
-		SyncStdout:       io.Discard,
-		SyncStderr:       io.Discard,
+		HandshakeConfig:     handshake,
+		Plugins:             plugin.PluginSet{pluginName: benchClientPlugin{}},
+		Cmd:                 cmd,
+		AllowedProtocols:    []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:            target.AutoMTLS,
+		GRPCBrokerMultiplex: target.Multiplex,
+		StartTimeout:        60 * time.Second,
+		Logger:              hclog.New(&hclog.LoggerOptions{Name: "bench-host", Level: hclog.Debug, Output: log}),
+		SyncStdout:          io.Discard,
+		SyncStderr:          io.Discard,
 	})
 	rpc, err := client.Client()
 	if err != nil {
@@ -182,9 +188,15 @@ func connect(target bench.Target, report *bench.Report) (*benchPlugin, error) {
 	}
 	p.log.mu.Lock()
 	logged := p.log.seen
+	muxed := p.log.mux
 	p.log.mu.Unlock()
 	report.Checks.Plugin = &bench.PluginCheck{Language: info.Language, Runtime: info.Runtime, TLS: info.Tls}
 	report.Checks.AutoMTLSLogged = &logged
+	report.Checks.Multiplexed = &muxed
+	if muxed != target.Multiplex {
+		p.client.Kill()
+		return nil, fmt.Errorf("multiplexing asked %v, but go-plugin logged it %v", target.Multiplex, muxed)
+	}
 	if info.Tls != target.AutoMTLS || logged != target.AutoMTLS {
 		p.client.Kill()
 		return nil, fmt.Errorf("AutoMTLS asked %v, but go-plugin logged it %v and the plugin reports TLS %v", target.AutoMTLS, logged, info.Tls)
