@@ -56,6 +56,8 @@ const KEEPALIVE_MS = 30_000;
 /** How long a ping waits for its answer (hashicorp/yamux bounds pings by its 10 s write timeout). */
 const PING_TIMEOUT_MS = 10_000;
 const MAX_STREAM_ID = 0xffff_ffff;
+/** Two yamux headers with an HTTP/2 frame of up to 24 bytes: control frames, never a call's data. */
+const CONTROL_ONLY_BYTES = 48;
 
 const GOAWAY_REASONS: Record<number, string> = {
   [GoAwayCode.ProtocolError]: 'protocol error',
@@ -76,6 +78,8 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
   private pingSeq = 0;
   private keepAlive: NodeJS.Timeout | undefined;
   private corked = false;
+  /** Bytes written since the socket was corked. */
+  private corkedBytes = 0;
   private drainWaiters: Array<() => void> = [];
 
   constructor(
@@ -219,15 +223,31 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      setImmediate(this.uncork, true);
     }
     let ok = true;
-    for (const frame of frames) ok = this.socket.write(frame);
+    for (const frame of frames) {
+      this.corkedBytes += frame.length;
+      ok = this.socket.write(frame);
+    }
     return ok;
   }
+
+  /**
+   * A turn that wrote only a control frame or two (an HTTP/2 PING ACK, a
+   * WindowUpdate) waits one more turn: grpc-go pings with every response,
+   * node:http2 acknowledges as it reads, and the caller's next request comes
+   * a turn later; together they leave in one write instead of two.
+   */
+  private readonly uncork = (mayWait: boolean): void => {
+    if (mayWait && this.corkedBytes <= CONTROL_ONLY_BYTES && this.state === 'open') {
+      setImmediate(this.uncork, false);
+      return;
+    }
+    this.corked = false;
+    this.corkedBytes = 0;
+    this.socket.uncork();
+  };
 
   private readonly host: StreamHost = {
     write: (frames) => this.write(frames),
