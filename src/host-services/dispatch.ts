@@ -6,7 +6,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { CallContext, MethodDefinition, ServiceDefinition, ServiceImplementation } from '../rpc/definition.js';
-import { RpcError } from '../rpc/status.js';
+import { Code, RpcError } from '../rpc/status.js';
 import type { Caller } from './caller.js';
 import { DeniedError, toRpcError } from './errors.js';
 import { currentCall } from './call-scope.js';
@@ -26,6 +26,8 @@ export interface CallRecord {
   resource: string;
   /** The policy rule that allowed or denied the call, when a policy decided. */
   rule?: string;
+  /** The policy refused the call (its error may still be another's: a request naming no valid resource). */
+  denied?: boolean;
   durationUs: number;
   ok: boolean;
   error?: string;
@@ -87,20 +89,28 @@ function wrap(
     const started = process.hrtime.bigint();
     const requestId = uuidv7();
     let resources: string[] = [];
+    // A request the operation cannot even name a resource for fails, whatever a policy would say of '<invalid>'.
+    let unnamed: RpcError | undefined;
     try {
       const r = spec.resource?.(request, scope) ?? '';
       resources = typeof r === 'string' ? [r] : r;
-    } catch {
+    } catch (err) {
       resources = ['<invalid>'];
+      const e = RpcError.from(err);
+      unnamed = e.code === Code.UNKNOWN ? new RpcError(Code.INVALID_ARGUMENT, e.details, { cause: err }) : e;
     }
     const resource = resources.join(' -> ');
     const capability = spec.capabilityFor?.(request) ?? spec.capability;
     let rule: string | undefined;
+    let denied = false;
     const claimed = ctx.metadata[CLAIMED_CLIENT_ID_HEADER];
     const finish = (err?: unknown) => {
       const e = err === undefined ? undefined : toRpcError(err, operation, resource);
       // A refusal inside the call (a symlink, a redirect hop) is decided by its own rule.
-      if (e instanceof DeniedError) rule = e.rule;
+      if (e instanceof DeniedError) {
+        rule = e.rule;
+        denied = true;
+      }
       hooks.record({
         clientId: caller.clientId,
         owner: caller.owner,
@@ -109,6 +119,7 @@ function wrap(
         capability,
         resource,
         ...(rule ? { rule } : {}),
+        ...(denied ? { denied } : {}),
         durationUs: Number((process.hrtime.bigint() - started) / 1000n),
         ok: !e,
         ...(e ? { error: e.details, code: e.code } : {}),
@@ -121,8 +132,13 @@ function wrap(
       const verdict = await hooks.authorize?.({ caller, operation, capability, resource, resources, requestId });
       rule = verdict?.rule;
     } catch (err) {
-      throw finish(err);
+      if (unnamed && err instanceof DeniedError) {
+        rule = err.rule;
+        denied = true;
+      }
+      throw finish(unnamed ?? err);
     }
+    if (unnamed) throw finish(unnamed);
     return { finish, scope: { operation, capability } };
   };
 

@@ -9,6 +9,6 @@ export interface HostContext {
   readonly limits: Limits;
   /** Environment plugins may read through the Environment service (never the host's own, unless given). */
   readonly env: Readonly<Record<string, string>>;
-  /** One shared instance per key for the life of the host services; closed with them. */
-  shared<T extends { close?(): void | Promise<void> }>(key: string, create: () => T): T;
+  /** One shared instance per key for the life of the host services; closed with them when it has a close(). */
+  shared<T extends object>(key: string, create: () => T): T;
 }

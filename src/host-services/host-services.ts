@@ -14,7 +14,7 @@ import { Caller, type CallerIdentity } from './caller.js';
 import { dispatch, type Authorizer, type CallRecord, type Decision } from './dispatch.js';
 import type { HostContext } from './host-context.js';
 import { defaultLimits, type Limits } from './limits.js';
-import type { HostServiceModule } from './operation.js';
+import { admitModules, type HostServiceModule } from './operation.js';
 import { makeDirs } from '../util/make-dirs.js';
 
 export interface HostServicesOptions {
@@ -84,6 +84,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
     super();
     this.allowHardLinks = options.allowHardLinks ?? false;
     this.authorizer = options.authorize;
+    admitModules(options.modules);
     this.modules = [...options.modules];
     this.limits = { ...defaultLimits, ...options.limits };
     this.logger = (options.logger ?? defaultLogger()).child({ name: 'host-services' });
@@ -99,7 +100,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
       logger: this.logger,
       limits: this.limits,
       env,
-      shared<T extends { close?(): void | Promise<void> }>(key: string, create: () => T): T {
+      shared<T extends object>(key: string, create: () => T): T {
         let value = singletons.get(key) as T | undefined;
         if (!value) singletons.set(key, (value = create()));
         return value;
@@ -114,6 +115,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
 
   /** Adds a domain after construction (e.g. Permissions, which needs the policy). */
   addModule(module: HostServiceModule<any>): void {
+    admitModules([...this.modules, module]);
     this.modules.push(module);
   }
 

@@ -5,7 +5,7 @@
  */
 import { PermissionsDefinition } from '../gen/hst/host/v1/permissions.js';
 import { Code, RpcError } from '../rpc/status.js';
-import { CAPABILITY_KINDS, CapabilityError, parseCapabilityString } from '../security/capability.js';
+import { capabilityKinds, CapabilityError, parseCapabilityString } from '../security/capability.js';
 import type { Policy } from '../security/policy.js';
 import { hostService } from './operation.js';
 
@@ -22,7 +22,7 @@ export function permissionsService(policy: Policy, onRequest?: PermissionRequest
     },
     create: (caller) => ({
       query: ({ kind, resource }) => {
-        if (!(CAPABILITY_KINDS as readonly string[]).includes(kind)) {
+        if (!capabilityKinds().includes(kind)) {
           throw new RpcError(Code.INVALID_ARGUMENT, `Permissions/Query: unknown capability kind ${JSON.stringify(kind)}`);
         }
         return policy.decide(caller.owner, kind, resource);

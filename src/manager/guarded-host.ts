@@ -6,6 +6,7 @@
 import type { Logger } from '../log.js';
 import { allHostServices } from '../host-services/catalog.js';
 import { HostServices } from '../host-services/host-services.js';
+import type { HostServiceModule } from '../host-services/operation.js';
 import type { PermissionRequestHandler } from '../host-services/permissions.js';
 import { AuditLog, auditLogPath } from '../security/audit.js';
 import { guardHostServices } from '../security/guard.js';
@@ -17,6 +18,8 @@ export interface GuardedHostOptions {
   policy?: OperatorPolicy;
   onPermissionRequest?: PermissionRequestHandler;
   allowHardLinks?: boolean;
+  /** The application's own host services, served next to hst's. */
+  modules?: HostServiceModule<any>[];
 }
 
 export class GuardedHost {
@@ -28,7 +31,7 @@ export class GuardedHost {
   private closing: Promise<void> | undefined;
 
   constructor(options: GuardedHostOptions) {
-    this.hostServices = new HostServices({ modules: allHostServices, dataDir: options.dataDir, logger: options.logger, allowHardLinks: options.allowHardLinks ?? false });
+    this.hostServices = new HostServices({ modules: [...allHostServices, ...(options.modules ?? [])], dataDir: options.dataDir, logger: options.logger, allowHardLinks: options.allowHardLinks ?? false });
     this.policy = new Policy(options.policy);
     this.audit = new AuditLog({ path: auditLogPath(options.dataDir) });
     guardHostServices({

@@ -24,6 +24,8 @@ import { validateCommandArgs } from './command-args.js';
 import { CallDeadline } from './deadline.js';
 import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
 import { GuardedHost } from './guarded-host.js';
+import { allHostServices } from '../host-services/catalog.js';
+import { admitModules, type HostServiceModule } from '../host-services/operation.js';
 import type { PluginInfo, PluginManagerEvents } from './plugin-info.js';
 import { PluginRunner, type RunnablePlugin, type RunnerSettings, type SandboxMode } from './plugin-runner.js';
 
@@ -81,6 +83,13 @@ export interface PluginManagerOptions {
   nodeCommand?: string;
   /** python executable for python plugins; default `python3`. */
   pythonCommand?: string;
+  /**
+   * Host services of the application's own, served to every plugin next to
+   * hst's: each operation's capability is checked against the plugin's
+   * manifest and the policy, and audited, like the built-in ones
+   * (docs/extending-host-services.md).
+   */
+  hostServices?: HostServiceModule<any>[];
 }
 
 /** What a call gets: the plugin's client and connection, and the signal to pass to its RPCs. */
@@ -125,6 +134,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     this.dataDir = resolve(options.dataDir ?? '.hst');
     this.logger = options.logger ?? defaultLogger();
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    // Before any manifest is read: their capability kinds must be known to it.
+    if (options.hostServices) admitModules([...allHostServices, ...options.hostServices]);
     this.settings = {
       dataDir: this.dataDir,
       logger: this.logger,
@@ -296,6 +307,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       ...(this.options.policy ? { policy: this.options.policy } : {}),
       allowHardLinks: this.options.allowHardLinks ?? this.options.policy?.allowHardLinks ?? false,
       ...(this.options.onPermissionRequest ? { onPermissionRequest: this.options.onPermissionRequest } : {}),
+      ...(this.options.hostServices ? { modules: this.options.hostServices } : {}),
     });
     return this.guarded;
   }

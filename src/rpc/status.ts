@@ -23,8 +23,16 @@ export enum Code {
 }
 
 /** An error with a status code; thrown by clients and by handlers alike. */
+/**
+ * Marks an RpcError whichever copy of hst made it: an application's host
+ * service may import the packaged bundle while the CLI that loads it runs
+ * the compiled sources, and its NOT_FOUND must not turn into UNKNOWN there.
+ */
+const BRAND = Symbol.for('hst.RpcError');
+
 export class RpcError extends Error {
   override readonly name = 'RpcError';
+  readonly [BRAND] = true;
   constructor(
     readonly code: Code,
     readonly details: string,
@@ -36,7 +44,13 @@ export class RpcError extends Error {
   /** Turns anything thrown by a handler into a status for the peer. */
   static from(err: unknown): RpcError {
     if (err instanceof RpcError) return err;
+    if (isForeignRpcError(err)) return new RpcError(err.code, err.details, { cause: err });
     if (err instanceof Error) return new RpcError(Code.UNKNOWN, err.message, { cause: err });
     return new RpcError(Code.UNKNOWN, String(err));
   }
+}
+
+function isForeignRpcError(err: unknown): err is { code: Code; details: string } {
+  const e = err as Partial<Record<typeof BRAND, unknown>> & { code?: unknown; details?: unknown } | null;
+  return typeof e === 'object' && e !== null && e[BRAND] === true && typeof e.code === 'number' && typeof e.details === 'string';
 }

@@ -24,11 +24,50 @@ export const CAPABILITY_KINDS = [
 
 export type CapabilityKind = (typeof CAPABILITY_KINDS)[number];
 
+/** Operations about the calling plugin itself (its own grants, its own identity): allowed to every plugin, never declared. */
+export const INTROSPECTION_KINDS: readonly string[] = ['permissions', 'self'];
+
 /** Kinds that take no pattern: they are all or nothing. */
 const FLAGS = new Set<string>(['kv', 'temp', 'system', 'process.spawn', 'log']);
 
+/**
+ * A capability kind an application defines for the host services it adds:
+ * `flag`, all or nothing, or `glob`, whose pattern matches the operation's
+ * resource as a path glob does (`*` within a `/`-separated segment, `**`
+ * across them).
+ */
+export type AppCapabilityStyle = 'flag' | 'glob';
+
+/** Kinds defined by applications (src/host-services/operation.ts: HostServiceModule.capabilities). */
+const appKinds = new Map<string, AppCapabilityStyle>();
+const KIND_NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+
+/**
+ * Makes `kind` a capability manifests may ask for and policies may grant.
+ * Kinds are process-wide names, like the services they guard: defining one
+ * again the same way is harmless, differently (or over a built-in kind) an error.
+ */
+export function defineCapabilityKind(kind: string, style: AppCapabilityStyle): void {
+  if ((CAPABILITY_KINDS as readonly string[]).includes(kind)) throw new CapabilityError(`capability kind ${JSON.stringify(kind)} is hst's own and cannot be redefined`);
+  if (!KIND_NAME.test(kind)) throw new CapabilityError(`${JSON.stringify(kind)} is not a capability kind name (lower-case words joined by dots, such as notes.write)`);
+  const existing = appKinds.get(kind);
+  if (existing && existing !== style) throw new CapabilityError(`capability kind ${JSON.stringify(kind)} is already defined as a ${existing}, not a ${style}`);
+  appKinds.set(kind, style);
+}
+
+/** How an application-defined kind takes patterns; undefined for hst's own kinds and unknown names. */
+export function appCapabilityStyle(kind: string): AppCapabilityStyle | undefined {
+  return appKinds.get(kind);
+}
+
+/** Every kind known in this process, hst's first. */
+export function capabilityKinds(): string[] {
+  return [...CAPABILITY_KINDS, ...appKinds.keys()];
+}
+
 export interface Capability {
-  kind: CapabilityKind;
+  /** One of CAPABILITY_KINDS, or a kind an application defined. */
+  kind: string;
   pattern?: string;
   /** A deny rule: beats every allow rule. */
   deny?: boolean;
@@ -47,12 +86,14 @@ export function parseCapabilityString(text: string): Capability {
   const colon = body.indexOf(':');
   const kind = colon === -1 ? body : body.slice(0, colon);
   const pattern = colon === -1 ? undefined : body.slice(colon + 1);
-  if (!(CAPABILITY_KINDS as readonly string[]).includes(kind)) {
-    throw new CapabilityError(`${JSON.stringify(text)} is not a capability; expected one of ${CAPABILITY_KINDS.join(', ')}`);
+  const app = appKinds.get(kind);
+  if (!app && !(CAPABILITY_KINDS as readonly string[]).includes(kind)) {
+    throw new CapabilityError(`${JSON.stringify(text)} is not a capability; expected one of ${capabilityKinds().join(', ')}`);
   }
-  if (FLAGS.has(kind) && pattern !== undefined) throw new CapabilityError(`${JSON.stringify(text)}: ${kind} takes no pattern`);
-  if (!FLAGS.has(kind) && (pattern === undefined || pattern === '')) throw new CapabilityError(`${JSON.stringify(text)}: ${kind} needs a pattern, e.g. ${kind}:…`);
-  return { kind: kind as CapabilityKind, ...(pattern !== undefined ? { pattern } : {}), ...(deny ? { deny: true } : {}), source: text };
+  const flag = app ? app === 'flag' : FLAGS.has(kind);
+  if (flag && pattern !== undefined) throw new CapabilityError(`${JSON.stringify(text)}: ${kind} takes no pattern`);
+  if (!flag && (pattern === undefined || pattern === '')) throw new CapabilityError(`${JSON.stringify(text)}: ${kind} needs a pattern, e.g. ${kind}:…`);
+  return { kind, ...(pattern !== undefined ? { pattern } : {}), ...(deny ? { deny: true } : {}), source: text };
 }
 
 const matchers = new Map<string, (s: string) => boolean>();
@@ -107,6 +148,8 @@ export function covers(cap: Capability, kind: string, resource: string): boolean
   if (cap.kind !== kind) return false;
   if (FLAGS.has(kind)) return true;
   const pattern = cap.pattern as string;
+  const app = appKinds.get(kind);
+  if (app) return app === 'flag' || pathMatcher(pattern)(resource);
   switch (kind) {
     case 'fs.read':
     case 'fs.write':

@@ -16,7 +16,7 @@ import { dirname, posix, resolve } from 'node:path';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { patternProblem as topicPatternProblem } from '../host-services/event-bus.js';
-import { CapabilityError, parseCapabilityString, type Capability, type CapabilityKind } from './capability.js';
+import { appCapabilityStyle, capabilityKinds, CapabilityError, parseCapabilityString, type Capability, type CapabilityKind } from './capability.js';
 
 export type { Capability, CapabilityKind } from './capability.js';
 
@@ -168,6 +168,23 @@ const ALL_CAPABILITIES = `one of ${Object.values(KINDS)
   .map((k) => k.syntax)
   .join(', ')}`;
 
+/**
+ * hst's kinds, then those the host application defined for the services it
+ * added. An unknown kind outside hst's families (notes.read, not fs.raed) may
+ * be an application's whose module was not loaded: the hint says how.
+ */
+function allCapabilities(kind: string): string {
+  const app = capabilityKinds().filter((k) => !isKind(k));
+  if (app.length > 0) return `${ALL_CAPABILITIES}, or one this host's own services define: ${app.map((k) => appKindRule(k, appCapabilityStyle(k) ?? 'flag').syntax).join(', ')}`;
+  const family = kind.split('.')[0] ?? '';
+  if (Object.keys(KINDS).some((k) => k.split('.')[0] === family)) return ALL_CAPABILITIES;
+  return `${ALL_CAPABILITIES}, or a kind a host service of the application defines (PluginManager's hostServices, hst --host-services <module>)`;
+}
+
+function appKindRule(kind: string, style: 'flag' | 'glob'): KindRule {
+  return style === 'flag' ? { syntax: kind } : { syntax: `${kind}:<glob>`, patternProblem: globProblem, example: `${kind}:**` };
+}
+
 function isKind(name: string): name is CapabilityKind {
   return Object.hasOwn(KINDS, name);
 }
@@ -182,8 +199,9 @@ function capabilityProblem(s: string): Finding | undefined {
   const colon = body.indexOf(':');
   const kind = colon < 0 ? body : body.slice(0, colon);
   const pattern = colon < 0 ? undefined : body.slice(colon + 1);
-  if (!isKind(kind)) return { problem: `${shown} is not a capability`, expected: ALL_CAPABILITIES };
-  const rule = KINDS[kind];
+  const app = appCapabilityStyle(kind);
+  if (!isKind(kind) && !app) return { problem: `${shown} is not a capability`, expected: allCapabilities(kind) };
+  const rule = app ? appKindRule(kind, app) : KINDS[kind as CapabilityKind];
   const expected = rule.example ? `${rule.syntax}, such as ${rule.example}` : rule.syntax;
   if (!rule.patternProblem)
     return pattern === undefined ? undefined : { problem: `${shown}: ${kind} takes no pattern`, expected };

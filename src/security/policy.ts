@@ -11,7 +11,7 @@ import type { Decision } from '../host-services/dispatch.js';
 import { DeniedError } from '../host-services/errors.js';
 import { TEMP_PREFIX } from '../host-services/caller.js';
 import { realpathSync } from 'node:fs';
-import { covers, parseCapabilityString, type Capability } from './capability.js';
+import { covers, INTROSPECTION_KINDS, parseCapabilityString, type Capability } from './capability.js';
 
 export interface OperatorPolicy {
   /** The sandbox for every plugin (PluginManager's `sandbox`, which wins when given); default auto. */
@@ -143,7 +143,7 @@ export class Policy extends EventEmitter<{ change: [PolicyChange] }> {
     const inTemp = rawKind.startsWith('fs.') && (resource === TEMP_PREFIX || resource.startsWith(`${TEMP_PREFIX}/`));
     const kind = inTemp ? 'temp' : rawKind;
     // A plugin may always look at its own permissions and what it holds.
-    if (kind === 'permissions' || kind === 'self') return { allowed: true, rule: 'introspection of the plugin itself' };
+    if (INTROSPECTION_KINDS.includes(kind)) return { allowed: true, rule: 'introspection of the plugin itself' };
     if (kind === 'env' && resource === '') return { allowed: true, rule: 'no variables referenced' };
     const rules = this.rules(plugin);
     const operator = this.operatorPlugins.get(plugin);
