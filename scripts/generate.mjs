@@ -21,6 +21,7 @@ export const protoRoots = [
   },
   { input: 'examples/kv/proto', out: 'examples/kv/gen' },
   { input: 'examples/bidirectional/proto', out: 'examples/bidirectional/gen' },
+  { input: 'examples/notes/proto', out: 'examples/notes/gen' },
   { input: 'test/proto', out: 'test/gen' },
   { input: 'bench/proto', out: 'bench/gen' },
 ];

@@ -11,5 +11,7 @@ rm -rf "$out"
 mkdir -p "$out"
 cd "$repo"
 node_modules/.bin/buf generate proto --path proto/hst --template interop/go/buf.gen.yaml -o "$out"
+# The example of a host service an application adds (examples/notes), for its Go plugin.
+node_modules/.bin/buf generate examples/notes/proto --template interop/go/buf.gen.yaml -o "$out"
 # The benchmark's contract (npm run bench), for its Go host and plugin.
 node_modules/.bin/buf generate bench/proto --template interop/go/buf.gen.yaml -o "$out"

@@ -21,6 +21,10 @@ Targets:
   * kv: examples/kv/proto/kv.proto (package `proto`) -> interop/python/gen/,
     flat (`import kv_pb2`), like upstream's Python example; the interop plugin
     puts that directory on sys.path itself.
+  * notes: examples/notes/proto (package `acme.notes.v1`, a host service an
+    application adds) -> examples/notes/plugins/notes-py/gen/, inside the
+    plugin's directory (all a sandboxed plugin may read besides the SDK),
+    imported as `acme.notes.v1.notes_pb2` with gen/ on sys.path.
 
 Requires grpcio-tools (see requirements.txt): its version decides the
 generated code, so regenerate whenever the pin changes.
@@ -96,6 +100,13 @@ TARGETS = [
         proto_root="examples/kv/proto",
         protos=["kv.proto"],
         out_dir="interop/python/gen",
+    ),
+    Target(
+        name="notes",
+        proto_root="examples/notes/proto",
+        protos=["acme/notes/v1/notes.proto"],
+        out_dir="examples/notes/plugins/notes-py/gen",
+        packages=_package_dirs(["acme/notes/v1/notes.proto"]),
     ),
 ]
 

@@ -21,6 +21,7 @@ import { planConcurrentCalls, ROUNDS, runConcurrentCalls, summaryLine } from './
 import { BUILD_SCRIPT, buildPlugins, demoPlugins, missingArgs, sampleArgs, seedWorkspace, setDemoEnvironment, startDemoHttpServer, workspaceOf } from './demo-setup.js';
 import { formatPluginList } from './list.js';
 import { Cli, errorMessage, type GlobalOptions, type HostPolicy, type Style } from './output.js';
+import { withHostServices } from './host-service-modules.js';
 import { pluginProcesses, running } from './plugin-processes.js';
 
 export interface DemoOptions {
@@ -118,6 +119,7 @@ class Demo {
       workspace: () => this.workspace,
       restart: { initialBackoffMs: 100 },
       ...this.options.policy,
+      ...withHostServices(),
     });
     this.m.on('started', ({ pid }) => this.pids.add(pid));
     this.m.on('restarted', ({ pid }) => this.pids.add(pid));

@@ -9,7 +9,7 @@ import { formatInspectReport, inspectPlugin } from './inspect.js';
 import { newPlugin } from './new.js';
 import { keygenCommand, signCommand, verifyCommand } from './keys.js';
 import { listCommand } from './list.js';
-import { Cli, errorMessage, type GlobalOptions } from './output.js';
+import { Cli, errorMessage, exitCodeOf, type GlobalOptions } from './output.js';
 import { runCommand } from './run.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
@@ -52,8 +52,13 @@ const program = new Command()
       .choices(['auto', 'require', 'off'])
       .default('auto'),
   )
+  .option('--host-services <module>', "a JavaScript module of host services the application adds (its default export: hostService({...}) or a list); repeatable", collect)
   .addOption(new Option('--signatures <policy>', 'off: not checked; warn: run unsigned or tampered plugins, flagged; require: refuse them').choices(['off', 'warn', 'require']).default('warn'))
   .configureHelp({ showGlobalOptions: true })
+  .hook('preAction', async () => {
+    const files = globalOptions().hostServices ?? [];
+    if (files.length > 0) await (await import('./host-service-modules.js')).loadHostServiceModules(files);
+  })
   .showHelpAfterError()
   // Anything left over is a mistyped command, reported below rather than as "too many arguments".
   .allowExcessArguments()
@@ -224,5 +229,5 @@ try {
 } catch (err) {
   // Expected failures are reported by the commands; this is the rest, still without a stack trace.
   process.stderr.write(`error: ${errorMessage(err)}\n`);
-  process.exitCode = 1;
+  process.exitCode = exitCodeOf(err);
 }

@@ -14,6 +14,7 @@ import type { SignaturePolicy } from '../security/signature.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { terminalSafe } from '../util/terminal-text.js';
 import { dataDir as defaultDataDir } from './paths.js';
+import { withHostServices } from './host-service-modules.js';
 import { makeDirs } from '../util/make-dirs.js';
 
 /** The options every command takes (commander's names). */
@@ -29,6 +30,8 @@ export interface GlobalOptions {
   sandbox?: SandboxMode;
   /** The operator's signature policy; default warn. */
   signatures?: SignaturePolicy;
+  /** Modules of host services the application adds (--host-services, repeatable). */
+  hostServices?: string[];
 }
 
 /** What the operator decided for every plugin this host runs: passed to each PluginManager the CLI makes. */
@@ -127,7 +130,7 @@ export class Cli {
   }
 
   manager(options: PluginManagerOptions = {}): PluginManager {
-    return new PluginManager({ pluginDirs: this.pluginDirs, dataDir: this.dataDir, logger: this.log(), ...this.hostPolicy, ...options });
+    return new PluginManager({ pluginDirs: this.pluginDirs, dataDir: this.dataDir, logger: this.log(), ...this.hostPolicy, ...withHostServices(), ...options });
   }
 }
 

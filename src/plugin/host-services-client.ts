@@ -13,7 +13,7 @@ import { LogDefinition } from '../gen/hst/host/v1/log.js';
 import { ProcessesDefinition } from '../gen/hst/host/v1/processes.js';
 import { SystemDefinition } from '../gen/hst/host/v1/system.js';
 import { TempDefinition } from '../gen/hst/host/v1/temp.js';
-import type { Client } from '../rpc/definition.js';
+import type { Client, ServiceDefinition } from '../rpc/definition.js';
 import { hostConnection } from './host-connection.js';
 
 export const hostServiceDefinitions = {
@@ -48,4 +48,14 @@ export function hostServices(timeoutMs?: number): Promise<HostServiceClients> {
   // A failed wait may be retried later (the host can still establish).
   clients.catch(() => (clients = undefined));
   return clients;
+}
+
+/**
+ * A typed client for any other service the host serves on the same
+ * connection, such as one the application added next to hst's
+ * (`hostServiceClient(NotesDefinition)`): same identity, policy and audit.
+ */
+export async function hostServiceClient<D extends ServiceDefinition>(definition: D, timeoutMs?: number): Promise<Client<D>> {
+  const { connection } = await hostConnection(timeoutMs);
+  return connection.client(definition);
 }

@@ -20,6 +20,7 @@ import { planConcurrentCalls, runConcurrentCalls, type CallReport, type Concurre
 import { buildPlugins, missingArgs, sampleArgs, seedWorkspace, setDemoEnvironment, startDemoHttpServer, workspaceOf } from '../demo-setup.js';
 import { errorMessage, type HostPolicy } from '../output.js';
 import { pluginProcesses } from '../plugin-processes.js';
+import { withHostServices } from '../host-service-modules.js';
 import { makeDirs } from '../../util/make-dirs.js';
 
 export type Phase = 'starting' | 'ready' | 'resetting' | 'stopping' | 'stopped';
@@ -258,7 +259,7 @@ export class HostController implements TuiController {
     const seeded = seedWorkspace(this.workspace);
     this.say(`a scratch workspace every plugin shares: ${this.workspace} (${seeded} files)`);
     setDemoEnvironment();
-    const manager = new PluginManager({ pluginDirs: this.options.pluginDirs, dataDir: this.options.dataDir, logger: this.options.logger, workspace: () => this.workspace, ...this.options.policy });
+    const manager = new PluginManager({ pluginDirs: this.options.pluginDirs, dataDir: this.options.dataDir, logger: this.options.logger, workspace: () => this.workspace, ...this.options.policy, ...withHostServices() });
     this.manager = manager;
     // A shutdown that began before this manager existed did not stop it; it has started nothing yet.
     if (this.closed()) return;
