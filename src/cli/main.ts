@@ -10,7 +10,7 @@ import { newPlugin } from './new.js';
 import { keygenCommand, signCommand, verifyCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { Cli, errorMessage, exitCodeOf, type GlobalOptions } from './output.js';
-import { runCommand } from './run.js';
+import { commandHelp, runCommand } from './run.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
 import { existsSync } from 'node:fs';
@@ -102,11 +102,24 @@ program
 program
   .command('run')
   .description("run a plugin's command; exits with the command's exit code")
-  .argument('<plugin>')
-  .argument('<command>')
+  .usage('<plugin> <command> [args...]')
+  // `hst run <plugin> <command> --help` is the command's own help, from its manifest: commander must let it through.
+  .helpOption(false)
+  .allowUnknownOption()
+  .argument('[plugin]')
+  .argument('[command]')
   .argument('[args...]', "name=value pairs, or plain values in the order of the command's arguments in plugin.yaml")
-  .addHelpText('after', '\nExamples:\n  hst run filelister head README.md lines=5\n  hst run filelister list path=src --json')
-  .action(async (plugin: string, command: string, args: string[]) => {
+  .addHelpText('after', "\nExamples:\n  hst run filelister head README.md lines=5\n  hst run filelister list path=src --json\n  hst run filelister --help        the plugin's commands\n  hst run filelister head --help   that command's arguments")
+  .action(async (plugin: string | undefined, command: string | undefined, args: string[], _opts: unknown, self: Command) => {
+    const words = [plugin, command, ...args].filter((w): w is string => w !== undefined);
+    const isHelp = (w: string) => w === '--help' || w === '-h';
+    if (words.some(isHelp)) {
+      const [p, c] = words.filter((w) => !isHelp(w));
+      if (p === undefined) self.help();
+      process.exitCode = await commandHelp(cli(), p, c);
+      return;
+    }
+    if (plugin === undefined || command === undefined) self.error(`error: missing required argument '${plugin === undefined ? 'plugin' : 'command'}'`);
     process.exitCode = await runCommand(cli(), plugin, command, args);
   });
 

@@ -3,9 +3,9 @@
  * its commands with the arguments checked against its manifest, streams the
  * output as it comes, and exits with the command's exit code.
  */
-import type { ManifestCommand } from '../security/manifest.js';
+import type { ManifestCommand, ManifestCommandArg } from '../security/manifest.js';
 import { displayLines, terminalSafe } from '../util/terminal-text.js';
-import { errorMessage, exitCodeOf, UsageError, type Cli } from './output.js';
+import { errorMessage, exitCodeOf, table, UsageError, type Cli } from './output.js';
 
 /** `name=value` names an argument; anything else is a value for the next argument in the manifest's order. */
 const NAMED = /^([a-z][a-z0-9-]*)=(.*)$/s;
@@ -106,5 +106,43 @@ class ProgressLine {
     if (!this.shown) return;
     process.stderr.write('\r\u001b[2K');
     this.shown = false;
+  }
+}
+
+/** One argument's line of help: name, type and whether it must be given (or its default), then its help. */
+function argumentLine(arg: ManifestCommandArg): [string, string, string] {
+  const facts = [arg.type !== 'string' ? arg.type : '', arg.required ? 'required' : arg.default !== undefined ? `default ${JSON.stringify(arg.default)}` : 'optional', arg.pattern ? `matching ${arg.pattern}` : ''];
+  return [arg.name, facts.filter(Boolean).join(', '), arg.help ?? ''];
+}
+
+/**
+ * `hst run <plugin> [command] --help`: a command's help, usage and
+ * arguments from the manifest, or the plugin's commands. Everything shown
+ * comes from a plugin's manifest, so it is written out terminal-safe.
+ */
+export async function commandHelp(cli: Cli, plugin: string, command: string | undefined): Promise<number> {
+  const manager = cli.manager();
+  try {
+    await manager.discover();
+    const info = manager.info(plugin);
+    if (!info) throw new UsageError(`no plugin named ${JSON.stringify(plugin)} in ${cli.pluginDirs.join(', ')}`);
+    const safe = (text: string) => terminalSafe(text);
+    if (command === undefined) {
+      const lines = [`${plugin}${info.description ? `: ${info.description}` : ''}`, '', 'commands:', ...table(info.commands.map((c) => [`  ${c.name}`, c.help])), '', `hst run ${plugin} <command> --help shows a command's arguments`];
+      cli.out(`${lines.map(safe).join('\n')}\n`);
+      return 0;
+    }
+    const spec = info.commands.find((c) => c.name === command);
+    if (!spec) throw new UsageError(`plugin ${JSON.stringify(plugin)} has no command ${JSON.stringify(command)}; its commands: ${info.commands.map((c) => c.name).join(', ') || 'none'}`);
+    const usage = spec.usage ?? `${plugin} ${command}${spec.args.map((a) => (a.required ? ` <${a.name}>` : ` [${a.name}]`)).join('')}`;
+    const lines = [`${plugin} ${command}: ${spec.help}`, '', `usage: hst run ${usage}`];
+    if (spec.args.length > 0) lines.push('', 'arguments (name=value, or values in this order):', ...table(spec.args.map(argumentLine).map(([n, f, h]) => [`  ${n}`, f, h])));
+    cli.out(`${lines.map(safe).join('\n')}\n`);
+    return 0;
+  } catch (err) {
+    cli.err(`error: ${errorMessage(err)}\n`);
+    return exitCodeOf(err);
+  } finally {
+    await manager.shutdown();
   }
 }

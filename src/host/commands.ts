@@ -8,10 +8,10 @@ export async function* runCommand(
   connection: ClientConnection,
   command: string,
   args: Record<string, string> = {},
-  options: { color?: boolean; signal?: AbortSignal; timeoutMs?: number } = {},
+  options: { color?: boolean; signal?: AbortSignal; timeoutMs?: number; values?: Record<string, unknown> } = {},
 ): AsyncGenerator<CommandEvent> {
   const stream = connection.client(CommandsDefinition).run(
-    { command, args, color: options.color ?? false },
+    { command, args, color: options.color ?? false, valuesJson: options.values ? JSON.stringify(options.values) : '' },
     { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { deadline: options.timeoutMs } : {}) },
   );
   for await (const event of stream) {

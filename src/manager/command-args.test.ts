@@ -23,6 +23,19 @@ commands:
       - name: author
   - name: status
     help: Show the status
+  - name: plot
+    help: Plot points
+    args:
+      - name: count
+        type: int
+        default: "3"
+      - name: scale
+        type: number
+      - name: log
+        type: bool
+        default: "no"
+      - name: points
+        type: json
 `,
   '/plugins/git-tools/plugin.yaml',
 );
@@ -38,9 +51,9 @@ function refusal(fn: () => unknown): RpcError {
 }
 
 it('fills in defaults, keeps given values and leaves absent optional arguments out', () => {
-  assert.deepEqual(validateCommandArgs(manifest, 'log', { limit: '5' }), { ref: 'HEAD', limit: '5' });
-  assert.deepEqual(validateCommandArgs(manifest, 'log', { limit: '5', ref: 'main', author: 'ada' }), { ref: 'main', limit: '5', author: 'ada' });
-  assert.deepEqual(validateCommandArgs(manifest, 'status', {}), {});
+  assert.deepEqual(validateCommandArgs(manifest, 'log', { limit: '5' }).args, { ref: 'HEAD', limit: '5' });
+  assert.deepEqual(validateCommandArgs(manifest, 'log', { limit: '5', ref: 'main', author: 'ada' }).args, { ref: 'main', limit: '5', author: 'ada' });
+  assert.deepEqual(validateCommandArgs(manifest, 'status', {}), { args: {}, values: {} });
 });
 
 it('refuses a missing required argument, naming plugin, command and argument', () => {
@@ -66,16 +79,42 @@ it('refuses unknown arguments and lists the ones the command takes', () => {
 it('refuses an unknown command with NOT_FOUND and lists the commands', () => {
   const err = refusal(() => validateCommandArgs(manifest, 'push', {}));
   assert.equal(err.code, Code.NOT_FOUND);
-  assert.equal(err.details, 'plugin "git-tools" has no command "push"; its commands: log, status');
+  assert.equal(err.details, 'plugin "git-tools" has no command "push"; its commands: log, status, plot');
 });
 
 it('does not treat inherited object properties as arguments', () => {
   const err = refusal(() => validateCommandArgs(manifest, 'log', JSON.parse('{"limit":"1","__proto__":"x"}')));
   assert.match(err.details, /unknown argument "__proto__"/);
-  assert.deepEqual(validateCommandArgs(manifest, 'log', Object.create({ limit: '9' }, { limit: { value: '2', enumerable: true } })), { ref: 'HEAD', limit: '2' });
+  assert.deepEqual(validateCommandArgs(manifest, 'log', Object.create({ limit: '9' }, { limit: { value: '2', enumerable: true } })).args, { ref: 'HEAD', limit: '2' });
 });
 
 it('cuts long values in messages', () => {
   const err = refusal(() => validateCommandArgs(manifest, 'log', { limit: 'x'.repeat(500) }));
   assert.ok(err.details.length < 200, err.details);
+});
+
+it('typed arguments: each arrives as its type, text that is not one is refused naming the type', () => {
+  assert.deepEqual(validateCommandArgs(manifest, 'plot', { scale: '0.5', log: 'Yes', points: '[[1,2],[3,4]]' }), {
+    args: { count: '3', scale: '0.5', log: 'Yes', points: '[[1,2],[3,4]]' },
+    values: { count: 3, scale: 0.5, log: true, points: [[1, 2], [3, 4]] },
+  });
+  assert.deepEqual(validateCommandArgs(manifest, 'plot', { count: '-7', log: '0' }).values, { count: -7, log: false });
+  for (const [args, said] of [
+    [{ count: '2.5' }, /argument "count" = "2.5" is not a whole number; it takes a int/],
+    [{ count: '99999999999999999999' }, /is not a whole number/],
+    [{ scale: 'big' }, /argument "scale" = "big" is not a number; it takes a number/],
+    [{ log: 'maybe' }, /is not true or false/],
+    [{ points: '[1,' }, /argument "points" = "\[1," is not JSON/],
+  ] as const) {
+    const err = refusal(() => validateCommandArgs(manifest, 'plot', args));
+    assert.equal(err.code, Code.INVALID_ARGUMENT);
+    assert.match(err.details, said);
+  }
+});
+
+it('a typed default that is not of its type is a manifest error on that field', () => {
+  assert.throws(
+    () => parseManifest('name: p\nversion: 1.0.0\nruntime: node\ncommand: main.js\nhandshake: { magic_cookie_key: K, magic_cookie_value: v }\ncommands:\n  - name: c\n    help: h\n    args:\n      - name: n\n        type: int\n        default: many\n', 'p.yaml'),
+    /p\.yaml:12:18: commands\[0\]\.args\[0\]\.default: "many" is not a whole number, as a int argument's default must be/,
+  );
 });

@@ -4,7 +4,7 @@
  * not match their pattern are refused with INVALID_ARGUMENT naming the
  * plugin, the command and the argument; defaults are filled in.
  */
-import type { Manifest } from '../security/manifest.js';
+import { typedArgValue, type Manifest } from '../security/manifest.js';
 import { Code, RpcError } from '../rpc/status.js';
 
 /** Values are user input shown back in messages: long ones are cut. */
@@ -13,7 +13,13 @@ function show(value: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }
 
-export function validateCommandArgs(manifest: Pick<Manifest, 'name' | 'commands'>, command: string, args: Readonly<Record<string, string>>): Record<string, string> {
+/** The arguments as text (the plugin's `args`) and as values of their declared types (its typed `values`). */
+export interface ResolvedArgs {
+  args: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+export function validateCommandArgs(manifest: Pick<Manifest, 'name' | 'commands'>, command: string, args: Readonly<Record<string, string>>): ResolvedArgs {
   const where = `plugin ${JSON.stringify(manifest.name)}`;
   const spec = manifest.commands.find((c) => c.name === command);
   if (!spec) {
@@ -27,6 +33,7 @@ export function validateCommandArgs(manifest: Pick<Manifest, 'name' | 'commands'
     throw new RpcError(Code.INVALID_ARGUMENT, `${prefix}: unknown argument ${unknown.map(show).join(', ')}; it takes ${takes}`);
   }
   const resolved: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
   for (const arg of spec.args) {
     const value = Object.hasOwn(args, arg.name) ? args[arg.name] : arg.default;
     if (value === undefined) {
@@ -37,7 +44,10 @@ export function validateCommandArgs(manifest: Pick<Manifest, 'name' | 'commands'
     if (arg.pattern !== undefined && !new RegExp(arg.pattern, 'u').test(value)) {
       throw new RpcError(Code.INVALID_ARGUMENT, `${prefix}: argument ${JSON.stringify(arg.name)} = ${show(value)} does not match ${arg.pattern}`);
     }
+    const typed = typedArgValue(arg.type ?? 'string', value);
+    if ('problem' in typed) throw new RpcError(Code.INVALID_ARGUMENT, `${prefix}: argument ${JSON.stringify(arg.name)} = ${show(value)} ${typed.problem}; it takes a ${arg.type}`);
     resolved[arg.name] = value;
+    values[arg.name] = typed.value;
   }
-  return resolved;
+  return { args: resolved, values };
 }

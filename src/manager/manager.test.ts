@@ -383,6 +383,21 @@ describe('PluginManager with the sandbox', () => {
 
 
 describe('PluginManager with a Python plugin', () => {
+  it('typed command arguments reach a TypeScript and a Python plugin as numbers, booleans and parsed JSON', { skip: 'skip' in python ? python.skip : false }, async () => {
+    const m = manager();
+    try {
+      for (const plugin of ['toolbox', 'pyplugin']) {
+        const got = result(await run(m, plugin, 'typed', { on: 'yes', data: '{"points":[1,2.5],"name":"x"}', label: '007' }));
+        assert.deepEqual(got.value, { n: 1, on: true, data: { points: [1, 2.5], name: 'x' }, label: '007' }, plugin);
+        const refused = await run(m, plugin, 'typed', { n: 'two' }).catch((e: RpcError) => e);
+        assert.ok(refused instanceof RpcError && refused.code === Code.INVALID_ARGUMENT, String(refused));
+        assert.match(refused.details, new RegExp(`plugin "${plugin}" command "typed": argument "n" = "two" is not a whole number`));
+      }
+    } finally {
+      await m.shutdown();
+    }
+  });
+
   it('starts it, answers health checks, and stops it', { skip: 'skip' in python ? python.skip : false }, async () => {
     const m = manager({ health: { intervalMs: 100, timeoutMs: 2_000 } });
     try {

@@ -267,7 +267,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     try {
       const client = await runner.client(deadline);
       const connection = await deadline.race(client.connect());
-      const events = runPluginCommand(connection, command, resolved, { color: options.color ?? false, signal: deadline.signal });
+      const events = runPluginCommand(connection, command, resolved.args, { color: options.color ?? false, signal: deadline.signal, values: resolved.values });
       try {
         // Raced, so the deadline error comes when the deadline passes, not when the cancelled stream gets round to ending.
         for (let next = await deadline.race(events.next()); !next.done; next = await deadline.race(events.next())) yield next.value;

@@ -11,7 +11,14 @@ import { AsyncQueue } from '../rpc/async-queue.js';
 import { Code, RpcError } from '../rpc/status.js';
 
 export interface CommandContext {
+  /** The arguments as given, as text. */
   args: Readonly<Record<string, string>>;
+  /**
+   * The same arguments as values of the types the manifest declares
+   * (`type: int` arrives as a number, `bool` as a boolean, `json` parsed);
+   * from a host without typed arguments, the text.
+   */
+  values: Readonly<Record<string, unknown>>;
   /** The person's terminal shows colours. */
   color: boolean;
   /** Aborted when the run is cancelled. */
@@ -36,12 +43,13 @@ export class CommandError extends Error {
 
 export function registerCommands(registrar: ServiceRegistrar, commands: CommandSet): void {
   registrar.addService(CommandsDefinition, {
-    run: ({ command, args, color }, ctx) => {
+    run: ({ command, args, color, valuesJson }, ctx) => {
       const handler = Object.hasOwn(commands, command) ? commands[command] : undefined;
       if (!handler) throw new RpcError(Code.NOT_FOUND, `no command ${JSON.stringify(command)}; this plugin has ${Object.keys(commands).join(', ') || 'none'}`);
       const events = new AsyncQueue<DeepPartial<RunCommandResponse>>();
       const context: CommandContext = {
         args,
+        values: valuesJson ? (JSON.parse(valuesJson) as Record<string, unknown>) : args,
         color,
         signal: ctx.signal,
         output: (text) => events.push({ output: text }),

@@ -34,12 +34,50 @@ const MAX_NESTING = 16;
 
 export type Runtime = 'node' | 'binary' | 'python';
 
+/** How a command argument's text is read: the plugin gets the value as this type. */
+export const ARG_TYPES = ['string', 'int', 'number', 'bool', 'json'] as const;
+export type ArgType = (typeof ARG_TYPES)[number];
+
 export interface ManifestCommandArg {
   name: string;
   help?: string;
   required: boolean;
   default?: string;
   pattern?: string;
+  /** Default `string`. */
+  type: ArgType;
+}
+
+/**
+ * An argument's text as its type's value, or why it is not one. Booleans
+ * take true/false, yes/no, on/off and 1/0; ints are whole numbers within
+ * JavaScript's safe range, so every language reads them the same.
+ */
+export function typedArgValue(type: ArgType, text: string): { value: unknown } | { problem: string } {
+  switch (type) {
+    case 'string':
+      return { value: text };
+    case 'int': {
+      const n = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : NaN;
+      return Number.isSafeInteger(n) ? { value: n } : { problem: 'is not a whole number' };
+    }
+    case 'number': {
+      const n = text.trim() === '' ? NaN : Number(text);
+      return Number.isFinite(n) ? { value: n } : { problem: 'is not a number' };
+    }
+    case 'bool': {
+      const word = text.trim().toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(word)) return { value: true };
+      if (['false', 'no', 'off', '0'].includes(word)) return { value: false };
+      return { problem: 'is not true or false (or yes/no, on/off, 1/0)' };
+    }
+    case 'json':
+      try {
+        return { value: JSON.parse(text) as unknown };
+      } catch (err) {
+        return { problem: `is not JSON (${(err as Error).message})` };
+      }
+  }
 }
 
 export interface ManifestCommand {
@@ -445,12 +483,13 @@ const EXPECTED: Record<string, string> = {
   'commands[].help': 'a non-empty help text without control characters',
   'commands[].usage': 'a usage line without control characters',
   'commands[].args': 'a list of arguments with distinct names',
-  'commands[].args[]': 'a mapping with name and optionally help, required, default and pattern',
+  'commands[].args[]': 'a mapping with name and optionally help, required, default, pattern and type',
   'commands[].args[].name': 'an argument name of a-z, 0-9 and "-", starting with a letter, at most 64 characters',
   'commands[].args[].help': 'a help text without control characters',
   'commands[].args[].required': 'true or false',
   'commands[].args[].default': 'a string matching the pattern, only on optional arguments (quote numbers and booleans)',
   'commands[].args[].pattern': 'a JavaScript regular expression (u flag)',
+  'commands[].args[].type': `one of ${ARG_TYPES.join(', ')} (default string): the type the plugin gets the value as`,
   resources: 'a mapping with memory_mb, call_timeout, cpu or max_open_files',
   'resources.memory_mb': 'a positive integer number of MiB',
   'resources.call_timeout': `a duration such as "500ms", "5s", "2m" or "1h30m", or a whole number of milliseconds, from 1 ms to ${MAX_CALL_TIMEOUT_MS} ms`,
@@ -518,13 +557,16 @@ const argShape = {
   required: z.boolean().default(false),
   default: z.string().optional(),
   pattern: rule(z.string(), regexProblem).optional(),
+  type: z.enum(ARG_TYPES).default('string'),
 };
 
 const argSchema = z.strictObject(argShape).superRefine((arg, ctx) => {
   const fail = (problem: string) =>
     ctx.addIssue({ code: 'custom', message: problem, path: ['default'], params: { problem } });
   if (arg.default === undefined) return;
+  const typed = typedArgValue(arg.type, arg.default);
   if (arg.required) fail('a required argument cannot have a default');
+  else if ('problem' in typed) fail(`${show(arg.default)} ${typed.problem}, as a ${arg.type} argument's default must be`);
   // An invalid pattern is reported on its own field; it cannot judge the default.
   else if (arg.pattern !== undefined && !regexProblem(arg.pattern) && !new RegExp(arg.pattern, 'u').test(arg.default)) {
     fail(`${show(arg.default)} does not match the pattern ${show(arg.pattern)}`);
@@ -908,6 +950,7 @@ function toManifest(m: ParsedManifest, file: string): Manifest {
         ...(a.help !== undefined && { help: a.help }),
         ...(a.default !== undefined && { default: a.default }),
         ...(a.pattern !== undefined && { pattern: a.pattern }),
+        type: a.type,
       })),
     })),
     resources,

@@ -54,6 +54,7 @@ commands:
       - name: text
         required: true
       - name: times
+        type: int
         default: "1"
         pattern: ^[0-9]+$
   - name: exit
@@ -68,12 +69,12 @@ await serve({
   handshake: { protocolVersion: 1, magicCookieKey: 'HST_PLUGIN', magicCookieValue: 'exits' },
   plugins: {},
   commands: {
-    echo: ({ args, output, progress }) => {
+    echo: ({ args, values, output, progress }) => {
       for (let i = 1; i <= Number(args.times); i++) {
         progress('echo ' + i + ' of ' + args.times);
         output(args.text + '\\n');
       }
-      return { text: args.text, times: Number(args.times) };
+      return { text: args.text, times: Number(args.times), typedTimes: values.times };
     },
     exit: ({ args, output }) => {
       output('exiting with ' + args.code + '\\n');
@@ -216,10 +217,43 @@ describe('hst run', () => {
     assert.doesNotMatch(invalid.stderr, /\n\s+at /);
   });
 
+  it("--help shows the command's help, usage and arguments from its manifest, or the plugin's commands", () => {
+    const command = hst('run', 'exits', 'echo', '--help');
+    assert.equal(command.status, 0, command.stderr);
+    assert.equal(
+      command.stdout,
+      [
+        'exits echo: Prints text, once per time',
+        '',
+        'usage: hst run exits echo <text> [times]',
+        '',
+        'arguments (name=value, or values in this order):',
+        '  text   required',
+        '  times  int, default "1", matching ^[0-9]+$',
+        '',
+      ].join('\n'),
+    );
+    const plugin = hst('run', 'exits', '-h');
+    assert.equal(plugin.status, 0, plugin.stderr);
+    assert.match(plugin.stdout, /^exits: Echoes and exits with chosen codes\n\ncommands:\n  echo  Prints text, once per time\n  exit  Ends with an exit code\n/);
+    const unknown = hst('run', 'exits', 'shout', '--help');
+    assert.equal(unknown.status, 2);
+    assertCleanError(unknown.stderr, 'plugin "exits" has no command "shout"; its commands: echo, exit');
+    assert.match(hst('run', '--help').stdout, /^Usage: hst run <plugin> <command> \[args\.\.\.\]/);
+  });
+
+  it('a typed argument reaches the plugin typed, and text that is not of its type is refused naming the type', () => {
+    const res = hst('--json', 'run', 'exits', 'echo', 'hi', 'times=02');
+    assert.deepEqual(JSON.parse(res.stdout), { text: 'hi', times: 2, typedTimes: 2 });
+    const refused = hst('run', 'exits', 'echo', 'hi', 'times=-1');
+    assert.equal(refused.status, 2);
+    assertCleanError(refused.stderr, 'plugin "exits" command "echo": argument "times" = "-1" does not match ^[0-9]+$');
+  });
+
   it('--json prints only the result', () => {
     const res = hst('run', 'exits', 'echo', 'hi', '2', '--json');
     assert.equal(res.status, 0, res.stderr);
-    assert.deepEqual(JSON.parse(res.stdout), { text: 'hi', times: 2 });
+    assert.deepEqual(JSON.parse(res.stdout), { text: 'hi', times: 2, typedTimes: 2 });
     const failed = hst('--json', 'run', 'exits', 'exit', '5');
     assert.equal(failed.status, 5);
     assert.deepEqual(JSON.parse(failed.stdout), { error: 'asked to exit with 5' });

@@ -31,12 +31,16 @@ class CommandError(Exception):
 
 @dataclass
 class CommandContext:
+    # The arguments as given, as text.
     args: Mapping[str, str]
     # The person's terminal shows colours (ANSI escapes are welcome).
     color: bool
     # Set when the host cancels the run; long commands should check it.
     cancelled: threading.Event
     _events: "queue.Queue[Optional[commands_pb2.RunCommandResponse]]" = field(repr=False)
+    # The same arguments as values of the types the manifest declares (type: int
+    # arrives as an int, bool as a bool, json parsed); the text from an older host.
+    values: Mapping[str, Any] = field(default_factory=dict)
 
     def output(self, text: str) -> None:
         self._events.put(commands_pb2.RunCommandResponse(output=text))
@@ -71,7 +75,8 @@ class CommandsServicer(commands_pb2_grpc.CommandsServicer):
         events: "queue.Queue[Optional[commands_pb2.RunCommandResponse]]" = queue.Queue()
         cancelled = threading.Event()
         context.add_callback(cancelled.set)
-        ctx = CommandContext(args=dict(request.args), color=request.color, cancelled=cancelled, _events=events)
+        values = json.loads(request.values_json) if request.values_json else dict(request.args)
+        ctx = CommandContext(args=dict(request.args), color=request.color, cancelled=cancelled, _events=events, values=values)
 
         def work() -> None:
             try:

@@ -24,6 +24,13 @@ export interface RunCommandRequest {
   args: { [key: string]: string };
   /** Whether the person's terminal shows colours (the plugin may use ANSI escapes). */
   color: boolean;
+  /**
+   * The same arguments as one JSON object, each value of the type its
+   * manifest entry declares (int and number as numbers, bool as true or
+   * false, json as the parsed value, string as a string). Empty from a host
+   * that predates typed arguments.
+   */
+  valuesJson: string;
 }
 
 export interface RunCommandRequest_ArgsEntry {
@@ -52,7 +59,7 @@ export interface CommandResult {
 }
 
 function createBaseRunCommandRequest(): RunCommandRequest {
-  return { command: "", args: {}, color: false };
+  return { command: "", args: {}, color: false, valuesJson: "" };
 }
 
 export const RunCommandRequest: MessageFns<RunCommandRequest> = {
@@ -65,6 +72,9 @@ export const RunCommandRequest: MessageFns<RunCommandRequest> = {
     });
     if (message.color !== false) {
       writer.uint32(24).bool(message.color);
+    }
+    if (message.valuesJson !== "") {
+      writer.uint32(34).string(message.valuesJson);
     }
     return writer;
   },
@@ -109,6 +119,14 @@ export const RunCommandRequest: MessageFns<RunCommandRequest> = {
             message.color = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.valuesJson = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -137,6 +155,7 @@ export const RunCommandRequest: MessageFns<RunCommandRequest> = {
       {},
     );
     message.color = object.color ?? false;
+    message.valuesJson = object.valuesJson ?? "";
     return message;
   },
 };

@@ -32,7 +32,12 @@ type RunCommandRequest struct {
 	// Arguments by name, already validated by the host against the manifest.
 	Args map[string]string `protobuf:"bytes,2,rep,name=args,proto3" json:"args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Whether the person's terminal shows colours (the plugin may use ANSI escapes).
-	Color         bool `protobuf:"varint,3,opt,name=color,proto3" json:"color,omitempty"`
+	Color bool `protobuf:"varint,3,opt,name=color,proto3" json:"color,omitempty"`
+	// The same arguments as one JSON object, each value of the type its
+	// manifest entry declares (int and number as numbers, bool as true or
+	// false, json as the parsed value, string as a string). Empty from a host
+	// that predates typed arguments.
+	ValuesJson    string `protobuf:"bytes,4,opt,name=values_json,json=valuesJson,proto3" json:"values_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -86,6 +91,13 @@ func (x *RunCommandRequest) GetColor() bool {
 		return x.Color
 	}
 	return false
+}
+
+func (x *RunCommandRequest) GetValuesJson() string {
+	if x != nil {
+		return x.ValuesJson
+	}
+	return ""
 }
 
 type RunCommandResponse struct {
@@ -247,11 +259,13 @@ var File_hst_plugin_v1_commands_proto protoreflect.FileDescriptor
 
 const file_hst_plugin_v1_commands_proto_rawDesc = "" +
 	"\n" +
-	"\x1chst/plugin/v1/commands.proto\x12\rhst.plugin.v1\"\xbc\x01\n" +
+	"\x1chst/plugin/v1/commands.proto\x12\rhst.plugin.v1\"\xdd\x01\n" +
 	"\x11RunCommandRequest\x12\x18\n" +
 	"\acommand\x18\x01 \x01(\tR\acommand\x12>\n" +
 	"\x04args\x18\x02 \x03(\v2*.hst.plugin.v1.RunCommandRequest.ArgsEntryR\x04args\x12\x14\n" +
-	"\x05color\x18\x03 \x01(\bR\x05color\x1a7\n" +
+	"\x05color\x18\x03 \x01(\bR\x05color\x12\x1f\n" +
+	"\vvalues_json\x18\x04 \x01(\tR\n" +
+	"valuesJson\x1a7\n" +
 	"\tArgsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8d\x01\n" +

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+hst_plugin/gen/hst/plugin/v1/commands.proto\x12\rhst.plugin.v1\"\x9a\x01\n\x11RunCommandRequest\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x38\n\x04\x61rgs\x18\x02 \x03(\x0b\x32*.hst.plugin.v1.RunCommandRequest.ArgsEntry\x12\r\n\x05\x63olor\x18\x03 \x01(\x08\x1a+\n\tArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"s\n\x12RunCommandResponse\x12\x10\n\x06output\x18\x01 \x01(\tH\x00\x12\x12\n\x08progress\x18\x02 \x01(\tH\x00\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1c.hst.plugin.v1.CommandResultH\x00\x42\x07\n\x05\x65vent\"0\n\rCommandResult\x12\x0c\n\x04json\x18\x01 \x01(\t\x12\x11\n\texit_code\x18\x02 \x01(\x05\x32X\n\x08\x43ommands\x12L\n\x03Run\x12 .hst.plugin.v1.RunCommandRequest\x1a!.hst.plugin.v1.RunCommandResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+hst_plugin/gen/hst/plugin/v1/commands.proto\x12\rhst.plugin.v1\"\xaf\x01\n\x11RunCommandRequest\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x38\n\x04\x61rgs\x18\x02 \x03(\x0b\x32*.hst.plugin.v1.RunCommandRequest.ArgsEntry\x12\r\n\x05\x63olor\x18\x03 \x01(\x08\x12\x13\n\x0bvalues_json\x18\x04 \x01(\t\x1a+\n\tArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"s\n\x12RunCommandResponse\x12\x10\n\x06output\x18\x01 \x01(\tH\x00\x12\x12\n\x08progress\x18\x02 \x01(\tH\x00\x12.\n\x06result\x18\x03 \x01(\x0b\x32\x1c.hst.plugin.v1.CommandResultH\x00\x42\x07\n\x05\x65vent\"0\n\rCommandResult\x12\x0c\n\x04json\x18\x01 \x01(\t\x12\x11\n\texit_code\x18\x02 \x01(\x05\x32X\n\x08\x43ommands\x12L\n\x03Run\x12 .hst.plugin.v1.RunCommandRequest\x1a!.hst.plugin.v1.RunCommandResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RUNCOMMANDREQUEST_ARGSENTRY']._loaded_options = None
   _globals['_RUNCOMMANDREQUEST_ARGSENTRY']._serialized_options = b'8\001'
   _globals['_RUNCOMMANDREQUEST']._serialized_start=63
-  _globals['_RUNCOMMANDREQUEST']._serialized_end=217
-  _globals['_RUNCOMMANDREQUEST_ARGSENTRY']._serialized_start=174
-  _globals['_RUNCOMMANDREQUEST_ARGSENTRY']._serialized_end=217
-  _globals['_RUNCOMMANDRESPONSE']._serialized_start=219
-  _globals['_RUNCOMMANDRESPONSE']._serialized_end=334
-  _globals['_COMMANDRESULT']._serialized_start=336
-  _globals['_COMMANDRESULT']._serialized_end=384
-  _globals['_COMMANDS']._serialized_start=386
-  _globals['_COMMANDS']._serialized_end=474
+  _globals['_RUNCOMMANDREQUEST']._serialized_end=238
+  _globals['_RUNCOMMANDREQUEST_ARGSENTRY']._serialized_start=195
+  _globals['_RUNCOMMANDREQUEST_ARGSENTRY']._serialized_end=238
+  _globals['_RUNCOMMANDRESPONSE']._serialized_start=240
+  _globals['_RUNCOMMANDRESPONSE']._serialized_end=355
+  _globals['_COMMANDRESULT']._serialized_start=357
+  _globals['_COMMANDRESULT']._serialized_end=405
+  _globals['_COMMANDS']._serialized_start=407
+  _globals['_COMMANDS']._serialized_end=495
 # @@protoc_insertion_point(module_scope)

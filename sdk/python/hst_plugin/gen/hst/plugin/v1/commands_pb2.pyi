@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RunCommandRequest(_message.Message):
-    __slots__ = ("command", "args", "color")
+    __slots__ = ("command", "args", "color", "values_json")
     class ArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -18,10 +18,12 @@ class RunCommandRequest(_message.Message):
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     ARGS_FIELD_NUMBER: _ClassVar[int]
     COLOR_FIELD_NUMBER: _ClassVar[int]
+    VALUES_JSON_FIELD_NUMBER: _ClassVar[int]
     command: str
     args: _containers.ScalarMap[str, str]
     color: bool
-    def __init__(self, command: _Optional[str] = ..., args: _Optional[_Mapping[str, str]] = ..., color: _Optional[bool] = ...) -> None: ...
+    values_json: str
+    def __init__(self, command: _Optional[str] = ..., args: _Optional[_Mapping[str, str]] = ..., color: _Optional[bool] = ..., values_json: _Optional[str] = ...) -> None: ...
 
 class RunCommandResponse(_message.Message):
     __slots__ = ("output", "progress", "result")
