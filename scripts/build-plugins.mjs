@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the plugins under plugins/ that need building outside tsc:
+// Builds the plugins under plugins/ (and examples/notes/plugins/) that need building outside tsc:
 //   node scripts/build-plugins.mjs [name...]     (npm run build:plugins)
 // - runtime binary: the Go source in interop/go/cmd/<name> (the one Go module,
 //   with go-plugin and the generated hst code) is built into the manifest's
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const pluginsDir = join(repo, 'plugins');
+const pluginsDirs = [join(repo, 'plugins'), join(repo, 'examples', 'notes', 'plugins')];
 const goModule = join(repo, 'interop', 'go');
 const python = process.env.PYTHON ?? 'python3';
 // What sdk/python imports at run time (requirements.txt).
@@ -23,16 +23,19 @@ const PYTHON_MODULES = ['grpc', 'grpc_health', 'grpc_reflection', 'google.protob
 
 const shown = (path) => relative(process.cwd(), path) || '.';
 
+/** Plugin name -> its directory, over every plugins directory. */
+const dirs = new Map();
 function discover() {
-  if (!existsSync(pluginsDir)) return [];
-  return readdirSync(pluginsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(pluginsDir, d.name, 'plugin.yaml')))
-    .map((d) => d.name)
-    .sort();
+  for (const pluginsDir of pluginsDirs.filter((d) => existsSync(d))) {
+    for (const d of readdirSync(pluginsDir, { withFileTypes: true })) {
+      if (d.isDirectory() && existsSync(join(pluginsDir, d.name, 'plugin.yaml'))) dirs.set(d.name, join(pluginsDir, d.name));
+    }
+  }
+  return [...dirs.keys()].sort();
 }
 
 function manifestOf(name) {
-  const file = join(pluginsDir, name, 'plugin.yaml');
+  const file = join(dirs.get(name), 'plugin.yaml');
   const manifest = parse(readFileSync(file, 'utf8'));
   if (typeof manifest?.runtime !== 'string' || typeof manifest?.command !== 'string') {
     throw new Error(`${shown(file)}: needs runtime and command`);
@@ -64,7 +67,7 @@ const builders = {
     const source = join(goModule, 'cmd', name);
     if (!existsSync(source)) return `skipped: no Go source in ${shown(source)}`;
     if (!hasGo()) return 'skipped: Go is not installed (https://go.dev/dl/); the plugin cannot start until it is built';
-    const out = join(pluginsDir, name, manifest.command);
+    const out = join(dirs.get(name), manifest.command);
     const build = spawnSync('go', ['build', '-o', out, `./cmd/${name}`], { cwd: goModule, encoding: 'utf8' });
     if (build.status !== 0) throw new Error(`go build ./cmd/${name} failed:\n${build.stderr || build.error?.message}`);
     return `built ${shown(out)}`;
@@ -82,7 +85,7 @@ const all = discover();
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((n) => !all.includes(n));
 if (unknown.length > 0) {
-  console.error(`no plugin ${unknown.join(', ')} in ${shown(pluginsDir)}; there are ${all.join(', ') || 'none'}`);
+  console.error(`no plugin ${unknown.join(', ')} in ${pluginsDirs.map(shown).join(', ')}; there are ${all.join(', ') || 'none'}`);
   process.exit(2);
 }
 const names = wanted.length > 0 ? wanted : all;

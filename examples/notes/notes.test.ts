@@ -24,7 +24,7 @@ const skip = 'skip' in go ? go.skip : 'skip' in python ? python.skip : false;
 
 /** The Go plugin's binary, where its manifest says it is. */
 function buildGoPlugin(): void {
-  execFileSync('go', ['build', '-o', join(pluginsDir, 'notes-go', 'bin', 'notes-go'), './cmd/notes-plugin'], { cwd: join(repo, 'interop', 'go'), stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [join(repo, 'scripts', 'build-plugins.mjs'), 'notes-go'], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function command(m: PluginManager, plugin: string, name: string, args: Record<string, string>): Promise<{ value: Record<string, unknown>; exitCode: number; output: string }> {

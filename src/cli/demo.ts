@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from '../log.js';
 import { PluginManager } from '../manager/manager.js';
 import type { PluginManagerEvents } from '../manager/plugin-info.js';
@@ -23,6 +24,8 @@ import { formatPluginList } from './list.js';
 import { Cli, errorMessage, type GlobalOptions, type HostPolicy, type Style } from './output.js';
 import { withHostServices } from './host-service-modules.js';
 import { pluginProcesses, running } from './plugin-processes.js';
+import { repoRoot } from './paths.js';
+import type { HostServiceModule } from '../host-services/operation.js';
 
 export interface DemoOptions {
   pluginDirs: string[];
@@ -84,9 +87,10 @@ class Demo {
         await this.step('2. Several plugins calling the shared host services at once', () => this.concurrency());
         await this.step('3. A refused operation and its audit record', () => this.denied());
         await this.step('4. A plugin killed with SIGKILL and restarted', () => this.killAndRestart());
+        if (this.options.build) await this.step("5. A host service the application adds, called from three languages", () => this.appHostService());
       }
     } finally {
-      await this.step('5. Shutdown', () => this.shutdown());
+      await this.step(`${this.options.build ? 6 : 5}. Shutdown`, () => this.shutdown());
       this.httpServer?.close();
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -235,13 +239,62 @@ class Demo {
     this.print(`   ${this.s.green('ok')}    ${name} list works again: ${summarize(outcome.value)}`);
   }
 
+  /**
+   * examples/notes: a second manager serving Notes, the application's own
+   * host service, to its TypeScript, Go and Python plugins; each writes its
+   * note, reads another's, and one is refused a note that is not its own.
+   */
+  private async appHostService(): Promise<void> {
+    const service = join(repoRoot, 'dist', 'examples', 'notes', 'notes-service.js');
+    if (!existsSync(service)) {
+      this.print(`   not shown: ${service} is not there (run the demo from the repository after npm install)`);
+      return;
+    }
+    const { notesService } = (await import(pathToFileURL(service).href)) as { notesService: HostServiceModule<any> };
+    const notes = new PluginManager({
+      pluginDirs: [NOTES_PLUGINS],
+      dataDir: join(this.options.dataDir, 'notes-host'),
+      logger: this.options.logger,
+      hostServices: [notesService],
+      ...this.options.policy,
+    });
+    notes.on('started', ({ pid }) => this.pids.add(pid));
+    this.print(`   Notes (examples/notes/notes-service.ts) is served next to hst's services; each plugin may write shared/<its name>/** and read shared/**`);
+    try {
+      const { plugins } = await notes.discover();
+      const runnable = plugins.filter((p) => p.status !== 'unavailable' && p.status !== 'invalid').map((p) => p.name);
+      for (const p of plugins.filter((q) => !runnable.includes(q.name))) this.print(`   ${this.s.bold(p.name)}  ${this.s.yellow(`${p.status}: ${p.lastError ?? ''}`)}`);
+      for (const name of runnable) {
+        const put = await runToOutcome(notes, name, 'put', { name: `shared/${name}/todo`, text: `hello from ${name}` });
+        if (!put.ok) this.fail(`${name} put: ${failureText(put)}`);
+        else this.print(`   ${this.s.green('ok')}    ${name.padEnd(9)} put shared/${name}/todo -> ${summarize(put.value)}`);
+      }
+      for (const [i, name] of runnable.entries()) {
+        const other = runnable[(i + 1) % runnable.length] as string;
+        const got = await runToOutcome(notes, name, 'get', { name: `shared/${other}/todo` });
+        const by = (got.value as { writtenBy?: string } | null)?.writtenBy;
+        if (!got.ok || by !== other) this.fail(`${name} get shared/${other}/todo: ${got.ok ? `written by ${String(by)}` : failureText(got)}`);
+        else this.print(`   ${this.s.green('ok')}    ${name.padEnd(9)} get shared/${other}/todo -> ${summarize(got.value)}`);
+      }
+      const [intruder, victim] = [runnable.at(-1), runnable[0]];
+      if (intruder && victim && intruder !== victim) {
+        const refused = await runToOutcome(notes, intruder, 'put', { name: `shared/${victim}/todo`, text: 'overwritten' });
+        const record = readAudit(notes.auditPath, { plugin: intruder, denied: true }).findLast((r) => r.op === 'Notes/Put');
+        if (refused.exitCode === 0 || !record) this.fail(`${intruder} was not refused writing ${victim}'s note`);
+        else this.print(`   ${this.s.green('ok')}    ${intruder.padEnd(9)} put shared/${victim}/todo refused: ${failureText(refused)}; audited (${record.capability} ${record.resource}: ${record.rule})`);
+      }
+    } finally {
+      await notes.shutdown();
+    }
+  }
+
   private async shutdown(): Promise<void> {
     if (!this.manager) return;
     const started = performance.now();
     await this.m.shutdown();
     this.print(`   stopped every plugin in ${Math.round(performance.now() - started)} ms`);
     const stillRunning = [...this.pids].filter(running);
-    const left = pluginProcesses(this.options.pluginDirs.map((d) => resolve(d)), resolve(this.options.dataDir));
+    const left = pluginProcesses([...this.options.pluginDirs.map((d) => resolve(d)), ...(this.options.build ? [NOTES_PLUGINS] : [])], resolve(this.options.dataDir));
     if (stillRunning.length > 0) this.fail(`plugin processes still running: ${stillRunning.join(', ')}`);
     if (left.length > 0) this.fail(`processes still running from the plugin directories: ${left.map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
     if (stillRunning.length === 0 && left.length === 0) {
@@ -249,6 +302,9 @@ class Demo {
     }
   }
 }
+
+/** The example plugins of a host service the application adds (examples/notes). */
+const NOTES_PLUGINS = join(repoRoot, 'examples', 'notes', 'plugins');
 
 function indent(text: string): string {
   return text.replace(/^(?=.)/gm, '   ');

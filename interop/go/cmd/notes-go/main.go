@@ -1,12 +1,12 @@
-// Command notes-plugin is the Go plugin of examples/notes: it calls Notes,
+// Command notes-go is the Go plugin of examples/notes: it calls Notes,
 // a host service the application added to hst, on the same connection and
 // under the same capability checks as hst's own services.
 //
 //	put <name> <text>   writes a note; result {revision}
 //	get <name>          reads it back; result {text, revision, writtenBy}
 //
-// examples/notes/plugins/notes-go/plugin.yaml is its manifest; the tests
-// build it into that directory's bin/notes-go.
+// examples/notes/plugins/notes-go/plugin.yaml is its manifest; `npm run
+// build:plugins` builds it into that directory's bin/notes-go.
 package main
 
 import (
