@@ -32,7 +32,7 @@ describe('plugin discovery', () => {
     const toolbox = byFile(plugins, 'plugins/toolbox/');
     assert.equal(toolbox.status, 'discovered');
     assert.equal(toolbox.name, 'toolbox');
-    assert.equal(toolbox.manifest?.commands.length, 5);
+    assert.equal(toolbox.manifest?.commands.length, 6);
     assert.equal(toolbox.language, 'javascript');
     assert.equal(toolbox.signature?.status, 'skipped');
     assert.ok(toolbox.manifestBytes?.toString().startsWith('name: toolbox\n'), 'the bytes that were parsed are kept');

@@ -24,6 +24,7 @@ import { validateCommandArgs } from './command-args.js';
 import { CallDeadline } from './deadline.js';
 import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
 import { GuardedHost } from './guarded-host.js';
+import { serviceGraph } from './service-graph.js';
 import { allHostServices } from '../host-services/catalog.js';
 import { admitModules, type HostServiceModule } from '../host-services/operation.js';
 import type { PluginInfo, PluginManagerEvents } from './plugin-info.js';
@@ -127,6 +128,10 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   private guarded: GuardedHost | undefined;
   private closing: Promise<void> | undefined;
   private removeSignalHandlers: (() => void) | undefined;
+  /** Plugin -> the plugins providing what it requires (see checkServices). */
+  private providers = new Map<string, string[]>();
+  /** Services the host serves itself, which no plugin needs to provide. */
+  private readonly hostServes: ReadonlySet<string>;
 
   constructor(private readonly options: PluginManagerOptions = {}) {
     super();
@@ -136,6 +141,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     // Before any manifest is read: their capability kinds must be known to it.
     if (options.hostServices) admitModules([...allHostServices, ...options.hostServices]);
+    this.hostServes = new Set([...allHostServices, ...(options.hostServices ?? [])].map((m) => m.definition.fullName));
     this.settings = {
       dataDir: this.dataDir,
       logger: this.logger,
@@ -194,7 +200,34 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       this.emit('state', runner.info());
     }
     for (const [name, runner] of this.runners) if (!found.has(name) && !isActive(runner)) this.runners.delete(name);
+    this.checkServices();
     return { plugins: this.list(), warnings: report.warnings };
+  }
+
+  /**
+   * provides/requires across the plugins found (service-graph.ts): a plugin
+   * whose requirements cannot be met becomes invalid, saying why; the others
+   * learn their providers, which start before them.
+   */
+  private checkServices(): void {
+    const named = new Set(this.runners.keys());
+    const unrunnable = new Map<string, DiscoveredPlugin>();
+    for (const p of this.rejected) if (p.manifest && !named.has(p.name) && !unrunnable.has(p.name)) unrunnable.set(p.name, p);
+    const graph = serviceGraph(
+      [
+        ...[...this.runners.values()].map((r) => ({ name: r.name, provides: r.manifest.provides, requires: r.manifest.requires })),
+        ...[...unrunnable.values()].map((p) => ({ name: p.name, provides: p.manifest?.provides ?? [], requires: p.manifest?.requires ?? [], unrunnable: p.problem ?? p.status })),
+      ],
+      this.hostServes,
+    );
+    this.providers = graph.providers;
+    for (const [name, problem] of graph.problems) {
+      const runner = this.runners.get(name);
+      if (!runner || isActive(runner)) continue;
+      this.runners.delete(name);
+      this.rejected.push({ ...runner.plugin, status: 'invalid', problem: `${runner.plugin.file}: ${problem}` });
+      this.emit('state', rejectedInfo(this.rejected.at(-1) as DiscoveredPlugin));
+    }
   }
 
   /** Every plugin found, runnable or not, by name. */
@@ -216,6 +249,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   async start(name?: string): Promise<PluginInfo | PluginInfo[]> {
     if (name === undefined) return this.startAll();
     const runner = await this.runner(name, true);
+    await this.startIfIdle(runner);
     await runner.start();
     return runner.info();
   }
@@ -225,7 +259,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     this.ensureOpen();
     await (this.discovered ?? this.discover());
     const idle = [...this.runners.values()].filter((r) => r.state === 'discovered' || r.state === 'stopped');
-    await Promise.allSettled(idle.map((r) => r.start()));
+    await Promise.allSettled(idle.map((r) => this.startIfIdle(r)));
     return this.list();
   }
 
@@ -316,7 +350,12 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     if (this.closing) throw new RpcError(Code.FAILED_PRECONDITION, 'the plugin manager is shut down');
   }
 
+  /** Starts the plugin if it is not running, after the plugins providing what it requires. */
   private async startIfIdle(runner: PluginRunner): Promise<void> {
+    for (const name of this.providers.get(runner.name) ?? []) {
+      const provider = this.runners.get(name);
+      if (provider) await this.startIfIdle(provider);
+    }
     if (runner.state === 'discovered' || runner.state === 'stopped') await runner.start();
   }
 
