@@ -15,6 +15,8 @@ import { dispatch, type Authorizer, type CallRecord, type Decision } from './dis
 import type { HostContext } from './host-context.js';
 import { defaultLimits, type Limits } from './limits.js';
 import { admitModules, type HostServiceModule } from './operation.js';
+import { relayModule, type RelayedServices } from './provided-services.js';
+import type { ForwardHandler } from '../rpc/forwarding.js';
 import { makeDirs } from '../util/make-dirs.js';
 
 export interface HostServicesOptions {
@@ -78,6 +80,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
   private readonly singletons = new Map<string, { close?(): void | Promise<void> }>();
   private authorizer: Authorizer | undefined;
   private readonly modules: HostServiceModule<any>[];
+  private relays: ((caller: Caller) => RelayedServices) | undefined;
   private readonly allowHardLinks: boolean;
 
   constructor(options: HostServicesOptions) {
@@ -111,6 +114,11 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
   /** Installs the policy that decides every call (see security/guard.ts). */
   setAuthorizer(authorize: Authorizer | undefined): void {
     this.authorizer = authorize;
+  }
+
+  /** Which services other plugins provide to a plugin, relayed on its connection (provided-services.ts). */
+  setRelays(relays: ((caller: Caller) => RelayedServices) | undefined): void {
+    this.relays = relays;
   }
 
   /** Adds a domain after construction (e.g. Permissions, which needs the policy). */
@@ -148,8 +156,11 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
         this.emit('call', record);
       },
     };
-    for (const module of this.modules) {
-      registrar.addService(module.definition, dispatch(module, module.create(caller, this.context), { caller, host: this.context }, hooks));
+    const serve = (module: HostServiceModule<any>) => dispatch(module, module.create(caller, this.context), { caller, host: this.context }, hooks);
+    for (const module of this.modules) registrar.addService(module.definition, serve(module));
+    for (const [service, relay] of this.relays?.(caller) ?? []) {
+      if (!registrar.addForwarding) throw new Error(`this connection cannot relay ${service}: its transport does not forward calls`);
+      registrar.addForwarding(service, (method) => serve(relayModule(service, method, relay))[method] as ForwardHandler);
     }
   }
 

@@ -25,6 +25,9 @@ import { CallDeadline } from './deadline.js';
 import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
 import { GuardedHost } from './guarded-host.js';
 import { serviceGraph } from './service-graph.js';
+import type { Relay, RelayedServices } from '../host-services/provided-services.js';
+import { rawService } from '../rpc/forwarding.js';
+import { typedClient, type CallOptions as RpcCallOptions, type Client, type ServiceDefinition } from '../rpc/definition.js';
 import { allHostServices } from '../host-services/catalog.js';
 import { admitModules, type HostServiceModule } from '../host-services/operation.js';
 import type { PluginInfo, PluginManagerEvents } from './plugin-info.js';
@@ -113,6 +116,8 @@ export interface RunCommandOptions extends CallOptions {
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+/** Metadata the host sets on a relayed call: the consumer's name, as the host knows it. */
+export const CONSUMER_HEADER = 'hst-consumer';
 const DEFAULT_HEALTH = { intervalMs: 10_000, timeoutMs: 5_000 };
 
 export class PluginManager extends EventEmitter<PluginManagerEvents> {
@@ -268,6 +273,72 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   }
 
   /**
+   * A typed client for a service a plugin provides (`provides:` in its
+   * manifest), for the application itself: each call goes to the provider's
+   * current connection, starting it if need be and waiting out a restart.
+   */
+  service<D extends ServiceDefinition>(definition: D): Client<D> {
+    const connection = async (signal?: AbortSignal) => {
+      const provider = this.providerOf(definition.fullName);
+      return this.providerConnection(provider, signal);
+    };
+    return typedClient(definition, (_path, method) => {
+      const key = Object.keys(definition.methods).find((k) => definition.methods[k] === method) as string;
+      const call = (conn: ClientConnection, input: unknown, options?: RpcCallOptions) => (conn.client(definition) as Record<string, (i: unknown, o?: RpcCallOptions) => unknown>)[key]?.(input, options);
+      if (method.responseStream) {
+        return (input: unknown, options?: RpcCallOptions) =>
+          (async function* () {
+            yield* call(await connection(options?.signal), input, options) as AsyncIterable<unknown>;
+          })();
+      }
+      return async (input: unknown, options?: RpcCallOptions) => call(await connection(options?.signal), input, options);
+    });
+  }
+
+  /** The one running plugin that provides `service`. */
+  private providerOf(service: string): string {
+    const runner = [...this.runners.values()].find((r) => r.manifest.provides.includes(service));
+    if (!runner) throw new RpcError(Code.UNIMPLEMENTED, `no plugin provides ${service}${this.discovered ? '' : ' (plugins are not discovered yet: call discover() or start() first)'}`);
+    return runner.name;
+  }
+
+  /** The provider's connection now: started if idle, waited for while it (re)starts, within its call timeout. */
+  private async providerConnection(name: string, signal?: AbortSignal): Promise<ClientConnection> {
+    const runner = await this.runner(name, true);
+    await this.startIfIdle(runner);
+    const deadline = new CallDeadline(runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs, `plugin ${JSON.stringify(name)}`, signal);
+    try {
+      const client = await runner.client(deadline);
+      return await deadline.race(client.connect());
+    } catch (err) {
+      throw deadline.explain(err);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /**
+   * The services other plugins provide to `consumer`, relayed by the host on
+   * the consumer's own connection (src/host-services/provided-services.ts).
+   * The provider learns who calls from `hst-consumer`, which the host sets.
+   */
+  private relaysFor(consumer: string): RelayedServices {
+    const relays = new Map<string, Relay>();
+    for (const service of this.runners.get(consumer)?.manifest.requires ?? []) {
+      const provider = [...this.runners.values()].find((r) => r.manifest.provides.includes(service))?.name;
+      if (!provider) continue;
+      relays.set(service, (method, requests, ctx) =>
+        (async function* (manager: PluginManager) {
+          const connection = await manager.providerConnection(provider, ctx.signal);
+          const metadata = { ...Object.fromEntries(Object.entries(ctx.metadata).filter(([k]) => !k.startsWith('hst-'))), [CONSUMER_HEADER]: consumer };
+          yield* connection.client(rawService(service, method))[method]?.(requests, { signal: ctx.signal, metadata }) as unknown as AsyncIterable<Uint8Array>;
+        })(this),
+      );
+    }
+    return relays;
+  }
+
+  /**
    * Runs `fn` against a plugin within its call timeout. A plugin that is not
    * started is started first (outside the timeout); one that is restarting is
    * waited for (inside it).
@@ -335,7 +406,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
 
   private host(): GuardedHost {
     this.ensureOpen();
-    this.guarded ??= new GuardedHost({
+    if (this.guarded) return this.guarded;
+    this.guarded = new GuardedHost({
       dataDir: this.dataDir,
       logger: this.logger,
       ...(this.options.policy ? { policy: this.options.policy } : {}),
@@ -343,6 +415,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       ...(this.options.onPermissionRequest ? { onPermissionRequest: this.options.onPermissionRequest } : {}),
       ...(this.options.hostServices ? { modules: this.options.hostServices } : {}),
     });
+    this.guarded.hostServices.setRelays((caller) => this.relaysFor(caller.owner));
     return this.guarded;
   }
 

@@ -23,6 +23,7 @@ import type { DiscoveredPlugin } from './discovery.js';
 import type { GuardedHost } from './guarded-host.js';
 import type { PluginInfo, PluginManagerEvents, PluginStatus } from './plugin-info.js';
 import { launchPlan, type RuntimeOptions } from './runtime.js';
+import { requiredServiceGrants } from '../host-services/provided-services.js';
 import { makeDirs } from '../util/make-dirs.js';
 
 export type SandboxMode = 'auto' | 'require' | 'off';
@@ -233,7 +234,8 @@ export class PluginRunner {
     const m = this.manifest;
     const host = this.host();
     const signature = await this.checkSignature(host);
-    host.admit(m.name, m.capabilities, signature.commandSha256);
+    // `requires:` is the plugin's request to call those services: granted like its capabilities, narrowed by the operator's policy alike.
+    host.admit(m.name, [...m.capabilities, ...requiredServiceGrants(m.requires)], signature.commandSha256);
 
     const workspace = this.settings.workspace?.(m) ?? join(this.settings.dataDir, 'workspaces', m.name);
     const workDir = join(this.settings.dataDir, 'run', m.name);

@@ -59,3 +59,11 @@ export async function hostServiceClient<D extends ServiceDefinition>(definition:
   const { connection } = await hostConnection(timeoutMs);
   return connection.client(definition);
 }
+
+/**
+ * A typed client for a service another plugin provides, which this plugin's
+ * manifest `requires:`. The host relays each call to the provider (starting
+ * it first, waiting out its restarts), under its policy and audit log; the
+ * provider sees who calls in the `hst-consumer` metadata the host sets.
+ */
+export const requiredService: <D extends ServiceDefinition>(definition: D, timeoutMs?: number) => Promise<Client<D>> = hostServiceClient;

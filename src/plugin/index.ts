@@ -6,7 +6,7 @@
  * and idles on what it uses.
  */
 export { serve, type ServeConfig, type ServingPlugin } from './serve.js';
-export { hostServiceClient, hostServices, hostServiceDefinitions, type HostServiceClients } from './host-services-client.js';
+export { hostServiceClient, hostServices, requiredService, hostServiceDefinitions, type HostServiceClients } from './host-services-client.js';
 export { hostConnection } from './host-connection.js';
 export { CommandError, type CommandContext, type CommandHandler, type CommandSet } from './commands.js';
 export type { GrpcPlugin, PluginSet, HandshakeConfig } from '../plugin-set.js';

@@ -100,6 +100,8 @@ export function typedClient<D extends ServiceDefinition>(definition: D, make: (p
 /** Something services can be added to: a server, or a broker listener. */
 export interface ServiceRegistrar {
   addService<D extends ServiceDefinition>(definition: D, implementation: ServiceImplementation<D>): void;
+  /** Serves every method of `service` through `forward` (src/rpc/forwarding.ts), its types unknown here. */
+  addForwarding?(service: string, forward: import('./forwarding.js').Forwarder): void;
 }
 
 /** A connection typed clients are made on. */

@@ -20,6 +20,7 @@ export const CAPABILITY_KINDS = [
   'events.publish',
   'events.subscribe',
   'log',
+  'service',
 ] as const;
 
 export type CapabilityKind = (typeof CAPABILITY_KINDS)[number];
@@ -170,6 +171,9 @@ export function covers(cap: Capability, kind: string, resource: string): boolean
     case 'events.publish':
     case 'events.subscribe':
       return topicCovers(pattern, resource);
+    case 'service':
+      // `<full.Service.Name>/<Method>`: `acme.store.v1.Store/*` covers every method of the service.
+      return pathMatcher(pattern)(resource);
     default:
       return false;
   }

@@ -200,6 +200,11 @@ const KINDS: Record<CapabilityKind, KindRule> = {
     example: 'events.subscribe:builds.>',
   },
   log: { syntax: 'log' },
+  service: {
+    syntax: 'service:<full.Service.Name>/<method glob>',
+    patternProblem: (p) => (/^[A-Za-z0-9_.*]+\/[A-Za-z0-9_*]+$/.test(p) ? undefined : 'expected a service\'s full name, "/", and a method or a glob of methods'),
+    example: 'service:acme.store.v1.Store/*',
+  },
 };
 
 const ALL_CAPABILITIES = `one of ${Object.values(KINDS)

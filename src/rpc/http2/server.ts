@@ -17,6 +17,7 @@ import { FlowQueue } from './flow-queue.js';
 import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
 import { GRPC_CONTENT_TYPE, metadataOf, parseTimeout, statusHeaders } from './grpc-headers.js';
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
+import { rawMethod, splitPath, type Forwarder } from '../forwarding.js';
 import { SESSION_OPTIONS } from './session-options.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
@@ -30,6 +31,7 @@ const RESPONSE_HEADERS = { ':status': 200, 'content-type': GRPC_CONTENT_TYPE } a
 
 export class Http2GrpcServer implements TransportServer {
   private readonly routes = new Map<string, Route>();
+  private readonly forwarded = new Map<string, Forwarder>();
   private readonly http2: NodeHttp2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly listeners: NetServer[] = [];
@@ -52,6 +54,20 @@ export class Http2GrpcServer implements TransportServer {
       if (typeof handler !== 'function') throw new TypeError(`${definition.fullName}: no handler for ${method.name}`);
       this.routes.set(methodPath(definition, method), { method, handler: handler.bind(implementation) });
     }
+  }
+
+  addForwarding(service: string, forward: Forwarder): void {
+    this.forwarded.set(service, forward);
+  }
+
+  /** A forwarded method's route, made at its first call. */
+  private forwardedRoute(path: string): Route | undefined {
+    const at = splitPath(path);
+    const forward = at && this.forwarded.get(at.service);
+    if (!at || !forward) return undefined;
+    const route: Route = { method: rawMethod(at.method), handler: forward(at.method) as AnyHandler };
+    this.routes.set(path, route);
+    return route;
   }
 
   serve(listener: NetServer): void {
@@ -95,7 +111,7 @@ export class Http2GrpcServer implements TransportServer {
     const path = String(headers[':path'] ?? '');
     if (headers[':method'] !== 'POST') return void respondHttp(stream, 405);
     if (!String(headers['content-type'] ?? '').startsWith(GRPC_CONTENT_TYPE)) return void respondHttp(stream, 415);
-    const route = this.routes.get(path);
+    const route = this.routes.get(path) ?? this.forwardedRoute(path);
     if (!route) return void endWithStatus(stream, new RpcError(Code.UNIMPLEMENTED, `unknown method ${path}`));
     if (headers['grpc-encoding'] !== undefined && headers['grpc-encoding'] !== 'identity') {
       return void endWithStatus(stream, new RpcError(Code.UNIMPLEMENTED, `compression ${String(headers['grpc-encoding'])} is not supported`));

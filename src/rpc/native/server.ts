@@ -10,6 +10,7 @@ import type { TransportServer } from '../transport.js';
 import { encodeMessage } from './codec.js';
 import { Inbox } from './inbox.js';
 import type { OpenHeader } from './payloads.js';
+import { rawMethod, splitPath, type Forwarder } from '../forwarding.js';
 import type { Stream, StreamAcceptor, StreamSink } from './session.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
@@ -23,6 +24,7 @@ const NO_METADATA: Metadata = Object.freeze({}) as Metadata;
 
 export class NativeServer implements TransportServer {
   private readonly entries = new Map<string, Entry>();
+  private readonly forwarded = new Map<string, Forwarder>();
   private readonly undo: Array<() => void> = [];
 
   addService<D extends ServiceDefinition>(definition: D, implementation: ServiceImplementation<D>): void {
@@ -33,9 +35,23 @@ export class NativeServer implements TransportServer {
     }
   }
 
+  addForwarding(service: string, forward: Forwarder): void {
+    this.forwarded.set(service, forward);
+  }
+
+  /** A forwarded method's entry, made at its first call. */
+  private forwardedEntry(path: string): Entry | undefined {
+    const at = splitPath(path);
+    const forward = at && this.forwarded.get(at.service);
+    if (!at || !forward) return undefined;
+    const entry: Entry = { method: rawMethod(at.method), handler: forward(at.method) as AnyHandler };
+    this.entries.set(path, entry);
+    return entry;
+  }
+
   acceptor(): StreamAcceptor {
     return (stream, header) => {
-      const entry = this.entries.get(header.path);
+      const entry = this.entries.get(header.path) ?? this.forwardedEntry(header.path);
       if (!entry) {
         stream.finish(Code.UNIMPLEMENTED, `The server does not implement the method ${header.path}`);
         return IGNORE;
