@@ -9,10 +9,8 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { CommandEvent } from '../../src/host/commands.js';
-import type { PluginManager } from '../../src/manager/manager.js';
 import { readAudit } from '../../src/security/audit.js';
-import { managerFactory } from '../../test/support/managers.js';
+import { commandResult, managerFactory } from '../../test/support/managers.js';
 import { dist, goPeers, inTempDir, pythonPeer, repo } from '../../test/support/peers.js';
 import { notesService } from './notes-service.js';
 
@@ -27,16 +25,6 @@ function buildGoPlugin(): void {
   execFileSync(process.execPath, [join(repo, 'scripts', 'build-plugins.mjs'), 'notes-go'], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-async function command(m: PluginManager, plugin: string, name: string, args: Record<string, string>): Promise<{ value: Record<string, unknown>; exitCode: number; output: string }> {
-  let output = '';
-  let result: { value: unknown; exitCode: number } | undefined;
-  for await (const event of m.runCommand(plugin, name, args) as AsyncIterable<CommandEvent>) {
-    if ('output' in event) output += event.output;
-    if ('result' in event) result = event.result;
-  }
-  assert.ok(result, `${plugin} ${name}: no result`);
-  return { value: result.value as Record<string, unknown>, exitCode: result.exitCode, output };
-}
 
 const languages = ['ts', 'go', 'py'] as const;
 
@@ -47,20 +35,20 @@ describe('an application adds a host service, and plugins in three languages cal
       const m = managerFactory(pluginsDir, dir)({ hostServices: [notesService] });
       try {
         for (const lang of languages) {
-          const put = await command(m, `notes-${lang}`, 'put', { name: `shared/notes-${lang}/todo`, text: `hello from ${lang}` });
+          const put = await commandResult(m, `notes-${lang}`, 'put', { name: `shared/notes-${lang}/todo`, text: `hello from ${lang}` });
           assert.deepEqual(put.value, { revision: 1 }, `notes-${lang}: ${put.output}`);
         }
         // Everyone reads everyone's: the host says who wrote each note, whatever the writer claims.
         for (const [reader, writer] of [['ts', 'go'], ['go', 'py'], ['py', 'ts']] as const) {
-          const got = await command(m, `notes-${reader}`, 'get', { name: `shared/notes-${writer}/todo` });
+          const got = await commandResult(m, `notes-${reader}`, 'get', { name: `shared/notes-${writer}/todo` });
           assert.deepEqual(got.value, { text: `hello from ${writer}`, revision: 1, writtenBy: `notes-${writer}` }, `notes-${reader} reading ${writer}: ${got.output}`);
         }
-        const again = await command(m, 'notes-go', 'put', { name: 'shared/notes-go/todo', text: 'twice' });
+        const again = await commandResult(m, 'notes-go', 'put', { name: 'shared/notes-go/todo', text: 'twice' });
         assert.deepEqual(again.value, { revision: 2 });
 
         // Writing another plugin's note: the manifest grants notes.write only under the plugin's own name.
         for (const lang of languages) {
-          const refused = await command(m, `notes-${lang}`, 'put', { name: 'shared/notes-ts/todo', text: 'overwritten' });
+          const refused = await commandResult(m, `notes-${lang}`, 'put', { name: 'shared/notes-ts/todo', text: 'overwritten' });
           if (lang === 'ts') {
             assert.equal(refused.exitCode, 0);
             continue;
@@ -69,7 +57,7 @@ describe('an application adds a host service, and plugins in three languages cal
           assert.match(refused.output, /Notes\/Put shared\/notes-ts\/todo: denied/);
         }
         // A name the service cannot even resolve fails as a bad argument, before any handler runs.
-        const invalid = await command(m, 'notes-py', 'put', { name: 'shared/notes-py/../../x', text: 'escape' });
+        const invalid = await commandResult(m, 'notes-py', 'put', { name: 'shared/notes-py/../../x', text: 'escape' });
         assert.equal(invalid.exitCode, 1);
         assert.match(invalid.output, /is not a note name/);
 

@@ -9,14 +9,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { managerFactory } from '../../test/support/managers.js';
+import { commandResult, managerFactory } from '../../test/support/managers.js';
 import { dist, goPeers, pythonPeer, repo } from '../../test/support/peers.js';
 import { execFileSync } from 'node:child_process';
 import { NotesDefinition } from '../../examples/notes/gen/acme/notes/v1/notes.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { readAudit } from '../security/audit.js';
-import type { CommandEvent } from '../host/commands.js';
-import type { PluginManager } from './manager.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hst-services-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -112,16 +110,6 @@ function relayPlugin(name: string, command: string, target: string): void {
   symlinkSync(target, join(dir, command));
 }
 
-async function command(m: PluginManager, plugin: string, name: string, args: Record<string, string>): Promise<{ value: any; exitCode: number; output: string }> {
-  let output = '';
-  let result: { value: unknown; exitCode: number } | undefined;
-  for await (const event of m.runCommand(plugin, name, args) as AsyncIterable<CommandEvent>) {
-    if ('output' in event) output += event.output;
-    if ('result' in event) result = event.result;
-  }
-  assert.ok(result, `${plugin} ${name}: no result`);
-  return { value: result.value, exitCode: result.exitCode, output };
-}
 
 it('a plugin provides a service; consumers in TypeScript, Go and Python call it through the host, which names them', { skip: 'skip' in go ? go.skip : 'skip' in python ? python.skip : false }, async () => {
   execFileSync(process.execPath, [join(repo, 'scripts', 'build-plugins.mjs'), 'notes-go'], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -138,7 +126,7 @@ it('a plugin provides a service; consumers in TypeScript, Go and Python call it 
   m.on('started', ({ name }) => order.push(name));
   try {
     for (const lang of ['ts', 'go', 'py']) {
-      const put = await command(m, `notes-${lang}`, 'put', { name: `n/${lang}`, text: `from ${lang}` });
+      const put = await commandResult(m, `notes-${lang}`, 'put', { name: `n/${lang}`, text: `from ${lang}` });
       assert.deepEqual(put.value, { revision: 1 }, `notes-${lang}: ${put.output}`);
     }
     assert.equal(order[0], 'store', 'the provider started before its first consumer');
@@ -147,7 +135,7 @@ it('a plugin provides a service; consumers in TypeScript, Go and Python call it 
     for (const lang of ['ts', 'go', 'py']) assert.deepEqual(await notes.get({ name: `n/${lang}` }), { text: `from ${lang}`, revision: 1, writtenBy: `notes-${lang}` });
 
     // The operator denied Get through the relay: refused and audited, like a host call.
-    const denied = await command(m, 'notes-go', 'get', { name: 'n/ts' });
+    const denied = await commandResult(m, 'notes-go', 'get', { name: 'n/ts' });
     assert.equal(denied.exitCode, 1);
     assert.match(denied.output, /^Notes\/Get acme\.notes\.v1\.Notes\/Get: denied by service:acme\.notes\.v1\.Notes\/Get$/m);
     const records = readAudit(m.auditPath).filter((r) => r.capability === 'service');
@@ -158,7 +146,7 @@ it('a plugin provides a service; consumers in TypeScript, Go and Python call it 
     const restarted = new Promise((resolve) => m.on('restarted', ({ name }) => name === 'store' && resolve(undefined)));
     m.kill('store');
     await restarted;
-    const again = await command(m, 'notes-ts', 'put', { name: 'n/ts', text: 'after' });
+    const again = await commandResult(m, 'notes-ts', 'put', { name: 'n/ts', text: 'after' });
     assert.deepEqual(again.value, { revision: 1 }, again.output);
     const missing = await notes.get({ name: 'n/go' }).then(() => assert.fail('found'), (e: unknown) => e as RpcError);
     assert.equal(missing.code, Code.NOT_FOUND);

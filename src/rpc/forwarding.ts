@@ -36,3 +36,24 @@ export function splitPath(path: string): { service: string; method: string } | u
   const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
   return m ? { service: m[1] as string, method: m[2] as string } : undefined;
 }
+
+/**
+ * The services a server forwards, by name, and each method's entry made at
+ * its first call (both servers keep one; `make` builds their own entry type).
+ */
+export class ForwardedServices<E> {
+  private readonly services = new Map<string, Forwarder>();
+
+  constructor(private readonly make: (method: MethodDefinition, handler: ForwardHandler) => E) {}
+
+  add(service: string, forward: Forwarder): void {
+    this.services.set(service, forward);
+  }
+
+  /** The entry for `path` when its service is forwarded, else undefined. */
+  entry(path: string): E | undefined {
+    const at = splitPath(path);
+    const forward = at && this.services.get(at.service);
+    return at && forward ? this.make(rawMethod(at.method), forward(at.method)) : undefined;
+  }
+}

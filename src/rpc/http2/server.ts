@@ -17,7 +17,7 @@ import { FlowQueue } from './flow-queue.js';
 import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
 import { GRPC_CONTENT_TYPE, metadataOf, parseTimeout, statusHeaders } from './grpc-headers.js';
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
-import { rawMethod, splitPath, type Forwarder } from '../forwarding.js';
+import { ForwardedServices, type Forwarder } from '../forwarding.js';
 import { SESSION_OPTIONS } from './session-options.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
@@ -31,7 +31,7 @@ const RESPONSE_HEADERS = { ':status': 200, 'content-type': GRPC_CONTENT_TYPE } a
 
 export class Http2GrpcServer implements TransportServer {
   private readonly routes = new Map<string, Route>();
-  private readonly forwarded = new Map<string, Forwarder>();
+  private readonly forwarded = new ForwardedServices<Route>((method, handler) => ({ method, handler: handler as AnyHandler }));
   private readonly http2: NodeHttp2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly listeners: NetServer[] = [];
@@ -57,16 +57,13 @@ export class Http2GrpcServer implements TransportServer {
   }
 
   addForwarding(service: string, forward: Forwarder): void {
-    this.forwarded.set(service, forward);
+    this.forwarded.add(service, forward);
   }
 
-  /** A forwarded method's route, made at its first call. */
+  /** A forwarded method's route, kept after its first call. */
   private forwardedRoute(path: string): Route | undefined {
-    const at = splitPath(path);
-    const forward = at && this.forwarded.get(at.service);
-    if (!at || !forward) return undefined;
-    const route: Route = { method: rawMethod(at.method), handler: forward(at.method) as AnyHandler };
-    this.routes.set(path, route);
+    const route = this.forwarded.entry(path);
+    if (route) this.routes.set(path, route);
     return route;
   }
 

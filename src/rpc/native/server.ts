@@ -10,7 +10,7 @@ import type { TransportServer } from '../transport.js';
 import { encodeMessage } from './codec.js';
 import { Inbox } from './inbox.js';
 import type { OpenHeader } from './payloads.js';
-import { rawMethod, splitPath, type Forwarder } from '../forwarding.js';
+import { ForwardedServices, type Forwarder } from '../forwarding.js';
 import type { Stream, StreamAcceptor, StreamSink } from './session.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
@@ -24,7 +24,7 @@ const NO_METADATA: Metadata = Object.freeze({}) as Metadata;
 
 export class NativeServer implements TransportServer {
   private readonly entries = new Map<string, Entry>();
-  private readonly forwarded = new Map<string, Forwarder>();
+  private readonly forwarded = new ForwardedServices<Entry>((method, handler) => ({ method, handler: handler as AnyHandler }));
   private readonly undo: Array<() => void> = [];
 
   addService<D extends ServiceDefinition>(definition: D, implementation: ServiceImplementation<D>): void {
@@ -36,16 +36,13 @@ export class NativeServer implements TransportServer {
   }
 
   addForwarding(service: string, forward: Forwarder): void {
-    this.forwarded.set(service, forward);
+    this.forwarded.add(service, forward);
   }
 
-  /** A forwarded method's entry, made at its first call. */
+  /** A forwarded method's entry, kept after its first call. */
   private forwardedEntry(path: string): Entry | undefined {
-    const at = splitPath(path);
-    const forward = at && this.forwarded.get(at.service);
-    if (!at || !forward) return undefined;
-    const entry: Entry = { method: rawMethod(at.method), handler: forward(at.method) as AnyHandler };
-    this.entries.set(path, entry);
+    const entry = this.forwarded.entry(path);
+    if (entry) this.entries.set(path, entry);
     return entry;
   }
 
