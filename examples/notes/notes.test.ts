@@ -56,10 +56,10 @@ describe('an application adds a host service, and plugins in three languages cal
           assert.equal(refused.exitCode, 1, `notes-${lang} was not refused: ${refused.output}`);
           assert.match(refused.output, /Notes\/Put shared\/notes-ts\/todo: denied/);
         }
-        // A name the service cannot even resolve fails as a bad argument, before any handler runs.
+        // A name the service cannot even resolve is refused before any handler runs, saying why.
         const invalid = await commandResult(m, 'notes-py', 'put', { name: 'shared/notes-py/../../x', text: 'escape' });
         assert.equal(invalid.exitCode, 1);
-        assert.match(invalid.output, /is not a note name/);
+        assert.match(invalid.output, /Notes\/Put <invalid>: denied by default deny \("shared\/notes-py\/..\/..\/x" is not a note name/);
 
         const records = readAudit(m.auditPath).filter((r) => r.op === 'Notes/Put');
         assert.ok(records.some((r) => r.plugin === 'notes-go' && r.capability === 'notes.write' && r.resource === 'shared/notes-go/todo' && r.decision === 'allow'));

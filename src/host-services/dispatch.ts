@@ -6,7 +6,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import type { CallContext, MethodDefinition, ServiceDefinition, ServiceImplementation } from '../rpc/definition.js';
-import { Code, RpcError } from '../rpc/status.js';
+import { isRpcError, RpcError } from '../rpc/status.js';
 import type { Caller } from './caller.js';
 import { DeniedError, toRpcError } from './errors.js';
 import { currentCall } from './call-scope.js';
@@ -89,15 +89,15 @@ function wrap(
     const started = process.hrtime.bigint();
     const requestId = uuidv7();
     let resources: string[] = [];
-    // A request the operation cannot even name a resource for fails, whatever a policy would say of '<invalid>'.
+    // The policy judges a request whose resource cannot be named as '<invalid>'. One the operation refused
+    // with a status of its own (a module's validation) never reaches its handler, even where a policy allows that.
     let unnamed: RpcError | undefined;
     try {
       const r = spec.resource?.(request, scope) ?? '';
       resources = typeof r === 'string' ? [r] : r;
     } catch (err) {
       resources = ['<invalid>'];
-      const e = RpcError.from(err);
-      unnamed = e.code === Code.UNKNOWN ? new RpcError(Code.INVALID_ARGUMENT, e.details, { cause: err }) : e;
+      if (isRpcError(err)) unnamed = RpcError.from(err);
     }
     const resource = resources.join(' -> ');
     const capability = spec.capabilityFor?.(request) ?? spec.capability;
@@ -132,11 +132,8 @@ function wrap(
       const verdict = await hooks.authorize?.({ caller, operation, capability, resource, resources, requestId });
       rule = verdict?.rule;
     } catch (err) {
-      if (unnamed && err instanceof DeniedError) {
-        rule = err.rule;
-        denied = true;
-      }
-      throw finish(unnamed ?? err);
+      // The policy's refusal stands (PERMISSION_DENIED, as the attack corpus expects), saying what was wrong with the request.
+      throw finish(unnamed && err instanceof DeniedError ? new DeniedError(`${err.details} (${unnamed.details})`, err.rule) : err);
     }
     if (unnamed) throw finish(unnamed);
     return { finish, scope: { operation, capability } };

@@ -4,7 +4,8 @@
  * not match their pattern are refused with INVALID_ARGUMENT naming the
  * plugin, the command and the argument; defaults are filled in.
  */
-import { typedArgValue, type Manifest } from '../security/manifest.js';
+import type { Manifest } from '../security/manifest.js';
+import { typedArgValue } from '../security/arg-types.js';
 import { Code, RpcError } from '../rpc/status.js';
 
 /** Values are user input shown back in messages: long ones are cut. */

@@ -50,6 +50,11 @@ export class RpcError extends Error {
   }
 }
 
+/** An RpcError of this copy of hst or another's: a deliberate status, not an accident. */
+export function isRpcError(err: unknown): boolean {
+  return err instanceof RpcError || isForeignRpcError(err);
+}
+
 function isForeignRpcError(err: unknown): err is { code: Code; details: string } {
   const e = err as Partial<Record<typeof BRAND, unknown>> & { code?: unknown; details?: unknown } | null;
   return typeof e === 'object' && e !== null && e[BRAND] === true && typeof e.code === 'number' && typeof e.details === 'string';

@@ -106,8 +106,8 @@ describe('manifest: valid files', () => {
           help: 'Show commit logs',
           usage: 'git-tools log --limit N [ref]',
           args: [
-            { name: 'ref', help: 'Where to start', required: false, default: 'HEAD' },
-            { name: 'limit', required: true, pattern: '^[0-9]+$' },
+            { name: 'ref', help: 'Where to start', required: false, default: 'HEAD', type: 'string' },
+            { name: 'limit', required: true, pattern: '^[0-9]+$', type: 'string' },
           ],
         },
       ],
@@ -175,7 +175,7 @@ describe('manifest: error format', () => {
       err.message,
       `${file}:12:5: capabilities[2]: "fs.raed:x" is not a capability; expected one of fs.read:<glob>, fs.write:<glob>, ` +
         'env:<NAME|PREFIX_*>, exec:<absolute path>, net:<host[:port]|*.domain>, kv, temp, system, process.spawn, ' +
-        'events.publish:<topic glob>, events.subscribe:<topic glob>, log',
+        'events.publish:<topic glob>, events.subscribe:<topic glob>, log, service:<full.Service.Name>/<method glob>',
     );
     assert.equal(err.file, file);
     assert.equal(err.line, 12);
@@ -624,8 +624,8 @@ describe('manifest: field rules', () => {
       parseManifest(args('      - name: target\n      - name: count\n        required: true\n'), 'p.yaml').commands[0]!
         .args,
       [
-        { name: 'target', required: false },
-        { name: 'count', required: true },
+        { name: 'target', required: false, type: 'string' },
+        { name: 'count', required: true, type: 'string' },
       ],
     );
     assertIssue(args('      - name: Target\n'), {

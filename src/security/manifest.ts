@@ -16,9 +16,11 @@ import { dirname, posix, resolve } from 'node:path';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { patternProblem as topicPatternProblem } from '../host-services/event-bus.js';
+import { ARG_TYPES, typedArgValue, type ArgType } from './arg-types.js';
 import { appCapabilityStyle, capabilityKinds, CapabilityError, parseCapabilityString, type Capability, type CapabilityKind } from './capability.js';
 
 export type { Capability, CapabilityKind } from './capability.js';
+export { ARG_TYPES, typedArgValue, type ArgType } from './arg-types.js';
 
 /** Manifests are small; a bigger file is a mistake or an attack, refused before parsing. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
@@ -34,10 +36,6 @@ const MAX_NESTING = 16;
 
 export type Runtime = 'node' | 'binary' | 'python';
 
-/** How a command argument's text is read: the plugin gets the value as this type. */
-export const ARG_TYPES = ['string', 'int', 'number', 'bool', 'json'] as const;
-export type ArgType = (typeof ARG_TYPES)[number];
-
 export interface ManifestCommandArg {
   name: string;
   help?: string;
@@ -48,37 +46,6 @@ export interface ManifestCommandArg {
   type: ArgType;
 }
 
-/**
- * An argument's text as its type's value, or why it is not one. Booleans
- * take true/false, yes/no, on/off and 1/0; ints are whole numbers within
- * JavaScript's safe range, so every language reads them the same.
- */
-export function typedArgValue(type: ArgType, text: string): { value: unknown } | { problem: string } {
-  switch (type) {
-    case 'string':
-      return { value: text };
-    case 'int': {
-      const n = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : NaN;
-      return Number.isSafeInteger(n) ? { value: n } : { problem: 'is not a whole number' };
-    }
-    case 'number': {
-      const n = text.trim() === '' ? NaN : Number(text);
-      return Number.isFinite(n) ? { value: n } : { problem: 'is not a number' };
-    }
-    case 'bool': {
-      const word = text.trim().toLowerCase();
-      if (['true', 'yes', 'on', '1'].includes(word)) return { value: true };
-      if (['false', 'no', 'off', '0'].includes(word)) return { value: false };
-      return { problem: 'is not true or false (or yes/no, on/off, 1/0)' };
-    }
-    case 'json':
-      try {
-        return { value: JSON.parse(text) as unknown };
-      } catch (err) {
-        return { problem: `is not JSON (${(err as Error).message})` };
-      }
-  }
-}
 
 export interface ManifestCommand {
   name: string;
