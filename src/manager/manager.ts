@@ -25,6 +25,8 @@ import { CallDeadline } from './deadline.js';
 import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
 import { GuardedHost } from './guarded-host.js';
 import { serviceGraph } from './service-graph.js';
+import picomatch from 'picomatch';
+import { ModuleDefinition } from '../gen/hst/plugin/v1/module.js';
 import type { Relay, RelayedServices } from '../host-services/provided-services.js';
 import { rawService } from '../rpc/forwarding.js';
 import { typedClient, type CallOptions as RpcCallOptions, type Client, type ServiceDefinition } from '../rpc/definition.js';
@@ -94,6 +96,11 @@ export interface PluginManagerOptions {
    * (docs/extending-host-services.md).
    */
   hostServices?: HostServiceModule<any>[];
+  /**
+   * Which plugins `module()` may load, as `plugin:<name>` (or a `plugin:*`
+   * glob); default: every plugin that declares `exports:`.
+   */
+  modules?: { allow?: string[] };
 }
 
 /** What a call gets: the plugin's client and connection, and the signal to pass to its RPCs. */
@@ -116,6 +123,8 @@ export interface RunCommandOptions extends CallOptions {
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+/** How a plugin is named as a JavaScript module: `plugin:<name>`. */
+export const MODULE_PREFIX = 'plugin:';
 /** Metadata the host sets on a relayed call: the consumer's name, as the host knows it. */
 export const CONSUMER_HEADER = 'hst-consumer';
 const DEFAULT_HEALTH = { intervalMs: 10_000, timeoutMs: 5_000 };
@@ -293,6 +302,30 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       }
       return async (input: unknown, options?: RpcCallOptions) => call(await connection(options?.signal), input, options);
     });
+  }
+
+  /**
+   * A plugin's exports as a JavaScript module: `await manager.module('plugin:greeter')`
+   * gives an object with one async function per function export and one
+   * object of async methods per object export, as its manifest declares them.
+   * Arguments and results cross as JSON-like values; a failure rejects with
+   * the plugin's message and status code. Each call starts the plugin if it
+   * is idle and runs within its call timeout.
+   */
+  async module(id: string): Promise<Record<string, unknown>> {
+    const name = id.startsWith(MODULE_PREFIX) ? id.slice(MODULE_PREFIX.length) : id;
+    const allow = this.options.modules?.allow;
+    if (allow && !allow.some((pattern) => picomatch.isMatch(`${MODULE_PREFIX}${name}`, pattern))) {
+      throw new RpcError(Code.PERMISSION_DENIED, `module ${MODULE_PREFIX}${name} is not in this host's allowlist (${allow.join(', ')})`);
+    }
+    const runner = await this.runner(name);
+    const exports = runner.manifest.exports;
+    if (exports.length === 0) throw new RpcError(Code.NOT_FOUND, `plugin ${JSON.stringify(name)} exports nothing (no exports: in ${runner.plugin.file})`);
+    const call = (exported: string, method: string) => (...args: unknown[]) =>
+      this.call(name, async ({ connection, signal }) => (await connection.client(ModuleDefinition).call({ export: exported, method, args }, { signal })).result as unknown);
+    return Object.fromEntries(
+      exports.map((e) => [e.name, e.type === 'function' ? call(e.name, '') : Object.fromEntries(e.methods.map((m) => [m, call(e.name, m)]))]),
+    );
   }
 
   /** The one running plugin that provides `service`. */

@@ -9,6 +9,7 @@ export { serve, type ServeConfig, type ServingPlugin } from './serve.js';
 export { hostServiceClient, hostServices, requiredService, hostServiceDefinitions, type HostServiceClients } from './host-services-client.js';
 export { hostConnection } from './host-connection.js';
 export { CommandError, type CommandContext, type CommandHandler, type CommandSet } from './commands.js';
+export type { ModuleExports } from './module-exports.js';
 export type { GrpcPlugin, PluginSet, HandshakeConfig } from '../plugin-set.js';
 export type { GrpcBroker, BrokerServer } from '../protocol/broker.js';
 export { createHclogLogger } from '../protocol/hclog.js';

@@ -36,6 +36,7 @@ import type { Multiplexer } from '../protocol/multiplexer.js';
 import { StdioCapture } from '../protocol/stdio.js';
 import { closeHostConnection, registerHostConnection } from './host-connection.js';
 import { registerCommands, type CommandSet } from './commands.js';
+import { registerModule, type ModuleExports } from './module-exports.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
 
 export interface ServeConfig {
@@ -58,6 +59,8 @@ export interface ServeConfig {
   onShutdown?: () => void | Promise<void>;
   /** The commands this plugin offers (`hst run <plugin> <command>`), by manifest name. */
   commands?: CommandSet;
+  /** What it exports as a JavaScript module (manifest `exports:`): functions, and objects of functions. */
+  exports?: ModuleExports;
   /** Keep running when the process that started us dies (default: exit, so nothing is left behind). */
   outliveHost?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -163,6 +166,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
 
   registerHostConnection(server, broker);
   if (config.commands) registerCommands(server, config.commands);
+  if (config.exports) registerModule(server, config.exports);
   for (const [name, plugin] of Object.entries(plugins)) {
     if (!plugin.server) throw new Error(`serve: plugin ${JSON.stringify(name)} has no server implementation`);
     await plugin.server(server, broker);

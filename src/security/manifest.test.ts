@@ -111,6 +111,7 @@ describe('manifest: valid files', () => {
           ],
         },
       ],
+      exports: [],
       resources: { memoryMb: 256, callTimeoutMs: 90_000, cpuSeconds: 120, maxOpenFiles: 512 },
       signature: { keyId: 'release-2024', value: 'bWFuaWZlc3Qtc2lnbmF0dXJl' },
       dir: fixtures.replace(/\/$/, ''),
@@ -296,7 +297,7 @@ describe('manifest: YAML-level problems', () => {
       field: 'colour',
       problem: /^unknown key$/,
       expected:
-        /^one of name, version, description, runtime, command, args, handshake, capabilities, requires, provides, commands, resources, signature$/,
+        /^one of name, version, description, runtime, command, args, handshake, capabilities, requires, provides, commands, exports, resources, signature$/,
       line: 8,
       column: 1,
     });

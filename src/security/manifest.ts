@@ -61,6 +61,9 @@ export interface ManifestResources {
   maxOpenFiles?: number;
 }
 
+/** What a plugin exports as a JavaScript module (`import m from 'plugin:<name>'`). */
+export type ManifestExport = { name: string; type: 'function' } | { name: string; type: 'object'; methods: string[] };
+
 export interface Manifest {
   name: string;
   version: string;
@@ -75,6 +78,7 @@ export interface Manifest {
   requires: string[];
   provides: string[];
   commands: ManifestCommand[];
+  exports: ManifestExport[];
   resources: ManifestResources;
   signature?: { keyId: string; value: string };
   /** Absolute directory of the manifest. */
@@ -462,6 +466,11 @@ const EXPECTED: Record<string, string> = {
   'commands[].args[].default': 'a string matching the pattern, only on optional arguments (quote numbers and booleans)',
   'commands[].args[].pattern': 'a JavaScript regular expression (u flag)',
   'commands[].args[].type': `one of ${ARG_TYPES.join(', ')} (default string): the type the plugin gets the value as`,
+  exports: 'a list of exports with distinct names',
+  'exports[]': 'a mapping with name, type (function or object) and, for an object, methods',
+  'exports[].name': 'a JavaScript identifier of letters, digits, "_" and "$", not starting with a digit, at most 64 characters',
+  'exports[].type': 'function or object',
+  'exports[].methods': 'a list of distinct method names (JavaScript identifiers), at least one, only on an object',
   resources: 'a mapping with memory_mb, call_timeout, cpu or max_open_files',
   'resources.memory_mb': 'a positive integer number of MiB',
   'resources.call_timeout': `a duration such as "500ms", "5s", "2m" or "1h30m", or a whole number of milliseconds, from 1 ms to ${MAX_CALL_TIMEOUT_MS} ms`,
@@ -593,6 +602,15 @@ const capabilitySchema = z.string().superRefine((value, ctx) => {
 
 const serviceNames = z.array(matching(SERVICE_NAME, 'a service name')).default(() => []);
 
+/** A JavaScript identifier: what `import { name }` can bind. */
+const JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+
+const exportShape = {
+  name: matching(JS_IDENTIFIER, 'a JavaScript identifier'),
+  type: z.enum(['function', 'object']),
+  methods: z.array(matching(JS_IDENTIFIER, 'a JavaScript identifier')).optional(),
+};
+
 const manifestShape = {
   name: matching(PLUGIN_NAME, 'a plugin name'),
   version: matching(SEMVER, 'a semver 2.0 version'),
@@ -605,6 +623,7 @@ const manifestShape = {
   requires: serviceNames,
   provides: serviceNames,
   commands: z.array(z.strictObject(commandShape)).default(() => []),
+  exports: z.array(z.strictObject(exportShape)).default(() => []),
   resources: z.strictObject(resourcesShape).default(() => ({})),
   signature: z.strictObject(signatureShape).optional(),
 };
@@ -615,6 +634,7 @@ const KEYS: Record<string, string[]> = {
   handshake: Object.keys(handshakeShape),
   'commands[]': Object.keys(commandShape),
   'commands[].args[]': Object.keys(argShape),
+  'exports[]': Object.keys(exportShape),
   resources: Object.keys(resourcesShape),
   signature: Object.keys(signatureShape),
 };
@@ -666,6 +686,17 @@ const manifestSchema = z.strictObject(manifestShape).superRefine((m, ctx) => {
     'command name',
     ['name'],
   );
+  distinct(
+    ['exports'],
+    m.exports.map((e) => e.name),
+    'export name',
+    ['name'],
+  );
+  m.exports.forEach((e, i) => {
+    if (e.type === 'function' && e.methods !== undefined) add(['exports', i, 'methods'], { problem: 'a function export has no methods', expected: 'type: object for an export with methods' });
+    if (e.type === 'object' && (e.methods ?? []).length === 0) add(['exports', i, 'type'], { problem: `the object export ${show(e.name)} has no methods`, expected: 'methods: [one, or, more]' });
+    distinct(['exports', i, 'methods'], e.methods ?? [], 'method name');
+  });
 });
 
 type ParsedManifest = z.output<typeof manifestSchema>;
@@ -925,6 +956,7 @@ function toManifest(m: ParsedManifest, file: string): Manifest {
         type: a.type,
       })),
     })),
+    exports: m.exports.map((e) => (e.type === 'object' ? { name: e.name, type: 'object' as const, methods: [...(e.methods ?? [])] } : { name: e.name, type: 'function' as const })),
     resources,
     dir: dirname(absolute),
     file: absolute,
