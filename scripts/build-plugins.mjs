@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the plugins under plugins/ (and examples/notes/plugins/) that need building outside tsc:
+// Builds the plugins under plugins/ (and examples/*/plugins/) that need building outside tsc:
 //   node scripts/build-plugins.mjs [name...]     (npm run build:plugins)
 // - runtime binary: the Go source in interop/go/cmd/<name> (the one Go module,
 //   with go-plugin and the generated hst code) is built into the manifest's
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const pluginsDirs = [join(repo, 'plugins'), join(repo, 'examples', 'notes', 'plugins')];
+const pluginsDirs = [join(repo, 'plugins'), join(repo, 'examples', 'notes', 'plugins'), join(repo, 'examples', 'modules', 'plugins')];
 const goModule = join(repo, 'interop', 'go');
 const python = process.env.PYTHON ?? 'python3';
 // What sdk/python imports at run time (requirements.txt).

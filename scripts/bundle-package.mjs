@@ -22,7 +22,8 @@ const inlined = new Set(['@bufbuild/protobuf', 'picomatch', 'uuid']);
 
 rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: { index: join(src, 'index.js'), plugin: join(src, 'plugin', 'index.js'), host: join(src, 'host', 'index.js') },
+  // module-hooks runs on Node's hooks thread, loaded by URL next to the bundle (src/manager/plugin-modules.ts).
+  entryPoints: { index: join(src, 'index.js'), plugin: join(src, 'plugin', 'index.js'), host: join(src, 'host', 'index.js'), 'module-hooks': join(src, 'manager', 'module-hooks.js') },
   outdir,
   chunkNames: '[name]-[hash]',
   bundle: true,

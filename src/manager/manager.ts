@@ -522,6 +522,7 @@ function rejectedInfo(p: DiscoveredPlugin): PluginInfo {
     ...(p.language ? { language: p.language } : {}),
     capabilities: m ? [...m.capabilities] : [],
     commands: m?.commands ?? [],
+    exports: m?.exports ?? [],
     restarts: 0,
     ...(p.problem ? { lastError: p.problem } : {}),
     ...(p.signature ? { signature: { status: p.signature.status, detail: p.signature.detail, ...(p.signature.keyId ? { keyId: p.signature.keyId } : {}) } } : {}),

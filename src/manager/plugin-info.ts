@@ -1,5 +1,5 @@
 /** What the manager tells UIs about each plugin, and the events it emits. */
-import type { ManifestCommand, Runtime } from '../security/manifest.js';
+import type { ManifestCommand, ManifestExport, Runtime } from '../security/manifest.js';
 import type { SandboxLayer } from '../security/sandbox.js';
 import type { SignatureStatus } from '../security/signature.js';
 import type { PluginLanguage } from './language.js';
@@ -33,6 +33,8 @@ export interface PluginInfo {
   /** Declared in the manifest. */
   capabilities: string[];
   commands: ManifestCommand[];
+  /** What it exports as a JavaScript module (`plugin:<name>`). */
+  exports: ManifestExport[];
   pid?: number;
   /** Restarts after crashes since it was started. */
   restarts: number;

@@ -121,6 +121,7 @@ export class PluginRunner {
       ...(this.plugin.language ? { language: this.plugin.language } : {}),
       capabilities: [...m.capabilities],
       commands: m.commands,
+      exports: m.exports,
       ...(this.pid !== undefined ? { pid: this.pid } : {}),
       restarts: this.restarts,
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),

@@ -39,6 +39,7 @@ export function examplePlugin(name: string, info: Partial<PluginInfo> = {}): Plu
     ...(language ? { language } : {}),
     capabilities: m.capabilities,
     commands: m.commands,
+    exports: m.exports,
     restarts: 0,
     ...((info.status ?? 'running') === 'running' ? { pid: 1000 + name.length } : {}),
     ...info,

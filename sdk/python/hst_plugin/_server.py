@@ -21,6 +21,7 @@ from . import _listener
 from ._bridge import TLSBridge
 from ._broker import BrokerServicer, GRPCBroker
 from ._commands import CommandHandler, register_commands
+from ._module import Exported, register_module
 from ._host_services import _LINK
 from ._local import Local
 from ._log import Logger
@@ -87,6 +88,9 @@ class ServeConfig:
     versioned_plugins:  {version: {name: plugin}} for several app versions.
     commands:           {name: handler} served as hst.plugin.v1.Commands
                         (`hst run <plugin> <command>`); see CommandContext.
+    exports:            {name: function or {method: function}} served as
+                        hst.plugin.v1.Module: the plugin as a JavaScript
+                        module (manifest `exports:`); see _module.py.
     network:            "unix" (default, as go-plugin) or "tcp" (127.0.0.1,
                         PLUGIN_MIN_PORT..PLUGIN_MAX_PORT).
     logger:             a Logger; default Logger("plugin").
@@ -103,6 +107,7 @@ class ServeConfig:
     plugins: Optional[PluginSet] = None
     versioned_plugins: Optional[Mapping[int, PluginSet]] = None
     commands: Optional[Mapping[str, CommandHandler]] = None
+    exports: Optional[Mapping[str, Exported]] = None
     network: str = "unix"
     logger: Optional[Logger] = None
     max_workers: int = 32
@@ -336,6 +341,8 @@ def serve(config: ServeConfig) -> None:
     _LINK.register(broker, recorder)
     if config.commands:
         register_commands(recorder, config.commands, log.named("commands"))
+    if config.exports:
+        register_module(recorder, config.exports)
     for name, plugin in plugin_set.items():
         _register_plugin(name, plugin, broker, recorder)
 
