@@ -7,7 +7,7 @@
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importablePlugins } from '../../src/host/index.js';
@@ -52,4 +52,21 @@ it('the greeter from three languages: imported as modules, and loaded with manag
   } finally {
     await m.shutdown();
   }
+});
+
+it("hst types declares every plugin module, so that importing one type-checks and a misspelt export does not", async () => {
+  const ts = (await import('typescript')).default;
+  const dir = mkdtempSync(join(scratch, 'types-'));
+  const dts = join(dir, 'plugin-modules.d.ts');
+  execFileSync(process.execPath, [join(repo, 'dist', 'src', 'cli', 'main.js'), '--plugin-dir', join(repo, 'examples', 'modules', 'plugins'), '--data-dir', join(dir, 'data'), 'types', '--out', dts], { cwd: dir, stdio: 'ignore' });
+  const check = (source: string) => {
+    const main = join(dir, `main-${Math.random().toString(36).slice(2)}.mts`);
+    writeFileSync(main, source);
+    const program = ts.createProgram([dts, main], { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [] });
+    return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  };
+  assert.deepEqual(check("import greeter, { greet } from 'plugin:greeter-go';\nexport const a = [await greet('Ada'), await greeter.phrases.hello('Ada')];\n"), []);
+  const wrong = check("import greeter from 'plugin:greeter-py';\nexport const b = await greeter.phrases.helo('Ada');\n");
+  assert.equal(wrong.length, 1, wrong.join('; '));
+  assert.match(wrong[0] as string, /Property 'helo' does not exist/);
 });

@@ -14,6 +14,7 @@ import { commandHelp, runCommand } from './run.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
 import { existsSync } from 'node:fs';
+import { typesCommand } from './types.js';
 import { join } from 'node:path';
 
 function parseCookie(value: string): { key: string; value: string } {
@@ -97,6 +98,14 @@ program
   .option('--start', 'start them too, to show their pids (they are stopped again afterwards)', false)
   .action(async (opts: { start: boolean }) => {
     process.exitCode = await listCommand(cli(), opts);
+  });
+
+program
+  .command('types')
+  .description("TypeScript declarations for the plugins' exports, so that import greeter from 'plugin:greeter' type-checks")
+  .option('--out <file>', 'write them to this file (e.g. plugin-modules.d.ts) instead of stdout')
+  .action(async (opts: { out?: string }) => {
+    process.exitCode = await typesCommand(cli(), opts.out);
   });
 
 program
