@@ -42,7 +42,7 @@ it('the greeter from three languages: imported as modules, and loaded with manag
       assert.deepEqual(await imported.phrases.languages(), [language]);
       const err = await imported.phrases.goodbye('').then(() => assert.fail('resolved'), (e: unknown) => e as RpcError);
       assert.ok(err instanceof RpcError, String(err));
-      assert.match(err.details, /goodbye to whom\? give a name/);
+      assert.match(err.details, new RegExp(`^plugin:${name} phrases\\.goodbye: goodbye to whom\\? give a name$`));
 
       const loaded = (await m.module(`plugin:${name}`)) as any;
       assert.deepEqual(await loaded.phrases.goodbye('Ada'), { text: 'goodbye, Ada', language });

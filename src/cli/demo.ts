@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '../log.js';
 import { PluginManager } from '../manager/manager.js';
+import { importablePlugins } from '../manager/plugin-modules.js';
 import type { PluginManagerEvents } from '../manager/plugin-info.js';
 import { readAudit } from '../security/audit.js';
 import { formatAuditRecord } from './audit.js';
@@ -87,10 +88,13 @@ class Demo {
         await this.step('2. Several plugins calling the shared host services at once', () => this.concurrency());
         await this.step('3. A refused operation and its audit record', () => this.denied());
         await this.step('4. A plugin killed with SIGKILL and restarted', () => this.killAndRestart());
-        if (this.options.build) await this.step("5. A host service the application adds, called from three languages", () => this.appHostService());
+        if (this.options.build) {
+          await this.step('5. A host service the application adds, called from three languages', () => this.appHostService());
+          await this.step('6. Plugins imported as JavaScript modules', () => this.pluginModules());
+        }
       }
     } finally {
-      await this.step(`${this.options.build ? 6 : 5}. Shutdown`, () => this.shutdown());
+      await this.step(`${this.options.build ? 7 : 5}. Shutdown`, () => this.shutdown());
       this.httpServer?.close();
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -288,13 +292,47 @@ class Demo {
     }
   }
 
+  /** examples/modules: `import ... from 'plugin:greeter-<lang>'`, the greeter's function and methods from each language. */
+  private async pluginModules(): Promise<void> {
+    const modules = new PluginManager({
+      pluginDirs: [MODULE_PLUGINS],
+      dataDir: join(this.options.dataDir, 'modules-host'),
+      logger: this.options.logger,
+      modules: { allow: ['plugin:greeter-*'] },
+      ...this.options.policy,
+    });
+    modules.on('started', ({ pid }) => this.pids.add(pid));
+    try {
+      await importablePlugins(modules);
+      for (const info of modules.list()) {
+        if (info.status === 'unavailable' || info.status === 'invalid') {
+          this.print(`   ${this.s.bold(info.name)}  ${this.s.yellow(`${info.status}: ${info.lastError ?? ''}`)}`);
+          continue;
+        }
+        const id = `plugin:${info.name}`;
+        const started = performance.now();
+        const { greet, phrases } = (await import(id)) as { greet: (name: string) => Promise<unknown>; phrases: Record<string, (name: string) => Promise<unknown>> };
+        const greeting = await greet('Ada');
+        const hello = await phrases.hello?.('Ada');
+        const refused = await phrases.goodbye?.('').then(
+          () => undefined,
+          (err: unknown) => errorMessage(err),
+        );
+        if (typeof greeting !== 'string' || !refused) this.fail(`${id}: greet -> ${JSON.stringify(greeting)}, goodbye('') -> ${refused ?? 'no error'}`);
+        else this.print(`   ${this.s.green('ok')}    import ... from '${id}' (${Math.round(performance.now() - started)} ms): greet('Ada') -> ${JSON.stringify(greeting)}; phrases.hello('Ada') -> ${summarize(hello)}; phrases.goodbye('') threw: ${refused}`);
+      }
+    } finally {
+      await modules.shutdown();
+    }
+  }
+
   private async shutdown(): Promise<void> {
     if (!this.manager) return;
     const started = performance.now();
     await this.m.shutdown();
     this.print(`   stopped every plugin in ${Math.round(performance.now() - started)} ms`);
     const stillRunning = [...this.pids].filter(running);
-    const left = pluginProcesses([...this.options.pluginDirs.map((d) => resolve(d)), ...(this.options.build ? [NOTES_PLUGINS] : [])], resolve(this.options.dataDir));
+    const left = pluginProcesses([...this.options.pluginDirs.map((d) => resolve(d)), ...(this.options.build ? [NOTES_PLUGINS, MODULE_PLUGINS] : [])], resolve(this.options.dataDir));
     if (stillRunning.length > 0) this.fail(`plugin processes still running: ${stillRunning.join(', ')}`);
     if (left.length > 0) this.fail(`processes still running from the plugin directories: ${left.map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
     if (stillRunning.length === 0 && left.length === 0) {
@@ -305,6 +343,8 @@ class Demo {
 
 /** The example plugins of a host service the application adds (examples/notes). */
 const NOTES_PLUGINS = join(repoRoot, 'examples', 'notes', 'plugins');
+/** The greeter in three languages, as JavaScript modules (examples/modules). */
+const MODULE_PLUGINS = join(repoRoot, 'examples', 'modules', 'plugins');
 
 function indent(text: string): string {
   return text.replace(/^(?=.)/gm, '   ');

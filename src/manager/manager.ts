@@ -321,8 +321,15 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     const runner = await this.runner(name);
     const exports = runner.manifest.exports;
     if (exports.length === 0) throw new RpcError(Code.NOT_FOUND, `plugin ${JSON.stringify(name)} exports nothing (no exports: in ${runner.plugin.file})`);
-    const call = (exported: string, method: string) => (...args: unknown[]) =>
-      this.call(name, async ({ connection, signal }) => (await connection.client(ModuleDefinition).call({ export: exported, method, args }, { signal })).result as unknown);
+    const call = (exported: string, method: string) => {
+      const label = `${MODULE_PREFIX}${name} ${method ? `${exported}.${method}` : exported}`;
+      return (...args: unknown[]) =>
+        this.call(name, async ({ connection, signal }) => (await connection.client(ModuleDefinition).call({ export: exported, method, args }, { signal })).result as unknown).catch((err: unknown) => {
+          // The exception names the export, not the RPC that carried it.
+          const e = RpcError.from(err);
+          throw new RpcError(e.code, `${label}: ${e.details.replace(/^\/hst\.plugin\.v1\.Module\/Call: /, '')}`, { cause: err });
+        });
+    };
     return Object.fromEntries(
       exports.map((e) => [e.name, e.type === 'function' ? call(e.name, '') : Object.fromEntries(e.methods.map((m) => [m, call(e.name, m)]))]),
     );

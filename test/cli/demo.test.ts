@@ -22,7 +22,8 @@ const SECTIONS = [
   '== 3. A refused operation and its audit record',
   '== 4. A plugin killed with SIGKILL and restarted',
   '== 5. A host service the application adds, called from three languages',
-  '== 6. Shutdown',
+  '== 6. Plugins imported as JavaScript modules',
+  '== 7. Shutdown',
 ];
 
 /** The demo's data directory is made under TMPDIR: here, so what it leaves behind is ours to see. */
@@ -101,10 +102,18 @@ it('hst --no-tui runs every section of the demo, passes, and leaves nothing runn
   }
   assert.match(out, /ok {4}notes-\w+ +put shared\/notes-\w+\/todo refused: .*denied by default deny; audited \(notes\.write shared\/notes-\w+\/todo: default deny\)/);
 
-  // 6: nothing left behind: no plugin process, and the demo's data directory is gone after a pass.
+  // 6: the greeter imported as a module from each language: its function, a method, and a failure as an exception.
+  for (const [lang, language] of [['ts', 'TypeScript'], ['go', 'Go'], ['py', 'Python']]) {
+    const unavailable = new RegExp(`\\n   greeter-${lang}  unavailable: .+`).test(out);
+    if (unavailable && !process.env.CI && lang !== 'ts') continue;
+    assert.match(out, new RegExp(`ok {4}import \\.\\.\\. from 'plugin:greeter-${lang}' .*greet\\('Ada'\\) -> "hello, Ada, from ${language}"; .*phrases\\.goodbye\\(''\\) threw: plugin:greeter-${lang} phrases\\.goodbye: goodbye to whom\\? give a name`), out);
+  }
+
+  // 7: nothing left behind: no plugin process, and the demo's data directory is gone after a pass.
   assert.match(out, /ok +none of the \d+ plugin processes started is left/);
   assert.deepEqual(leftovers(join(repo, 'plugins')), []);
   assert.deepEqual(leftovers(join(repo, 'examples', 'notes', 'plugins')), []);
+  assert.deepEqual(leftovers(join(repo, 'examples', 'modules', 'plugins')), []);
   assert.deepEqual(readdirSync(scratch).filter((d) => d.startsWith('hst-demo-')), [], 'the scratch data directory was removed');
 });
 
