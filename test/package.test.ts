@@ -70,4 +70,18 @@ describe('the package as installed', () => {
       await manager.shutdown();
     }
   });
+
+  it("imports a plugin as a module through the bundle: Node's hooks file sits beside the bundle's chunks", async () => {
+    const specifier: string = 'hst/host';
+    const { PluginManager, importablePlugins } = (await import(specifier)) as typeof import('../src/host/index.js');
+    const manager = new PluginManager({ pluginDirs: [join(repo, 'examples', 'modules', 'plugins')], dataDir: join(scratch, 'modules'), logger: new MemoryLogger(), health: { intervalMs: 0 } });
+    try {
+      await importablePlugins(manager);
+      const id: string = 'plugin:greeter-ts';
+      const { greet } = (await import(id)) as { greet: (name: string) => Promise<unknown> };
+      assert.equal(await greet('Ada'), 'hello, Ada, from TypeScript');
+    } finally {
+      await manager.shutdown();
+    }
+  });
 });
