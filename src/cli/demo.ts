@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import type { Logger } from '../log.js';
 import { PluginManager } from '../manager/manager.js';
 import { importablePlugins } from '../manager/plugin-modules.js';
-import type { PluginManagerEvents } from '../manager/plugin-info.js';
+import type { PluginInfo, PluginManagerEvents } from '../manager/plugin-info.js';
 import { readAudit } from '../security/audit.js';
 import { formatAuditRecord } from './audit.js';
 import { failureText, runToOutcome, summarize } from './command-outcome.js';
@@ -67,6 +67,11 @@ class Demo {
   private fail(what: string): void {
     this.failures++;
     this.print(`   ${this.s.red('FAIL')}  ${what}`);
+  }
+
+  /** A plugin that will not run, and why. */
+  private printUnrunnable(info: PluginInfo): void {
+    this.print(`   ${this.s.bold(info.name)}  ${this.s.yellow(`${info.status}: ${info.lastError ?? ''}`)}`);
   }
 
   private section(title: string): void {
@@ -160,7 +165,7 @@ class Demo {
     for (const info of this.m.list()) {
       this.print();
       if (info.status === 'unavailable' || info.status === 'invalid') {
-        this.print(`   ${this.s.bold(info.name)}  ${this.s.yellow(`${info.status}: ${info.lastError ?? ''}`)}`);
+        this.printUnrunnable(info);
         continue;
       }
       if (info.status !== 'running') {
@@ -267,7 +272,7 @@ class Demo {
     try {
       const { plugins } = await notes.discover();
       const runnable = plugins.filter((p) => p.status !== 'unavailable' && p.status !== 'invalid').map((p) => p.name);
-      for (const p of plugins.filter((q) => !runnable.includes(q.name))) this.print(`   ${this.s.bold(p.name)}  ${this.s.yellow(`${p.status}: ${p.lastError ?? ''}`)}`);
+      for (const p of plugins.filter((q) => !runnable.includes(q.name))) this.printUnrunnable(p);
       for (const name of runnable) {
         const put = await runToOutcome(notes, name, 'put', { name: `shared/${name}/todo`, text: `hello from ${name}` });
         if (!put.ok) this.fail(`${name} put: ${failureText(put)}`);
@@ -306,7 +311,7 @@ class Demo {
       await importablePlugins(modules);
       for (const info of modules.list()) {
         if (info.status === 'unavailable' || info.status === 'invalid') {
-          this.print(`   ${this.s.bold(info.name)}  ${this.s.yellow(`${info.status}: ${info.lastError ?? ''}`)}`);
+          this.printUnrunnable(info);
           continue;
         }
         const id = `plugin:${info.name}`;

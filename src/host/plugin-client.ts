@@ -291,7 +291,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   reattachConfig(): ReattachConfig {
     if (!this.handshakeInfo || !this.proc) throw new Error(`plugin ${JSON.stringify(this.name)} is not started`);
     const address = this.handshakeInfo.address;
-    if ((this.options.runner ?? processRunner) !== processRunner || this.proc.pid === undefined) {
+    if (!this.runsLocally || this.proc.pid === undefined) {
       throw new Error(`plugin ${JSON.stringify(this.name)} was started by the ${this.options.runner?.name} runner; only a local process can be reattached to`);
     }
     if (address.network === NATIVE_NETWORK) {
@@ -353,6 +353,11 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     this.cleanup();
   }
 
+  /** The plugin is a child process of ours (the default runner), not somewhere a runner put it. */
+  private get runsLocally(): boolean {
+    return (this.options.runner ?? processRunner) === processRunner;
+  }
+
   /** How an address the plugin announced is dialled from here: checked by the sandbox, translated by the runner. */
   private get toHost(): ((address: Address) => Address) | undefined {
     const plan = this.sandbox;
@@ -405,7 +410,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     }
     if (opts.multiplex) protocolEnv[ENV_MULTIPLEX_GRPC] = 'true';
     // Inside the sandbox's pid namespace the host is out of sight, and the sandbox's watchdog does this job; elsewhere the runner's.
-    if (!opts.sandbox && (opts.runner ?? processRunner) === processRunner) protocolEnv[ENV_HOST_PID] = String(process.pid);
+    if (!opts.sandbox && this.runsLocally) protocolEnv[ENV_HOST_PID] = String(process.pid);
     // A sandboxed plugin never sees the host's environment.
     const env = composeEnv(command.env, opts.skipHostEnv || opts.sandbox ? undefined : process.env, protocolEnv);
 

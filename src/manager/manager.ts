@@ -289,6 +289,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   service<D extends ServiceDefinition>(definition: D): Client<D> {
     const connection = async (signal?: AbortSignal) => {
       const provider = this.providerOf(definition.fullName);
+      if (!provider) throw new RpcError(Code.UNIMPLEMENTED, `no plugin provides ${definition.fullName}${this.discovered ? '' : ' (plugins are not discovered yet: call discover() or start() first)'}`);
       return this.providerConnection(provider, signal);
     };
     return typedClient(definition, (_path, method) => {
@@ -335,26 +336,14 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     );
   }
 
-  /** The one running plugin that provides `service`. */
-  private providerOf(service: string): string {
-    const runner = [...this.runners.values()].find((r) => r.manifest.provides.includes(service));
-    if (!runner) throw new RpcError(Code.UNIMPLEMENTED, `no plugin provides ${service}${this.discovered ? '' : ' (plugins are not discovered yet: call discover() or start() first)'}`);
-    return runner.name;
+  /** The runnable plugin that provides `service` (the service graph allows one at most). */
+  private providerOf(service: string): string | undefined {
+    return [...this.runners.values()].find((r) => r.manifest.provides.includes(service))?.name;
   }
 
   /** The provider's connection now: started if idle, waited for while it (re)starts, within its call timeout. */
-  private async providerConnection(name: string, signal?: AbortSignal): Promise<ClientConnection> {
-    const runner = await this.runner(name, true);
-    await this.startIfIdle(runner);
-    const deadline = new CallDeadline(runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs, `plugin ${JSON.stringify(name)}`, signal);
-    try {
-      const client = await runner.client(deadline);
-      return await deadline.race(client.connect());
-    } catch (err) {
-      throw deadline.explain(err);
-    } finally {
-      deadline.dispose();
-    }
+  private providerConnection(name: string, signal?: AbortSignal): Promise<ClientConnection> {
+    return this.call(name, async ({ connection }) => connection, signal ? { signal } : {});
   }
 
   /**
@@ -365,7 +354,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   private relaysFor(consumer: string): RelayedServices {
     const relays = new Map<string, Relay>();
     for (const service of this.runners.get(consumer)?.manifest.requires ?? []) {
-      const provider = [...this.runners.values()].find((r) => r.manifest.provides.includes(service))?.name;
+      const provider = this.providerOf(service);
       if (!provider) continue;
       relays.set(service, (method, requests, ctx) =>
         (async function* (manager: PluginManager) {

@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { ENV_UNIX_SOCKET_DIR } from '../../protocol/constants.js';
 import type { Address } from '../../rpc/transport.js';
 import { SpawnedProcess, type ExitInfo } from '../plugin-process.js';
+import { spawned } from './process-runner.js';
 import type { Runner, RunnerLaunch, RunningPlugin } from './runner.js';
 
 export interface ContainerRunnerOptions {
@@ -98,22 +99,20 @@ class Container implements RunningPlugin {
 
   pluginToHost(address: Address): Address {
     if (address.network === 'tcp' && this.shareNetwork) return address;
-    const inside = address.network === 'unix' ? posix.relative(this.mount, address.address) : '';
-    if (!inside || inside.startsWith('..') || inside.includes('/')) {
+    const moved = moveSocket(address, this.mount, this.socketDir);
+    if (!moved) {
       throw new Error(
         `the plugin in container ${this.id} announced ${address.network}:${address.address}, which the host cannot reach; only a socket directly in ${this.mount} is shared`,
       );
     }
-    return { network: 'unix', address: posix.join(this.socketDir, inside) };
+    return moved;
   }
 
   hostToPlugin(address: Address): Address {
     if (address.network === 'tcp' && this.shareNetwork) return address;
-    const inside = address.network === 'unix' ? posix.relative(this.socketDir, address.address) : '';
-    if (!inside || inside.startsWith('..') || inside.includes('/')) {
-      throw new Error(`the host's ${address.network}:${address.address} is outside the socket directory container ${this.id} can reach`);
-    }
-    return { network: 'unix', address: posix.join(this.mount, inside) };
+    const moved = moveSocket(address, this.socketDir, this.mount);
+    if (!moved) throw new Error(`the host's ${address.network}:${address.address} is outside the socket directory container ${this.id} can reach`);
+    return moved;
   }
 
   async diagnose(): Promise<string | undefined> {
@@ -121,6 +120,13 @@ class Container implements RunningPlugin {
     const what = code !== undefined && code !== null ? ENGINE_EXITS[code] : undefined;
     return what ? `${this.engine} ${what} (exit ${code}); its message is among the stderr lines above` : undefined;
   }
+}
+
+/** A unix socket directly in `from`, as the same name in `to`; undefined for anything else. */
+function moveSocket(address: Address, from: string, to: string): Address | undefined {
+  const inside = address.network === 'unix' ? posix.relative(from, address.address) : '';
+  if (!inside || inside.startsWith('..') || inside.includes('/')) return undefined;
+  return { network: 'unix', address: posix.join(to, inside) };
 }
 
 export function containerRunner(options: ContainerRunnerOptions): Runner {
@@ -158,10 +164,7 @@ export function containerRunner(options: ContainerRunnerOptions): Runner {
       launch.logger.debug({ engine: exe, container: id, image: options.image }, 'starting plugin container');
       const child = spawn(exe, args, { env: { ...process.env, ...pluginEnv }, stdio: [launch.stdin, 'pipe', 'pipe'], detached: true });
       const container = new Container(child, id, exe, launch.socketDir, mount, network === 'host');
-      await new Promise((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
+      await spawned(child);
       return container;
     },
   };

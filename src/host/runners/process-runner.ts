@@ -2,7 +2,7 @@
  * The default runner: the plugin as a child process of the host, in its own
  * process group so that killing it takes whatever it started along.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { SpawnedProcess } from '../plugin-process.js';
 import type { Runner, RunnerLaunch, RunningPlugin } from './runner.js';
@@ -22,6 +22,14 @@ class RunningProcess extends SpawnedProcess implements RunningPlugin {
   }
 }
 
+/** Resolves once `child` runs; rejects with the spawn error when it never did (a missing file, a bad cwd). */
+export function spawned(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+}
+
 export const processRunner: Runner = {
   name: 'process',
   passesDescriptors: true,
@@ -34,11 +42,7 @@ export const processRunner: Runner = {
       detached: true,
     });
     const running = new RunningProcess(child);
-    // 'spawn' or 'error' comes first; after an error there is no process to run.
-    await new Promise((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
+    await spawned(child);
     return running;
   },
 };
