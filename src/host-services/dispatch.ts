@@ -26,8 +26,6 @@ export interface CallRecord {
   resource: string;
   /** The policy rule that allowed or denied the call, when a policy decided. */
   rule?: string;
-  /** The policy refused the call (its error may still be another's: a request naming no valid resource). */
-  denied?: boolean;
   durationUs: number;
   ok: boolean;
   error?: string;
@@ -102,15 +100,11 @@ function wrap(
     const resource = resources.join(' -> ');
     const capability = spec.capabilityFor?.(request) ?? spec.capability;
     let rule: string | undefined;
-    let denied = false;
     const claimed = ctx.metadata[CLAIMED_CLIENT_ID_HEADER];
     const finish = (err?: unknown) => {
       const e = err === undefined ? undefined : toRpcError(err, operation, resource);
       // A refusal inside the call (a symlink, a redirect hop) is decided by its own rule.
-      if (e instanceof DeniedError) {
-        rule = e.rule;
-        denied = true;
-      }
+      if (e instanceof DeniedError) rule = e.rule;
       hooks.record({
         clientId: caller.clientId,
         owner: caller.owner,
@@ -119,7 +113,6 @@ function wrap(
         capability,
         resource,
         ...(rule ? { rule } : {}),
-        ...(denied ? { denied } : {}),
         durationUs: Number((process.hrtime.bigint() - started) / 1000n),
         ok: !e,
         ...(e ? { error: e.details, code: e.code } : {}),

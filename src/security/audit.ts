@@ -89,7 +89,7 @@ export class AuditLog {
 
   /** The audit record for one host call. */
   recordCall(call: CallRecord, binarySha256?: string): void {
-    const denied = call.denied === true || (call.code === 7 && call.rule !== undefined);
+    const denied = call.code === 7 && call.rule !== undefined;
     this.write({
       time: new Date().toISOString(),
       plugin: call.owner,
@@ -102,7 +102,7 @@ export class AuditLog {
       rule: call.rule ?? 'no policy',
       request_id: call.requestId,
       duration_us: call.durationUs,
-      ...(call.error && (!denied || call.code !== 7) ? { error: call.error } : {}),
+      ...(!denied && call.error ? { error: call.error } : {}),
       ...(call.claimedClientId ? { claimed_instance: call.claimedClientId } : {}),
     });
   }
