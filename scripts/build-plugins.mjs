@@ -7,6 +7,8 @@
 // - runtime python: nothing to build; checks that the SDK's packages import,
 //   and says how to install them when they do not.
 // - runtime node: compiled and bundled (hst build) by `npm run build`.
+// - a Go command named hst-plugin-<name> in interop/go/cmd is a plugin found by
+//   its file's name, without a manifest: built into examples/modules/plugins/.
 // Skipping for a missing toolchain exits 0; a failed build exits 1.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -25,16 +27,25 @@ const shown = (path) => relative(process.cwd(), path) || '.';
 
 /** Plugin name -> its directory, over every plugins directory. */
 const dirs = new Map();
+/** Plugins found by their file's name: what their manifest would say. */
+const named = new Map();
 function discover() {
   for (const pluginsDir of pluginsDirs.filter((d) => existsSync(d))) {
     for (const d of readdirSync(pluginsDir, { withFileTypes: true })) {
       if (d.isDirectory() && existsSync(join(pluginsDir, d.name, 'plugin.yaml'))) dirs.set(d.name, join(pluginsDir, d.name));
     }
   }
+  for (const d of readdirSync(join(goModule, 'cmd'), { withFileTypes: true })) {
+    if (d.isDirectory() && d.name.startsWith('hst-plugin-')) {
+      dirs.set(d.name, join(repo, 'examples', 'modules', 'plugins'));
+      named.set(d.name, { runtime: 'binary', command: d.name });
+    }
+  }
   return [...dirs.keys()].sort();
 }
 
 function manifestOf(name) {
+  if (named.has(name)) return named.get(name);
   const file = join(dirs.get(name), 'plugin.yaml');
   const manifest = parse(readFileSync(file, 'utf8'));
   if (typeof manifest?.runtime !== 'string' || typeof manifest?.command !== 'string') {

@@ -303,18 +303,21 @@ class Demo {
       pluginDirs: [MODULE_PLUGINS],
       dataDir: join(this.options.dataDir, 'modules-host'),
       logger: this.options.logger,
-      modules: { allow: ['plugin:greeter-*'] },
+      modules: { allow: ['plugin:greeter-*', 'plugin:clock', 'plugin:validator-ts'] },
       ...this.options.policy,
     });
     modules.on('started', ({ pid }) => this.pids.add(pid));
     try {
-      await importablePlugins(modules);
-      for (const info of modules.list()) {
-        if (info.status === 'unavailable' || info.status === 'invalid') {
-          this.printUnrunnable(info);
-          continue;
-        }
-        const id = `plugin:${info.name}`;
+      const { warnings } = await importablePlugins(modules);
+      for (const warning of warnings) this.fail(warning);
+      const runnable = (name: string) => {
+        const info = modules.list().find((p) => p.name === name);
+        if (info && (info.status === 'unavailable' || info.status === 'invalid')) this.printUnrunnable(info);
+        return info !== undefined && info.status !== 'unavailable' && info.status !== 'invalid';
+      };
+      for (const info of modules.list().filter((p) => p.name.startsWith('greeter-'))) {
+        if (!runnable(info.name)) continue;
+        const id = moduleId(info.name);
         const started = performance.now();
         const { greet, phrases } = (await import(id)) as { greet: (name: string) => Promise<unknown>; phrases: Record<string, (name: string) => Promise<unknown>> };
         const greeting = await greet('Ada');
@@ -325,6 +328,24 @@ class Demo {
         );
         if (typeof greeting !== 'string' || !refused) this.fail(`${id}: greet -> ${JSON.stringify(greeting)}, goodbye('') -> ${refused ?? 'no error'}`);
         else this.print(`   ${this.s.green('ok')}    import ... from '${id}' (${Math.round(performance.now() - started)} ms): greet('Ada') -> ${JSON.stringify(greeting)}; phrases.hello('Ada') -> ${summarize(hello)}; phrases.goodbye('') threw: ${refused}`);
+      }
+      if (runnable('clock')) {
+        // No manifest: found by its file's name, hst-plugin-clock, and asked what it exports.
+        const { now } = (await import(moduleId('clock'))) as { now: () => Promise<{ iso?: unknown }> };
+        const time = await now();
+        if (typeof time.iso !== 'string') this.fail(`plugin:clock: now() -> ${summarize(time)}`);
+        else this.print(`   ${this.s.green('ok')}    import { now } from 'plugin:clock' (found as hst-plugin-clock, no manifest): now() -> ${summarize(time)}`);
+      }
+      if (runnable('validator-ts')) {
+        // Typed in its manifest: the host fills in defaults and refuses a wrong type before the plugin sees it.
+        const { check } = (await import(moduleId('validator-ts'))) as { check: (...args: unknown[]) => Promise<unknown> };
+        const verdict = await check({ name: 'Ada', email: 'ada@' }, ['name']);
+        const refused = await check('Ada').then(
+          () => undefined,
+          (err: unknown) => errorMessage(err),
+        );
+        if (!refused) this.fail(`plugin:validator-ts: check('Ada') was not refused`);
+        else this.print(`   ${this.s.green('ok')}    import { check } from 'plugin:validator-ts': check({name, email}, ['name']) -> ${summarize(verdict)}; check('Ada') threw: ${refused}`);
       }
     } finally {
       await modules.shutdown();
@@ -348,7 +369,10 @@ class Demo {
 
 /** The example plugins of a host service the application adds (examples/notes). */
 const NOTES_PLUGINS = join(repoRoot, 'examples', 'notes', 'plugins');
-/** The greeter in three languages, as JavaScript modules (examples/modules). */
+/** A plugin module's specifier, built so that tsc does not look for its declarations (hst types writes them for applications). */
+const moduleId = (name: string) => `plugin:${name}`;
+
+/** Plugins as JavaScript modules (examples/modules): the greeter in three languages, a clock found by its name, a typed validator. */
 const MODULE_PLUGINS = join(repoRoot, 'examples', 'modules', 'plugins');
 
 function indent(text: string): string {

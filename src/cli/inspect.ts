@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseManifest, type Manifest } from '../security/manifest.js';
+import { parseManifest, type Manifest, type ManifestSignature } from '../security/manifest.js';
 import { Policy, type OperatorPolicy } from '../security/policy.js';
 import type { SandboxMode } from '../manager/plugin-runner.js';
 import { probeSandbox, type SandboxProbe } from '../security/sandbox.js';
@@ -79,6 +79,15 @@ export function formatInspectReport(r: InspectReport): string {
       ? ['  sandbox      OFF: the operator runs plugins unconfined (--sandbox off)']
       : [`  sandbox      ${r.sandbox.mode}: ${r.sandbox.available.join(', ')}`, ...Object.entries(r.sandbox.unavailable).map(([layer, why]) => `  unavailable  ${layer}: ${why}`)]),
     ...(m.commands.length ? ['  commands', ...m.commands.map((c) => `    ${c.name.padEnd(14)} ${c.help}`)] : []),
+    ...(m.provides.length ? [`  provides     ${m.provides.join(', ')}`] : []),
+    ...(m.requires.length ? [`  requires     ${m.requires.join(', ')}`] : []),
+    ...(m.exports.length ? [`  exports      as plugin:${m.name}`, ...m.exports.flatMap((e) => (e.type === 'function' ? [callLine(e.name, e)] : e.methods.map((method) => callLine(`${e.name}.${method.name}`, method))))] : []),
   ];
   return lines.filter((l) => l !== '').join('\n');
+}
+
+/** `greet(name: string, excited?: bool) -> string`; `(...)` when the manifest does not say. */
+function callLine(name: string, signature: ManifestSignature): string {
+  const params = signature.params ? signature.params.map((p) => `${p.name}${p.optional ? '?' : ''}: ${p.type}${p.default !== undefined ? ` = ${JSON.stringify(p.default)}` : ''}`).join(', ') : '...';
+  return `    ${name}(${params})${signature.returns ? ` -> ${signature.returns}` : ''}`;
 }

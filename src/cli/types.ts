@@ -1,19 +1,47 @@
 /**
  * `hst types [--out file]`: TypeScript declarations for every plugin that
  * exports something, so that `import greeter from 'plugin:greeter'`
- * type-checks. The manifest names the exports and methods but not their
- * parameters, so each call is `(...args: unknown[]) => Promise<unknown>`.
+ * type-checks. A call is typed as the manifest's `params` and `returns`
+ * say (the host checks both at run time); without them it takes and gives
+ * `unknown`. A plugin found by its name is started and asked what it exports.
  */
 import { writeFileSync } from 'node:fs';
+import type { PluginManager } from '../manager/manager.js';
 import type { PluginInfo } from '../manager/plugin-info.js';
-import type { ManifestExport } from '../security/manifest.js';
-import type { Cli } from './output.js';
+import type { ManifestExport, ManifestSignature, ValueType } from '../security/manifest.js';
+import { errorMessage, type Cli } from './output.js';
 
-const CALL = '(...args: unknown[]) => Promise<unknown>';
+const TS_TYPES: Record<ValueType | 'none', string> = {
+  string: 'string',
+  int: 'number',
+  number: 'number',
+  bool: 'boolean',
+  list: 'unknown[]',
+  map: 'Record<string, unknown>',
+  json: 'unknown',
+  none: 'null',
+};
+
+/** `/** ... *\/` text cannot end the comment early. */
+const commentSafe = (text: string) => text.replace(/\*\//g, '* /');
+
+function callType(signature: ManifestSignature): string {
+  const params = signature.params ? signature.params.map((p) => `${p.name}${p.optional ? '?' : ''}: ${TS_TYPES[p.type]}`).join(', ') : '...args: unknown[]';
+  return `(${params}) => Promise<${TS_TYPES[signature.returns ?? 'json']}>`;
+}
+
+/** The parameters' help, as JSDoc above the declaration. */
+function docOf(signature: ManifestSignature, indent: string): string[] {
+  const helped = (signature.params ?? []).filter((p) => p.help || p.default !== undefined);
+  if (helped.length === 0) return [];
+  const lines = helped.map((p) => `${indent} * @param ${[p.name, p.help && commentSafe(p.help), p.default !== undefined && `(default ${commentSafe(JSON.stringify(p.default))})`].filter(Boolean).join(' ')}`);
+  return [`${indent}/**`, ...lines, `${indent} */`];
+}
 
 function declaration(e: ManifestExport): string {
-  if (e.type === 'function') return `  export const ${e.name}: ${CALL};`;
-  return `  export const ${e.name}: {\n${e.methods.map((m) => `    ${m}: ${CALL};`).join('\n')}\n  };`;
+  if (e.type === 'function') return [...docOf(e, '  '), `  export const ${e.name}: ${callType(e)};`].join('\n');
+  const methods = e.methods.flatMap((m) => [...docOf(m, '    '), `    ${m.name}: ${callType(m)};`]);
+  return `  export const ${e.name}: {\n${methods.join('\n')}\n  };`;
 }
 
 /** One `declare module 'plugin:<name>'` per plugin with exports, in name order. */
@@ -23,7 +51,7 @@ export function pluginModuleDeclarations(plugins: readonly PluginInfo[]): string
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((p) =>
       [
-        `/** ${p.name} ${p.version}${p.description ? `: ${p.description.replace(/\*\//g, '* /')}` : ''} (${p.file}) */`,
+        `/** ${p.name} ${p.version}${p.description ? `: ${commentSafe(p.description)}` : ''} (${p.file}) */`,
         `declare module 'plugin:${p.name}' {`,
         ...p.exports.map(declaration),
         `  const module: { ${p.exports.map((e) => `${e.name}: typeof ${e.name}`).join('; ')} };`,
@@ -38,13 +66,25 @@ export async function typesCommand(cli: Cli, out: string | undefined): Promise<n
   const manager = cli.manager();
   try {
     const { plugins } = await manager.discover();
-    const text = pluginModuleDeclarations(plugins);
+    const described = await Promise.all(plugins.map((p) => withLearnedExports(manager, p, cli)));
+    const text = pluginModuleDeclarations(described);
     if (out) {
       writeFileSync(out, text);
-      cli.err(`wrote ${plugins.filter((p) => p.exports.length > 0).length} plugin modules to ${out}\n`);
+      cli.err(`wrote ${described.filter((p) => p.exports.length > 0).length} plugin modules to ${out}\n`);
     } else cli.out(text);
     return 0;
   } finally {
     await manager.shutdown();
+  }
+}
+
+/** A plugin found by its name, with the exports it lists when asked; one that cannot be asked is left out, saying why. */
+async function withLearnedExports(manager: PluginManager, plugin: PluginInfo, cli: Cli): Promise<PluginInfo> {
+  if (!plugin.foundByName || plugin.status === 'invalid' || plugin.status === 'unavailable') return plugin;
+  try {
+    return { ...plugin, exports: await manager.moduleExports(plugin.name) };
+  } catch (err) {
+    cli.err(`hst types: left out plugin:${plugin.name}: ${errorMessage(err)}\n`);
+    return plugin;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Finding plugins: every `<dir>/<name>/plugin.yaml` one level under the
  * plugin directories, parsed from the exact bytes whose signature is then
- * checked. A broken plugin is reported, with its file:line:col, and never
- * stops the others; of two plugins with the same name the first found (in
- * the order of the directories) is used and the other is reported.
+ * checked, and every executable `<dir>/hst-plugin-<name>`, a plugin found by
+ * its file's name. A broken plugin is reported, with its file:line:col, and
+ * never stops the others; of two plugins with the same name the first found
+ * (in the order of the directories) is used and the other is reported.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,15 @@ import type { Manifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes, SignatureError, verifyPlugin, type SignaturePolicy, type VerifyResult } from '../security/signature.js';
 import { pluginLanguage, type PluginLanguage } from './language.js';
 import { runtimeProblem, type RuntimeOptions } from './runtime.js';
+
+/** A plugin found by its file's name: `hst-plugin-<name>`, an executable at the top of a plugin directory. */
+export const NAMED_PLUGIN_PREFIX = 'hst-plugin-';
+
+/**
+ * hst's conventional handshake, which `hst new` writes into every plugin; a
+ * plugin found by its name has no manifest to give another, so it uses this.
+ */
+export const CONVENTIONAL_HANDSHAKE: Manifest['handshake'] = { protocolVersions: [1], magicCookieKey: 'HST_PLUGIN', magicCookieValue: 'hst-example-v1' };
 
 export interface DiscoveryOptions extends RuntimeOptions {
   pluginDirs: string[];
@@ -34,6 +44,11 @@ export interface DiscoveredPlugin {
   manifestBytes?: Buffer;
   signature?: VerifyResult;
   language?: PluginLanguage;
+  /**
+   * Found by its file's name, not a manifest: no capabilities, nothing
+   * signed, exports learned by asking it (hst.plugin.v1.Module/Describe).
+   */
+  foundByName?: boolean;
 }
 
 export interface DiscoveryReport {
@@ -42,16 +57,19 @@ export interface DiscoveryReport {
   warnings: string[];
 }
 
-/** The directories in `pluginDir` that hold a manifest; a plugin directory that cannot be read is a warning. */
-export function pluginCandidates(pluginDir: string, warnings: string[]): Array<{ dir: string; file: string; name: string }> {
-  let names: string[];
+/** The entries of a plugin directory, sorted; one that cannot be read is a warning. */
+function entriesOf(pluginDir: string, warnings: string[]): string[] {
   try {
-    names = readdirSync(pluginDir).sort();
+    return readdirSync(pluginDir).sort();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     warnings.push(`plugin directory ${pluginDir} ${code === 'ENOENT' ? 'does not exist' : `cannot be read: ${(err as Error).message}`}`);
     return [];
   }
+}
+
+/** The directories in `pluginDir` that hold a manifest; a plugin directory that cannot be read is a warning. */
+export function pluginCandidates(pluginDir: string, warnings: string[], names = entriesOf(pluginDir, warnings)): Array<{ dir: string; file: string; name: string }> {
   return names
     .map((name) => ({ name, dir: join(pluginDir, name), file: join(pluginDir, name, MANIFEST_FILE) }))
     .filter((c) => {
@@ -95,12 +113,58 @@ async function examine(candidate: { dir: string; file: string; name: string }, o
   return { ...found, signature, status: problem ? 'unavailable' : 'discovered', ...(problem ? { problem } : {}) };
 }
 
+/** The files `hst-plugin-<name>` in `pluginDir` (anything but a directory: examineNamed says what is wrong with it). */
+function namedCandidates(pluginDir: string, names: string[]): Array<{ dir: string; file: string; name: string }> {
+  return names
+    .filter((entry) => entry.startsWith(NAMED_PLUGIN_PREFIX) && statSync(join(pluginDir, entry), { throwIfNoEntry: false })?.isDirectory() === false)
+    .map((entry) => ({ name: entry.slice(NAMED_PLUGIN_PREFIX.length), dir: pluginDir, file: join(pluginDir, entry) }));
+}
+
+/** A plugin found by its file's name, with the manifest it would have: the conventional handshake and nothing granted. */
+async function examineNamed(candidate: { dir: string; file: string; name: string }, options: DiscoveryOptions, parser: ManifestParser): Promise<DiscoveredPlugin> {
+  const dir = resolve(candidate.dir);
+  const command = `${NAMED_PLUGIN_PREFIX}${candidate.name}`;
+  const base = { name: candidate.name, dir, file: candidate.file, foundByName: true };
+  if (!parser.isPluginName(candidate.name)) {
+    return { ...base, status: 'invalid', problem: `${candidate.file}: ${JSON.stringify(candidate.name)} is not a plugin name (a-z, 0-9 and "-", starting with a letter or digit, at most 63 characters), so the file is not a plugin` };
+  }
+  if (options.signaturePolicy === 'require') {
+    return { ...base, status: 'invalid', problem: `${candidate.file}: found by its name, with no ${MANIFEST_FILE} to sign; signature policy require runs signed plugins only` };
+  }
+  const manifest: Manifest = {
+    name: candidate.name,
+    version: '0.0.0',
+    description: 'found by its file name, without a manifest',
+    runtime: 'binary',
+    command,
+    args: [],
+    handshake: CONVENTIONAL_HANDSHAKE,
+    capabilities: [],
+    requires: [],
+    provides: [],
+    commands: [],
+    exports: [],
+    resources: {},
+    dir,
+    file: resolve(candidate.file),
+  };
+  const signature: VerifyResult =
+    options.signaturePolicy === 'off' ? { status: 'skipped', detail: 'signature policy is off' } : { status: 'unsigned', detail: `${candidate.file} was found by its name and has no ${MANIFEST_FILE} to sign` };
+  const problem = await runtimeProblem(manifest, options);
+  // What a manifest's bytes are to the others: a rediscovery compares them to see whether anything changed.
+  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  return { ...base, manifest, manifestBytes, signature, language: await pluginLanguage(manifest), status: problem ? 'unavailable' : 'discovered', ...(problem ? { problem } : {}) };
+}
+
 export async function discoverPlugins(options: DiscoveryOptions): Promise<DiscoveryReport> {
   const warnings: string[] = [];
-  const all = options.pluginDirs.flatMap((dir) => pluginCandidates(dir, warnings));
+  const all = options.pluginDirs.flatMap((dir) => {
+    const names = entriesOf(dir, warnings);
+    return [...pluginCandidates(dir, warnings, names).map((c) => ({ ...c, byName: false })), ...namedCandidates(dir, names).map((c) => ({ ...c, byName: true }))];
+  });
   if (all.length === 0) return { plugins: [], warnings };
   const parser = await import('../security/manifest.js');
-  const plugins = await Promise.all(all.map((c) => examine(c, options, parser)));
+  const plugins = await Promise.all(all.map((c) => (c.byName ? examineNamed(c, options, parser) : examine(c, options, parser))));
   const firstByName = new Map<string, DiscoveredPlugin>();
   for (const plugin of plugins) {
     if (!plugin.manifest) continue;

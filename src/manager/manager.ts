@@ -15,13 +15,14 @@ import type { PermissionRequestHandler } from '../host-services/permissions.js';
 import { defaultLogger, type Logger } from '../log.js';
 import type { ClientConnection } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
-import type { Manifest } from '../security/manifest.js';
+import type { Manifest, ManifestExport, ManifestSignature } from '../security/manifest.js';
 import type { OperatorPolicy, Policy } from '../security/policy.js';
 import type { SignaturePolicy } from '../security/signature.js';
 import { nativeByDefault } from '../rpc/native/transport.js';
 import type { RestartOptions } from './backoff.js';
 import { validateCommandArgs } from './command-args.js';
 import { CallDeadline } from './deadline.js';
+import { checkedArgs, checkedResult, describedExports } from './module-calls.js';
 import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
 import { GuardedHost } from './guarded-host.js';
 import { serviceGraph } from './service-graph.js';
@@ -308,32 +309,65 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   /**
    * A plugin's exports as a JavaScript module: `await manager.module('plugin:greeter')`
    * gives an object with one async function per function export and one
-   * object of async methods per object export, as its manifest declares them.
-   * Arguments and results cross as JSON-like values; a failure rejects with
-   * the plugin's message and status code. Each call starts the plugin if it
-   * is idle and runs within its call timeout.
+   * object of async methods per object export, as its manifest declares them
+   * (or, for a plugin found by its name, as it lists them when asked).
+   * Arguments and results cross as JSON-like values, checked against the
+   * manifest's `params` and `returns` where it gives them; a failure rejects
+   * with the plugin's message and status code. Each call starts the plugin
+   * if it is idle and runs within its call timeout.
    */
   async module(id: string): Promise<Record<string, unknown>> {
+    const name = this.moduleName(id);
+    const exports = await this.moduleExports(name);
+    if (exports.length === 0) {
+      const runner = await this.runner(name);
+      throw new RpcError(Code.NOT_FOUND, `plugin ${JSON.stringify(name)} exports nothing (${runner.plugin.foundByName ? `it listed no exports when asked` : `no exports: in ${runner.plugin.file}`})`);
+    }
+    const call = (exported: string, method: string, signature: ManifestSignature) => {
+      const label = `${MODULE_PREFIX}${name} ${method ? `${exported}.${method}` : exported}`;
+      return async (...given: unknown[]) => {
+        const args = checkedArgs(label, signature, given);
+        const result = await this.call(name, async ({ connection, signal }) => (await connection.client(ModuleDefinition).call({ export: exported, method, args }, { signal })).result as unknown).catch((err: unknown) => {
+          // The exception names the export, not the RPC that carried it.
+          const e = RpcError.from(err);
+          throw new RpcError(e.code, `${label}: ${e.details.replace(/^\/hst\.plugin\.v1\.Module\/Call: /, '')}`, { cause: err });
+        });
+        return checkedResult(label, signature, result);
+      };
+    };
+    return Object.fromEntries(
+      exports.map((e) => [e.name, e.type === 'function' ? call(e.name, '', e) : Object.fromEntries(e.methods.map((m) => [m.name, call(e.name, m.name, m)]))]),
+    );
+  }
+
+  /**
+   * What a plugin exports as a module: its manifest's `exports:`, or for a
+   * plugin found by its name, what it answers when asked (which starts it,
+   * once). The allowlist (`modules.allow`) applies.
+   */
+  async moduleExports(id: string): Promise<ManifestExport[]> {
+    const name = this.moduleName(id);
+    const runner = await this.runner(name);
+    if (!runner.plugin.foundByName) return runner.manifest.exports;
+    if (!runner.learnedExports) {
+      const { exports } = await this.call(name, ({ connection, signal }) => connection.client(ModuleDefinition).describe({}, { signal })).catch((err: unknown) => {
+        const e = RpcError.from(err);
+        throw new RpcError(e.code, `${MODULE_PREFIX}${name}: asked for its exports (it was found by its name, without a manifest): ${e.details}`, { cause: err });
+      });
+      runner.learnedExports = describedExports(`${MODULE_PREFIX}${name}`, exports);
+      this.emit('state', runner.info());
+    }
+    return runner.learnedExports;
+  }
+
+  /** The plugin's name from `plugin:<name>` (or the bare name), refused unless the allowlist admits it. */
+  private moduleName(id: string): string {
     const name = id.startsWith(MODULE_PREFIX) ? id.slice(MODULE_PREFIX.length) : id;
     const allow = this.options.modules?.allow;
     if (allow && !allow.some((pattern) => picomatch.isMatch(`${MODULE_PREFIX}${name}`, pattern))) {
       throw new RpcError(Code.PERMISSION_DENIED, `module ${MODULE_PREFIX}${name} is not in this host's allowlist (${allow.join(', ')})`);
     }
-    const runner = await this.runner(name);
-    const exports = runner.manifest.exports;
-    if (exports.length === 0) throw new RpcError(Code.NOT_FOUND, `plugin ${JSON.stringify(name)} exports nothing (no exports: in ${runner.plugin.file})`);
-    const call = (exported: string, method: string) => {
-      const label = `${MODULE_PREFIX}${name} ${method ? `${exported}.${method}` : exported}`;
-      return (...args: unknown[]) =>
-        this.call(name, async ({ connection, signal }) => (await connection.client(ModuleDefinition).call({ export: exported, method, args }, { signal })).result as unknown).catch((err: unknown) => {
-          // The exception names the export, not the RPC that carried it.
-          const e = RpcError.from(err);
-          throw new RpcError(e.code, `${label}: ${e.details.replace(/^\/hst\.plugin\.v1\.Module\/Call: /, '')}`, { cause: err });
-        });
-    };
-    return Object.fromEntries(
-      exports.map((e) => [e.name, e.type === 'function' ? call(e.name, '') : Object.fromEntries(e.methods.map((m) => [m, call(e.name, m)]))]),
-    );
+    return name;
   }
 
   /** The runnable plugin that provides `service` (the service graph allows one at most). */

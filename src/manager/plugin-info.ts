@@ -35,6 +35,8 @@ export interface PluginInfo {
   commands: ManifestCommand[];
   /** What it exports as a JavaScript module (`plugin:<name>`). */
   exports: ManifestExport[];
+  /** Found by its file's name (hst-plugin-<name>), not a manifest: its exports are known once it has been asked. */
+  foundByName?: boolean;
   pid?: number;
   /** Restarts after crashes since it was started. */
   restarts: number;

@@ -14,9 +14,9 @@ import type { ExitInfo } from '../host/plugin-process.js';
 import { establishHostServices, type HostServicesConnection } from '../host-services/establish.js';
 import type { Logger } from '../log.js';
 import { Code, RpcError } from '../rpc/status.js';
-import type { Manifest } from '../security/manifest.js';
+import type { Manifest, ManifestExport } from '../security/manifest.js';
 import { SandboxUnavailableError, type SandboxLayer } from '../security/sandbox.js';
-import { SignatureError, verifyPlugin, type SignaturePolicy, type VerifyResult } from '../security/signature.js';
+import { copyCommand, SignatureError, verifyPlugin, type SignaturePolicy, type VerifyResult } from '../security/signature.js';
 import { RestartBudget, type RestartOptions } from './backoff.js';
 import type { CallDeadline } from './deadline.js';
 import type { DiscoveredPlugin } from './discovery.js';
@@ -84,6 +84,8 @@ export class PluginRunner {
   private unhealthy: string | undefined;
   private readonly watchers = new Set<() => void>();
   private readonly logger: Logger;
+  /** A plugin found by its name has no manifest to list its exports: what it answered when asked. */
+  learnedExports: ManifestExport[] | undefined;
 
   constructor(
     readonly plugin: RunnablePlugin,
@@ -121,7 +123,8 @@ export class PluginRunner {
       ...(this.plugin.language ? { language: this.plugin.language } : {}),
       capabilities: [...m.capabilities],
       commands: m.commands,
-      exports: m.exports,
+      exports: this.learnedExports ?? m.exports,
+      ...(this.plugin.foundByName ? { foundByName: true } : {}),
       ...(this.pid !== undefined ? { pid: this.pid } : {}),
       restarts: this.restarts,
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
@@ -304,10 +307,17 @@ export class PluginRunner {
     const { manifest: m, manifestBytes, dir } = this.plugin;
     const policy = this.settings.signaturePolicy;
     const rule = `signature policy ${policy}`;
+    // Under the sandbox the plugin runs from a copy of what was verified, out of reach of anyone changing its files now.
+    const copyTo = this.settings.sandbox === 'off' ? undefined : join(this.settings.dataDir, 'verified', m.name);
+    if (this.plugin.foundByName && this.plugin.signature) {
+      // Nothing to verify (discovery refused it under policy require); the copy still keeps the rest of its directory out of its sandbox.
+      const result = { ...this.plugin.signature, ...(copyTo ? await copyCommand(dir, m.command, copyTo) : {}) };
+      host.audit.recordEvent(m.name, 'signature', { status: result.status, detail: result.detail }, 'allow', rule);
+      if (policy === 'warn') this.logger.warn({ status: result.status, detail: result.detail }, 'starting a plugin found by its name, unsigned (signature policy warn)');
+      return result;
+    }
     try {
-      // Under the sandbox the plugin runs from a copy of what was verified, out of reach of anyone changing its files now.
-      const copyTo = this.settings.sandbox === 'off' ? {} : { copyTo: join(this.settings.dataDir, 'verified', m.name) };
-      const result = await verifyPlugin(dir, this.settings.trustedKeysDir, { name: m.name, version: m.version, command: m.command, manifestBytes }, policy, copyTo);
+      const result = await verifyPlugin(dir, this.settings.trustedKeysDir, { name: m.name, version: m.version, command: m.command, manifestBytes }, policy, copyTo ? { copyTo } : {});
       this.signature = result;
       host.audit.recordEvent(m.name, 'signature', { status: result.status, detail: result.detail, ...(result.keyId ? { key_id: result.keyId } : {}) }, 'allow', rule);
       if (policy === 'warn' && result.status !== 'valid') this.logger.warn({ status: result.status, detail: result.detail }, 'starting a plugin without a valid signature (signature policy warn)');

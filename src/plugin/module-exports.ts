@@ -4,6 +4,8 @@
  * by the name the manifest's `exports:` declares, with JSON-like values
  * (google.protobuf.Value). What the function returns (or resolves to) goes
  * back; what it throws becomes the call's status with its message.
+ * Describe lists the exports, for a host that found the plugin by its file's
+ * name and has no manifest to read them from.
  */
 import { ModuleDefinition } from '../gen/hst/plugin/v1/module.js';
 import type { ServiceRegistrar } from '../rpc/definition.js';
@@ -16,6 +18,12 @@ export type ModuleExports = Record<string, ExportedFunction | Record<string, Exp
 
 export function registerModule(registrar: ServiceRegistrar, exports: ModuleExports): void {
   registrar.addService(ModuleDefinition, {
+    describe: async () => ({
+      exports: Object.entries(exports).map(([name, target]) => ({
+        name,
+        methods: typeof target === 'function' ? [] : Object.keys(target).filter((method) => typeof target[method] === 'function'),
+      })),
+    }),
     call: async ({ export: name, method, args }) => {
       const target = Object.hasOwn(exports, name) ? exports[name] : undefined;
       if (target === undefined) throw new RpcError(Code.NOT_FOUND, `this plugin exports no ${JSON.stringify(name)}; it exports ${Object.keys(exports).join(', ') || 'nothing'}`);

@@ -38,3 +38,38 @@ export function typedArgValue(type: ArgType, text: string): { value: unknown } |
       }
   }
 }
+
+/**
+ * The types a module export's parameter or result may declare (`params:`
+ * and `returns:` in a manifest's exports): JSON-like values as they cross
+ * between the application and a plugin. `json` is any of them.
+ */
+export const VALUE_TYPES = ['string', 'int', 'number', 'bool', 'list', 'map', 'json'] as const;
+export type ValueType = (typeof VALUE_TYPES)[number];
+
+/** What kind of JSON-like value `value` is, for messages: "a string", "null", "a list". */
+export function valueKind(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'boolean') return 'a bool';
+  return `a ${typeof value}`;
+}
+
+/** Why `value` is not of `type`, or undefined when it is. */
+export function valueTypeProblem(type: ValueType, value: unknown): string | undefined {
+  const fits =
+    type === 'json' ||
+    (type === 'string' && typeof value === 'string') ||
+    (type === 'int' && Number.isSafeInteger(value)) ||
+    (type === 'number' && typeof value === 'number' && Number.isFinite(value)) ||
+    (type === 'bool' && typeof value === 'boolean') ||
+    (type === 'list' && Array.isArray(value)) ||
+    (type === 'map' && typeof value === 'object' && value !== null && !Array.isArray(value));
+  if (fits) return undefined;
+  const kind = valueKind(value);
+  return type === 'int' && typeof value === 'number' ? `${value} is not a whole number` : `${kind} is not ${type === 'int' ? 'an int' : `a ${type}`}`;
+}
+
+/** A JavaScript identifier, what `import { name }` can bind: how exports and their methods and parameters are named. */
+export const JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;

@@ -16,11 +16,11 @@ import { dirname, posix, resolve } from 'node:path';
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { patternProblem as topicPatternProblem } from '../host-services/event-bus.js';
-import { ARG_TYPES, typedArgValue, type ArgType } from './arg-types.js';
+import { ARG_TYPES, JS_IDENTIFIER, typedArgValue, VALUE_TYPES, valueTypeProblem, type ArgType, type ValueType } from './arg-types.js';
 import { appCapabilityStyle, capabilityKinds, CapabilityError, parseCapabilityString, type Capability, type CapabilityKind } from './capability.js';
 
 export type { Capability, CapabilityKind } from './capability.js';
-export { ARG_TYPES, typedArgValue, type ArgType } from './arg-types.js';
+export { ARG_TYPES, typedArgValue, VALUE_TYPES, type ArgType, type ValueType } from './arg-types.js';
 
 /** Manifests are small; a bigger file is a mistake or an attack, refused before parsing. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
@@ -31,7 +31,7 @@ const MAX_LISTED_ISSUES = 20;
 /** Node's setTimeout fires at once past 2^31-1 ms, so no call timeout may exceed it. */
 const MAX_CALL_TIMEOUT_MS = 2 ** 31 - 1;
 const MAX_CAPABILITY_LENGTH = 1024;
-/** The deepest field is 5 levels down (commands[].args[].name); the rest is slack for mistakes. */
+/** The deepest field is 7 levels down (exports[].methods[].params[].name); the rest is slack for mistakes and defaults. */
 const MAX_NESTING = 16;
 
 export type Runtime = 'node' | 'binary' | 'python';
@@ -61,8 +61,28 @@ export interface ManifestResources {
   maxOpenFiles?: number;
 }
 
+/** One parameter of an exported function or method; the host checks each argument against it before the call. */
+export interface ManifestParam {
+  name: string;
+  type: ValueType;
+  /** Whether the caller may leave it out; true when it has a default. */
+  optional: boolean;
+  /** What the host passes when the caller leaves it out. */
+  default?: unknown;
+  help?: string;
+}
+
+/** How a function or method is called, when the manifest says: without params any arguments pass unchecked. */
+export interface ManifestSignature {
+  params?: ManifestParam[];
+  /** `none` for a call that returns nothing (null). */
+  returns?: ValueType | 'none';
+}
+
+export type ManifestMethod = ManifestSignature & { name: string };
+
 /** What a plugin exports as a JavaScript module (`import m from 'plugin:<name>'`). */
-export type ManifestExport = { name: string; type: 'function' } | { name: string; type: 'object'; methods: string[] };
+export type ManifestExport = (ManifestSignature & { name: string; type: 'function' }) | { name: string; type: 'object'; methods: ManifestMethod[] };
 
 export interface Manifest {
   name: string;
@@ -414,6 +434,11 @@ interface Finding {
 }
 
 const PLUGIN_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Whether `name` may name a plugin (a manifest's `name`, or the `<name>` of a file hst-plugin-<name>). */
+export function isPluginName(name: string): boolean {
+  return PLUGIN_NAME.test(name);
+}
 const NUMERIC_ID = '(?:0|[1-9][0-9]*)';
 const PRERELEASE_ID = `(?:${NUMERIC_ID}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)`;
 const BUILD_ID = '[0-9A-Za-z-]+';
@@ -467,10 +492,14 @@ const EXPECTED: Record<string, string> = {
   'commands[].args[].pattern': 'a JavaScript regular expression (u flag)',
   'commands[].args[].type': `one of ${ARG_TYPES.join(', ')} (default string): the type the plugin gets the value as`,
   exports: 'a list of exports with distinct names',
-  'exports[]': 'a mapping with name, type (function or object) and, for an object, methods',
+  'exports[]': 'a mapping with name, type (function or object) and, for a function, optionally params and returns, for an object, methods',
   'exports[].name': 'a JavaScript identifier of letters, digits, "_" and "$", not starting with a digit, at most 64 characters',
   'exports[].type': 'function or object',
-  'exports[].methods': 'a list of distinct method names (JavaScript identifiers), at least one, only on an object',
+  'exports[].methods': 'a list of distinct methods, at least one, only on an object',
+  'exports[].methods[]': 'a method name (a JavaScript identifier), or a mapping with name and optionally params and returns',
+  'exports[].methods[].name': 'a JavaScript identifier of letters, digits, "_" and "$", not starting with a digit, at most 64 characters',
+  ...signatureExpectations('exports[]'),
+  ...signatureExpectations('exports[].methods[]'),
   resources: 'a mapping with memory_mb, call_timeout, cpu or max_open_files',
   'resources.memory_mb': 'a positive integer number of MiB',
   'resources.call_timeout': `a duration such as "500ms", "5s", "2m" or "1h30m", or a whole number of milliseconds, from 1 ms to ${MAX_CALL_TIMEOUT_MS} ms`,
@@ -480,6 +509,20 @@ const EXPECTED: Record<string, string> = {
   'signature.key_id': 'a key id of printable characters without spaces, at most 256',
   'signature.value': 'a non-empty base64 signature',
 };
+
+/** What params and returns expect, on a function export (`exports[]`) or a method (`exports[].methods[]`). */
+function signatureExpectations(at: string): Record<string, string> {
+  return {
+    [`${at}.params`]: 'a list of parameters with distinct names, required ones first',
+    [`${at}.params[]`]: 'a mapping with name and optionally type, optional, default and help',
+    [`${at}.params[].name`]: 'a JavaScript identifier of letters, digits, "_" and "$", not starting with a digit, at most 64 characters',
+    [`${at}.params[].type`]: `one of ${VALUE_TYPES.join(', ')} (default json: any JSON-like value)`,
+    [`${at}.params[].optional`]: 'true or false',
+    [`${at}.params[].default`]: "a JSON-like value of the parameter's type, passed when the caller leaves it out",
+    [`${at}.params[].help`]: 'a help text without control characters',
+    [`${at}.returns`]: `one of ${VALUE_TYPES.join(', ')}, or none`,
+  };
+}
 
 function show(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
@@ -602,13 +645,37 @@ const capabilitySchema = z.string().superRefine((value, ctx) => {
 
 const serviceNames = z.array(matching(SERVICE_NAME, 'a service name')).default(() => []);
 
-/** A JavaScript identifier: what `import { name }` can bind. */
-const JS_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+
+const paramShape = {
+  name: matching(JS_IDENTIFIER, 'a JavaScript identifier'),
+  type: z.enum(VALUE_TYPES).default('json'),
+  optional: z.boolean().default(false),
+  default: z.json().optional(),
+  help: displayText(false).optional(),
+};
+
+const paramSchema = z.strictObject(paramShape).superRefine((param, ctx) => {
+  if (param.default === undefined) return;
+  const problem = valueTypeProblem(param.type, param.default);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['default'], params: { problem: `${show(param.default)}: ${problem}`, expected: `a default of the parameter's type (${param.type})` } });
+});
+
+/** params and returns, on a function export or an object's method. */
+const callShape = {
+  params: z.array(paramSchema).optional(),
+  returns: z.enum([...VALUE_TYPES, 'none']).optional(),
+};
+
+const methodShape = { name: matching(JS_IDENTIFIER, 'a JavaScript identifier'), ...callShape };
+
+/** A method is its name alone, or a mapping that also gives its signature. */
+const methodSchema = z.preprocess((m) => (typeof m === 'string' ? { name: m } : m), z.strictObject(methodShape));
 
 const exportShape = {
   name: matching(JS_IDENTIFIER, 'a JavaScript identifier'),
   type: z.enum(['function', 'object']),
-  methods: z.array(matching(JS_IDENTIFIER, 'a JavaScript identifier')).optional(),
+  methods: z.array(methodSchema).optional(),
+  ...callShape,
 };
 
 const manifestShape = {
@@ -635,6 +702,9 @@ const KEYS: Record<string, string[]> = {
   'commands[]': Object.keys(commandShape),
   'commands[].args[]': Object.keys(argShape),
   'exports[]': Object.keys(exportShape),
+  'exports[].params[]': Object.keys(paramShape),
+  'exports[].methods[]': Object.keys(methodShape),
+  'exports[].methods[].params[]': Object.keys(paramShape),
   resources: Object.keys(resourcesShape),
   signature: Object.keys(signatureShape),
 };
@@ -692,10 +762,26 @@ const manifestSchema = z.strictObject(manifestShape).superRefine((m, ctx) => {
     'export name',
     ['name'],
   );
+  /** A signature's params: distinct names, and no required one after an optional one (a call fills them in order). */
+  const checkParams = (path: PathKey[], params: ReadonlyArray<{ name: string; optional: boolean; default?: unknown }> | undefined) => {
+    if (!params) return;
+    distinct(path, params.map((p) => p.name), 'parameter name', ['name']);
+    const firstOptional = params.findIndex((p) => p.optional || p.default !== undefined);
+    params.forEach((p, i) => {
+      if (firstOptional >= 0 && i > firstOptional && !p.optional && p.default === undefined) {
+        add([...path, i, 'name'], { problem: `the required parameter ${show(p.name)} follows the optional ${show(params[firstOptional]!.name)}`, expected: 'required parameters first, then optional ones' });
+      }
+    });
+  };
   m.exports.forEach((e, i) => {
     if (e.type === 'function' && e.methods !== undefined) add(['exports', i, 'methods'], { problem: 'a function export has no methods', expected: 'type: object for an export with methods' });
     if (e.type === 'object' && (e.methods ?? []).length === 0) add(['exports', i, 'type'], { problem: `the object export ${show(e.name)} has no methods`, expected: 'methods: [one, or, more]' });
-    distinct(['exports', i, 'methods'], e.methods ?? [], 'method name');
+    for (const key of ['params', 'returns'] as const) {
+      if (e.type === 'object' && e[key] !== undefined) add(['exports', i, key], { problem: `an object export has no ${key} of its own`, expected: `${key} on each of its methods` });
+    }
+    distinct(['exports', i, 'methods'], (e.methods ?? []).map((method) => method.name), 'method name', ['name']);
+    checkParams(['exports', i, 'params'], e.params);
+    (e.methods ?? []).forEach((method, j) => checkParams(['exports', i, 'methods', j, 'params'], method.params));
   });
 });
 
@@ -956,13 +1042,28 @@ function toManifest(m: ParsedManifest, file: string): Manifest {
         type: a.type,
       })),
     })),
-    exports: m.exports.map((e) => (e.type === 'object' ? { name: e.name, type: 'object' as const, methods: [...(e.methods ?? [])] } : { name: e.name, type: 'function' as const })),
+    exports: m.exports.map((e): ManifestExport => (e.type === 'object' ? { name: e.name, type: 'object', methods: (e.methods ?? []).map((method) => ({ name: method.name, ...toSignature(method) })) } : { name: e.name, type: 'function', ...toSignature(e) })),
     resources,
     dir: dirname(absolute),
     file: absolute,
   };
   if (m.signature) manifest.signature = { keyId: m.signature.key_id, value: m.signature.value };
   return manifest;
+}
+
+function toSignature(parsed: { params?: Array<{ name: string; type: ValueType; optional: boolean; default?: unknown; help?: string | undefined }> | undefined; returns?: ValueType | 'none' | undefined }): ManifestSignature {
+  return {
+    ...(parsed.params && {
+      params: parsed.params.map((p) => ({
+        name: p.name,
+        type: p.type,
+        optional: p.optional || p.default !== undefined,
+        ...(p.default !== undefined && { default: p.default }),
+        ...(p.help !== undefined && { help: p.help }),
+      })),
+    }),
+    ...(parsed.returns && { returns: parsed.returns }),
+  };
 }
 
 function wholeFileError(file: string, problem: string, expected: string, line = 1, column = 1): ManifestError {

@@ -361,6 +361,21 @@ function withRoot<T>(pluginDir: string, fn: (root: ConfinedRoot) => Promise<T>):
   return fn(root).finally(() => root.close());
 }
 
+/**
+ * A plugin found by its file's name has no manifest and nothing signed, but
+ * still runs from a copy, made of the very bytes hashed: its sandbox then
+ * holds its own file alone (not the directory it sits in, beside others),
+ * and the host checks the executable it starts against that digest.
+ */
+export function copyCommand(pluginDir: string, command: string, copyTo: string): Promise<{ verifiedCopy: string; commandSha256: string }> {
+  return withRoot(pluginDir, async (root) => {
+    rmSync(copyTo, { recursive: true, force: true });
+    makeDirs(copyTo, 0o700);
+    const commandSha256 = await sha256Of(root, commandPath(command), MAX_COMMAND_BYTES, join(copyTo, command));
+    return { verifiedCopy: copyTo, commandSha256 };
+  });
+}
+
 export interface SignResult {
   keyId: string;
   signaturePath: string;

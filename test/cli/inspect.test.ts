@@ -27,6 +27,10 @@ it('shows the manifest, the effective capabilities under the operator policy, an
         'commands:',
         '  - name: list',
         '    help: list a directory',
+        'provides: [acme.files.v1.Lister]',
+        'exports:',
+        '  - { name: count, type: function, params: [{ name: dir, type: string }, { name: deep, type: bool, default: false }], returns: int }',
+        '  - { name: paths, type: object, methods: [{ name: join, params: [{ name: parts, type: list }] }, normalize] }',
         '',
       ].join('\n'),
     );
@@ -44,6 +48,8 @@ it('shows the manifest, the effective capabilities under the operator policy, an
     assert.match(human.stdout, /^lister 1\.2\.3 \(node\)/);
     assert.match(human.stdout, /effective +fs\.read:src\/\*\*, kv, net:api\.example\.com:443/);
     assert.match(human.stdout, /list +list a directory/);
+    assert.match(human.stdout, /provides +acme\.files\.v1\.Lister/);
+    assert.match(human.stdout, /exports +as plugin:lister\n +count\(dir: string, deep\?: bool = false\) -> int\n +paths\.join\(parts: list\)\n +paths\.normalize\(\.\.\.\)$/m);
 
     const missing = hst('inspect', dir);
     assert.equal(missing.status, 2);

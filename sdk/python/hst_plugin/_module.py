@@ -4,7 +4,8 @@ The host calls a function, or a method of an object, by the name the
 manifest's `exports:` declares, with JSON-like values (google.protobuf.Value):
 ServeConfig(exports={"greet": greet, "counter": {"inc": inc, "get": get}}).
 What the function returns goes back; what it raises becomes the call's
-status with its message.
+status with its message. Describe lists the exports, for a host that found
+the plugin by its file's name and has no manifest to read them from.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ Exported = Union[Callable[..., Any], Mapping[str, Callable[..., Any]]]
 class _ModuleServicer(module_pb2_grpc.ModuleServicer):
     def __init__(self, exports: Mapping[str, Exported]):
         self._exports = dict(exports)
+
+    def Describe(self, request, context):
+        exports = [
+            module_pb2.ModuleExport(name=name, methods=[] if callable(target) else [m for m, fn in target.items() if callable(fn)])
+            for name, target in self._exports.items()
+        ]
+        return module_pb2.ModuleDescribeResponse(exports=exports)
 
     def Call(self, request, context):
         target = self._exports.get(request.export)

@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import { stringify } from 'yaml';
+import { CONVENTIONAL_HANDSHAKE } from '../../manager/discovery.js';
 
 export type PluginLanguage = 'ts' | 'go' | 'python';
 
@@ -58,8 +59,8 @@ export interface Skeleton {
   next: string[];
 }
 
-/** The go-plugin handshake of every example plugin. */
-export const HANDSHAKE = { protocolVersion: 1, key: 'HST_PLUGIN', value: 'hst-example-v1' } as const;
+/** The go-plugin handshake of every plugin `hst new` makes: hst's conventional one, which a plugin found by its name must use. */
+export const HANDSHAKE = { protocolVersion: CONVENTIONAL_HANDSHAKE.protocolVersions[0], key: CONVENTIONAL_HANDSHAKE.magicCookieKey, value: CONVENTIONAL_HANDSHAKE.magicCookieValue } as const;
 
 /** A YAML scalar for a string: quoted when YAML would read it as something else (`123`, `true`). */
 function yamlString(value: string): string {

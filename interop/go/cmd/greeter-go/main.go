@@ -8,17 +8,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/structpb"
 
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
 	"hst.local/interop/hostconn"
 )
 
@@ -30,9 +25,6 @@ var handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "hst-example-v1",
 }
 
-// exported is one function of the module: JSON-like arguments in, a JSON-like value out.
-type exported func(args []any) (any, error)
-
 func name(args []any) string {
 	if len(args) > 0 {
 		if s, ok := args[0].(string); ok {
@@ -42,8 +34,8 @@ func name(args []any) string {
 	return ""
 }
 
-var exports = map[string]map[string]exported{
-	"greet": {"": func(args []any) (any, error) { return fmt.Sprintf("hello, %s, from %s", name(args), language), nil }},
+var exports = hostconn.ModuleExports{
+	"greet": hostconn.Function(func(args []any) (any, error) { return fmt.Sprintf("hello, %s, from %s", name(args), language), nil }),
 	"phrases": {
 		"hello": func(args []any) (any, error) {
 			return map[string]any{"text": "hello, " + name(args), "language": language}, nil
@@ -58,35 +50,11 @@ var exports = map[string]map[string]exported{
 	},
 }
 
-type module struct {
-	pluginv1.UnimplementedModuleServer
-}
-
-func (module) Call(_ context.Context, req *pluginv1.ModuleCallRequest) (*pluginv1.ModuleCallResponse, error) {
-	methods, ok := exports[req.GetExport()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "this plugin exports no %q", req.GetExport())
-	}
-	fn, ok := methods[req.GetMethod()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "%s has no method %q", req.GetExport(), req.GetMethod())
-	}
-	result, err := fn(req.GetArgs().AsSlice())
-	if err != nil {
-		return nil, status.Error(codes.Unknown, err.Error())
-	}
-	value, err := structpb.NewValue(result)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "the result is not JSON-like: %v", err)
-	}
-	return &pluginv1.ModuleCallResponse{Result: value}, nil
-}
-
 func main() {
 	link := hostconn.New()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{"greeter-go": link.Plugin("greeter-go", func(s *grpc.Server) { pluginv1.RegisterModuleServer(s, module{}) })},
+		Plugins:         plugin.PluginSet{"greeter-go": link.Plugin("greeter-go", func(s *grpc.Server) { hostconn.RegisterModule(s, exports) })},
 		GRPCServer:      plugin.DefaultGRPCServer,
 	})
 }

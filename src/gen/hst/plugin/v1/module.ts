@@ -29,6 +29,19 @@ export interface ModuleCallResponse {
   result: any | undefined;
 }
 
+export interface ModuleDescribeRequest {
+}
+
+export interface ModuleDescribeResponse {
+  exports: ModuleExport[];
+}
+
+export interface ModuleExport {
+  name: string;
+  /** An object's methods; empty for a function. */
+  methods: string[];
+}
+
 function createBaseModuleCallRequest(): ModuleCallRequest {
   return { export: "", method: "", args: undefined };
 }
@@ -163,6 +176,171 @@ export const ModuleCallResponse: MessageFns<ModuleCallResponse> = {
   },
 };
 
+function createBaseModuleDescribeRequest(): ModuleDescribeRequest {
+  return {};
+}
+
+export const ModuleDescribeRequest: MessageFns<ModuleDescribeRequest> = {
+  encode(_: ModuleDescribeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModuleDescribeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModuleDescribeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ModuleDescribeRequest>): ModuleDescribeRequest {
+    return ModuleDescribeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ModuleDescribeRequest>): ModuleDescribeRequest {
+    const message = createBaseModuleDescribeRequest();
+    return message;
+  },
+};
+
+function createBaseModuleDescribeResponse(): ModuleDescribeResponse {
+  return { exports: [] };
+}
+
+export const ModuleDescribeResponse: MessageFns<ModuleDescribeResponse> = {
+  encode(message: ModuleDescribeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.exports) {
+      ModuleExport.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModuleDescribeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModuleDescribeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exports.push(ModuleExport.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ModuleDescribeResponse>): ModuleDescribeResponse {
+    return ModuleDescribeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModuleDescribeResponse>): ModuleDescribeResponse {
+    const message = createBaseModuleDescribeResponse();
+    message.exports = object.exports?.map((e) => ModuleExport.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseModuleExport(): ModuleExport {
+  return { name: "", methods: [] };
+}
+
+export const ModuleExport: MessageFns<ModuleExport> = {
+  encode(message: ModuleExport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.methods) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModuleExport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModuleExport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.methods.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ModuleExport>): ModuleExport {
+    return ModuleExport.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ModuleExport>): ModuleExport {
+    const message = createBaseModuleExport();
+    message.name = object.name ?? "";
+    message.methods = object.methods?.map((e) => e) || [];
+    return message;
+  },
+};
+
 export type ModuleDefinition = typeof ModuleDefinition;
 export const ModuleDefinition = {
   name: "Module",
@@ -177,6 +355,18 @@ export const ModuleDefinition = {
       requestType: ModuleCallRequest as typeof ModuleCallRequest,
       requestStream: false,
       responseType: ModuleCallResponse as typeof ModuleCallResponse,
+      responseStream: false,
+      options: {},
+    },
+    /**
+     * What the plugin exports: how the host learns the exports of a plugin it
+     * found by its file's name (hst-plugin-<name>), with no manifest to say.
+     */
+    describe: {
+      name: "Describe",
+      requestType: ModuleDescribeRequest as typeof ModuleDescribeRequest,
+      requestStream: false,
+      responseType: ModuleDescribeResponse as typeof ModuleDescribeResponse,
       responseStream: false,
       options: {},
     },

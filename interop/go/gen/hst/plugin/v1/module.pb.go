@@ -131,6 +131,139 @@ func (x *ModuleCallResponse) GetResult() *structpb.Value {
 	return nil
 }
 
+type ModuleDescribeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModuleDescribeRequest) Reset() {
+	*x = ModuleDescribeRequest{}
+	mi := &file_hst_plugin_v1_module_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModuleDescribeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModuleDescribeRequest) ProtoMessage() {}
+
+func (x *ModuleDescribeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hst_plugin_v1_module_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModuleDescribeRequest.ProtoReflect.Descriptor instead.
+func (*ModuleDescribeRequest) Descriptor() ([]byte, []int) {
+	return file_hst_plugin_v1_module_proto_rawDescGZIP(), []int{2}
+}
+
+type ModuleDescribeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Exports       []*ModuleExport        `protobuf:"bytes,1,rep,name=exports,proto3" json:"exports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModuleDescribeResponse) Reset() {
+	*x = ModuleDescribeResponse{}
+	mi := &file_hst_plugin_v1_module_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModuleDescribeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModuleDescribeResponse) ProtoMessage() {}
+
+func (x *ModuleDescribeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hst_plugin_v1_module_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModuleDescribeResponse.ProtoReflect.Descriptor instead.
+func (*ModuleDescribeResponse) Descriptor() ([]byte, []int) {
+	return file_hst_plugin_v1_module_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ModuleDescribeResponse) GetExports() []*ModuleExport {
+	if x != nil {
+		return x.Exports
+	}
+	return nil
+}
+
+type ModuleExport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// An object's methods; empty for a function.
+	Methods       []string `protobuf:"bytes,2,rep,name=methods,proto3" json:"methods,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModuleExport) Reset() {
+	*x = ModuleExport{}
+	mi := &file_hst_plugin_v1_module_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModuleExport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModuleExport) ProtoMessage() {}
+
+func (x *ModuleExport) ProtoReflect() protoreflect.Message {
+	mi := &file_hst_plugin_v1_module_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModuleExport.ProtoReflect.Descriptor instead.
+func (*ModuleExport) Descriptor() ([]byte, []int) {
+	return file_hst_plugin_v1_module_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ModuleExport) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ModuleExport) GetMethods() []string {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
+}
+
 var File_hst_plugin_v1_module_proto protoreflect.FileDescriptor
 
 const file_hst_plugin_v1_module_proto_rawDesc = "" +
@@ -141,9 +274,16 @@ const file_hst_plugin_v1_module_proto_rawDesc = "" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12.\n" +
 	"\x04args\x18\x03 \x01(\v2\x1a.google.protobuf.ListValueR\x04args\"D\n" +
 	"\x12ModuleCallResponse\x12.\n" +
-	"\x06result\x18\x01 \x01(\v2\x16.google.protobuf.ValueR\x06result2U\n" +
+	"\x06result\x18\x01 \x01(\v2\x16.google.protobuf.ValueR\x06result\"\x17\n" +
+	"\x15ModuleDescribeRequest\"O\n" +
+	"\x16ModuleDescribeResponse\x125\n" +
+	"\aexports\x18\x01 \x03(\v2\x1b.hst.plugin.v1.ModuleExportR\aexports\"<\n" +
+	"\fModuleExport\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\amethods\x18\x02 \x03(\tR\amethods2\xae\x01\n" +
 	"\x06Module\x12K\n" +
-	"\x04Call\x12 .hst.plugin.v1.ModuleCallRequest\x1a!.hst.plugin.v1.ModuleCallResponseB\xa4\x01\n" +
+	"\x04Call\x12 .hst.plugin.v1.ModuleCallRequest\x1a!.hst.plugin.v1.ModuleCallResponse\x12W\n" +
+	"\bDescribe\x12$.hst.plugin.v1.ModuleDescribeRequest\x1a%.hst.plugin.v1.ModuleDescribeResponseB\xa4\x01\n" +
 	"\x11com.hst.plugin.v1B\vModuleProtoP\x01Z,hst.local/interop/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
 
 var (
@@ -158,23 +298,29 @@ func file_hst_plugin_v1_module_proto_rawDescGZIP() []byte {
 	return file_hst_plugin_v1_module_proto_rawDescData
 }
 
-var file_hst_plugin_v1_module_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_hst_plugin_v1_module_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_hst_plugin_v1_module_proto_goTypes = []any{
-	(*ModuleCallRequest)(nil),  // 0: hst.plugin.v1.ModuleCallRequest
-	(*ModuleCallResponse)(nil), // 1: hst.plugin.v1.ModuleCallResponse
-	(*structpb.ListValue)(nil), // 2: google.protobuf.ListValue
-	(*structpb.Value)(nil),     // 3: google.protobuf.Value
+	(*ModuleCallRequest)(nil),      // 0: hst.plugin.v1.ModuleCallRequest
+	(*ModuleCallResponse)(nil),     // 1: hst.plugin.v1.ModuleCallResponse
+	(*ModuleDescribeRequest)(nil),  // 2: hst.plugin.v1.ModuleDescribeRequest
+	(*ModuleDescribeResponse)(nil), // 3: hst.plugin.v1.ModuleDescribeResponse
+	(*ModuleExport)(nil),           // 4: hst.plugin.v1.ModuleExport
+	(*structpb.ListValue)(nil),     // 5: google.protobuf.ListValue
+	(*structpb.Value)(nil),         // 6: google.protobuf.Value
 }
 var file_hst_plugin_v1_module_proto_depIdxs = []int32{
-	2, // 0: hst.plugin.v1.ModuleCallRequest.args:type_name -> google.protobuf.ListValue
-	3, // 1: hst.plugin.v1.ModuleCallResponse.result:type_name -> google.protobuf.Value
-	0, // 2: hst.plugin.v1.Module.Call:input_type -> hst.plugin.v1.ModuleCallRequest
-	1, // 3: hst.plugin.v1.Module.Call:output_type -> hst.plugin.v1.ModuleCallResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5, // 0: hst.plugin.v1.ModuleCallRequest.args:type_name -> google.protobuf.ListValue
+	6, // 1: hst.plugin.v1.ModuleCallResponse.result:type_name -> google.protobuf.Value
+	4, // 2: hst.plugin.v1.ModuleDescribeResponse.exports:type_name -> hst.plugin.v1.ModuleExport
+	0, // 3: hst.plugin.v1.Module.Call:input_type -> hst.plugin.v1.ModuleCallRequest
+	2, // 4: hst.plugin.v1.Module.Describe:input_type -> hst.plugin.v1.ModuleDescribeRequest
+	1, // 5: hst.plugin.v1.Module.Call:output_type -> hst.plugin.v1.ModuleCallResponse
+	3, // 6: hst.plugin.v1.Module.Describe:output_type -> hst.plugin.v1.ModuleDescribeResponse
+	5, // [5:7] is the sub-list for method output_type
+	3, // [3:5] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_hst_plugin_v1_module_proto_init() }
@@ -188,7 +334,7 @@ func file_hst_plugin_v1_module_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hst_plugin_v1_module_proto_rawDesc), len(file_hst_plugin_v1_module_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Module_Call_FullMethodName = "/hst.plugin.v1.Module/Call"
+	Module_Call_FullMethodName     = "/hst.plugin.v1.Module/Call"
+	Module_Describe_FullMethodName = "/hst.plugin.v1.Module/Describe"
 )
 
 // ModuleClient is the client API for Module service.
@@ -32,6 +33,9 @@ type ModuleClient interface {
 	// Calls one export: a function (method empty) or a method of an object.
 	// A failure is the call's status, with the plugin's message.
 	Call(ctx context.Context, in *ModuleCallRequest, opts ...grpc.CallOption) (*ModuleCallResponse, error)
+	// What the plugin exports: how the host learns the exports of a plugin it
+	// found by its file's name (hst-plugin-<name>), with no manifest to say.
+	Describe(ctx context.Context, in *ModuleDescribeRequest, opts ...grpc.CallOption) (*ModuleDescribeResponse, error)
 }
 
 type moduleClient struct {
@@ -52,6 +56,16 @@ func (c *moduleClient) Call(ctx context.Context, in *ModuleCallRequest, opts ...
 	return out, nil
 }
 
+func (c *moduleClient) Describe(ctx context.Context, in *ModuleDescribeRequest, opts ...grpc.CallOption) (*ModuleDescribeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ModuleDescribeResponse)
+	err := c.cc.Invoke(ctx, Module_Describe_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ModuleServer is the server API for Module service.
 // All implementations must embed UnimplementedModuleServer
 // for forward compatibility.
@@ -59,6 +73,9 @@ type ModuleServer interface {
 	// Calls one export: a function (method empty) or a method of an object.
 	// A failure is the call's status, with the plugin's message.
 	Call(context.Context, *ModuleCallRequest) (*ModuleCallResponse, error)
+	// What the plugin exports: how the host learns the exports of a plugin it
+	// found by its file's name (hst-plugin-<name>), with no manifest to say.
+	Describe(context.Context, *ModuleDescribeRequest) (*ModuleDescribeResponse, error)
 	mustEmbedUnimplementedModuleServer()
 }
 
@@ -71,6 +88,9 @@ type UnimplementedModuleServer struct{}
 
 func (UnimplementedModuleServer) Call(context.Context, *ModuleCallRequest) (*ModuleCallResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Call not implemented")
+}
+func (UnimplementedModuleServer) Describe(context.Context, *ModuleDescribeRequest) (*ModuleDescribeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Describe not implemented")
 }
 func (UnimplementedModuleServer) mustEmbedUnimplementedModuleServer() {}
 func (UnimplementedModuleServer) testEmbeddedByValue()                {}
@@ -111,6 +131,24 @@ func _Module_Call_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Module_Describe_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ModuleDescribeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ModuleServer).Describe(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Module_Describe_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ModuleServer).Describe(ctx, req.(*ModuleDescribeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Module_ServiceDesc is the grpc.ServiceDesc for Module service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -121,6 +159,10 @@ var Module_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Call",
 			Handler:    _Module_Call_Handler,
+		},
+		{
+			MethodName: "Describe",
+			Handler:    _Module_Describe_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)hst_plugin/gen/hst/plugin/v1/module.proto\x12\rhst.plugin.v1\x1a\x1cgoogle/protobuf/struct.proto\"]\n\x11ModuleCallRequest\x12\x0e\n\x06\x65xport\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12(\n\x04\x61rgs\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.ListValue\"<\n\x12ModuleCallResponse\x12&\n\x06result\x18\x01 \x01(\x0b\x32\x16.google.protobuf.Value2U\n\x06Module\x12K\n\x04\x43\x61ll\x12 .hst.plugin.v1.ModuleCallRequest\x1a!.hst.plugin.v1.ModuleCallResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)hst_plugin/gen/hst/plugin/v1/module.proto\x12\rhst.plugin.v1\x1a\x1cgoogle/protobuf/struct.proto\"]\n\x11ModuleCallRequest\x12\x0e\n\x06\x65xport\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12(\n\x04\x61rgs\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.ListValue\"<\n\x12ModuleCallResponse\x12&\n\x06result\x18\x01 \x01(\x0b\x32\x16.google.protobuf.Value\"\x17\n\x15ModuleDescribeRequest\"F\n\x16ModuleDescribeResponse\x12,\n\x07\x65xports\x18\x01 \x03(\x0b\x32\x1b.hst.plugin.v1.ModuleExport\"-\n\x0cModuleExport\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07methods\x18\x02 \x03(\t2\xae\x01\n\x06Module\x12K\n\x04\x43\x61ll\x12 .hst.plugin.v1.ModuleCallRequest\x1a!.hst.plugin.v1.ModuleCallResponse\x12W\n\x08\x44\x65scribe\x12$.hst.plugin.v1.ModuleDescribeRequest\x1a%.hst.plugin.v1.ModuleDescribeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODULECALLREQUEST']._serialized_end=183
   _globals['_MODULECALLRESPONSE']._serialized_start=185
   _globals['_MODULECALLRESPONSE']._serialized_end=245
-  _globals['_MODULE']._serialized_start=247
-  _globals['_MODULE']._serialized_end=332
+  _globals['_MODULEDESCRIBEREQUEST']._serialized_start=247
+  _globals['_MODULEDESCRIBEREQUEST']._serialized_end=270
+  _globals['_MODULEDESCRIBERESPONSE']._serialized_start=272
+  _globals['_MODULEDESCRIBERESPONSE']._serialized_end=342
+  _globals['_MODULEEXPORT']._serialized_start=344
+  _globals['_MODULEEXPORT']._serialized_end=389
+  _globals['_MODULE']._serialized_start=392
+  _globals['_MODULE']._serialized_end=566
 # @@protoc_insertion_point(module_scope)

@@ -39,6 +39,11 @@ class ModuleStub:
                 request_serializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleCallRequest.SerializeToString,
                 response_deserializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleCallResponse.FromString,
                 _registered_method=True)
+        self.Describe = channel.unary_unary(
+                '/hst.plugin.v1.Module/Describe',
+                request_serializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleDescribeRequest.SerializeToString,
+                response_deserializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleDescribeResponse.FromString,
+                _registered_method=True)
 
 
 class ModuleServicer:
@@ -52,6 +57,14 @@ class ModuleServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Describe(self, request, context):
+        """What the plugin exports: how the host learns the exports of a plugin it
+        found by its file's name (hst-plugin-<name>), with no manifest to say.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModuleServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +72,11 @@ def add_ModuleServicer_to_server(servicer, server):
                     servicer.Call,
                     request_deserializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleCallRequest.FromString,
                     response_serializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleCallResponse.SerializeToString,
+            ),
+            'Describe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Describe,
+                    request_deserializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleDescribeRequest.FromString,
+                    response_serializer=hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleDescribeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -88,6 +106,33 @@ class Module:
             '/hst.plugin.v1.Module/Call',
             hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleCallRequest.SerializeToString,
             hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Describe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hst.plugin.v1.Module/Describe',
+            hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleDescribeRequest.SerializeToString,
+            hst__plugin_dot_gen_dot_hst_dot_plugin_dot_v1_dot_module__pb2.ModuleDescribeResponse.FromString,
             options,
             channel_credentials,
             insecure,
