@@ -33,7 +33,8 @@ import { rawService } from '../rpc/forwarding.js';
 import { typedClient, type CallOptions as RpcCallOptions, type Client, type ServiceDefinition } from '../rpc/definition.js';
 import { allHostServices } from '../host-services/catalog.js';
 import { admitModules, type HostServiceModule } from '../host-services/operation.js';
-import type { PluginInfo, PluginManagerEvents } from './plugin-info.js';
+import type { PluginInfo, PluginManagerEvents, ReloadStep } from './plugin-info.js';
+import { DEFAULT_DRAIN_MS, PluginDirWatcher, type HotReloadOptions } from './hot-reload.js';
 import { PluginRunner, type RunnablePlugin, type RunnerSettings, type SandboxMode } from './plugin-runner.js';
 
 export interface PluginManagerOptions {
@@ -102,6 +103,22 @@ export interface PluginManagerOptions {
    * glob); default: every plugin that declares `exports:`.
    */
   modules?: { allow?: string[] };
+  /**
+   * Hot reload (default off; the TUI turns it on): watch the plugin
+   * directories, and when a plugin's files change, start the new version
+   * beside the running one, switch calls to it once it answers, let the old
+   * one finish its calls and stop it; a broken new version leaves the old
+   * one running and says why. A new plugin directory loads, a removed
+   * manifest unloads. Every step is a `reload` event.
+   */
+  hotReload?: boolean | HotReloadOptions;
+}
+
+/** How a reload ended: its last step. */
+export interface ReloadOutcome {
+  name: string;
+  outcome: ReloadStep;
+  detail?: string;
 }
 
 /** What a call gets: the plugin's client and connection, and the signal to pass to its RPCs. */
@@ -147,6 +164,9 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   private providers = new Map<string, string[]>();
   /** Services the host serves itself, which no plugin needs to provide. */
   private readonly hostServes: ReadonlySet<string>;
+  /** Reloads under way, by plugin: one at a time each. */
+  private readonly reloading = new Map<string, Promise<ReloadOutcome>>();
+  private watcher: PluginDirWatcher | undefined;
 
   constructor(private readonly options: PluginManagerOptions = {}) {
     super();
@@ -189,12 +209,12 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
    * are; a plugin whose manifest changed is picked up once it is stopped.
    */
   async discover(): Promise<{ plugins: PluginInfo[]; warnings: string[] }> {
-    const scan = discoverPlugins({
-      pluginDirs: this.pluginDirs,
-      signaturePolicy: this.settings.signaturePolicy,
-      trustedKeysDir: this.settings.trustedKeysDir,
-      ...this.settings.runtime,
-    });
+    if (this.options.hotReload && !this.watcher) {
+      const { debounceMs } = this.options.hotReload === true ? {} : this.options.hotReload;
+      this.watcher = new PluginDirWatcher(this.pluginDirs, (root, entry) => void this.entryChanged(root, entry), debounceMs);
+      await this.watcher.start();
+    }
+    const scan = this.scan();
     this.discovered = scan;
     const report = await scan;
     for (const warning of report.warnings) this.logger.debug({ warning }, 'plugin discovery');
@@ -217,6 +237,123 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     for (const [name, runner] of this.runners) if (!found.has(name) && !isActive(runner)) this.runners.delete(name);
     this.checkServices();
     return { plugins: this.list(), warnings: report.warnings };
+  }
+
+  private scan() {
+    return discoverPlugins({
+      pluginDirs: this.pluginDirs,
+      signaturePolicy: this.settings.signaturePolicy,
+      trustedKeysDir: this.settings.trustedKeysDir,
+      ...this.settings.runtime,
+    });
+  }
+
+  /**
+   * Reloads a plugin from its files now, as hot reload does when they
+   * change: a running plugin is replaced without a dropped call (the new
+   * version starts beside it and takes the calls once it answers; the old
+   * one finishes its own, within `hotReload.drainMs`, then stops); a new
+   * version that is broken or will not start leaves the old one running,
+   * and `reloadError` in its info says why. A plugin that is not running is
+   * simply replaced. One reload at a time per plugin; each step is a
+   * `reload` event.
+   */
+  reload(name: string): Promise<ReloadOutcome> {
+    const next = (this.reloading.get(name) ?? Promise.resolve()).catch(() => undefined).then(() => this.reloadNow(name));
+    this.reloading.set(name, next);
+    void next.catch(() => undefined).finally(() => this.reloading.get(name) === next && this.reloading.delete(name));
+    return next;
+  }
+
+  private async reloadNow(name: string): Promise<ReloadOutcome> {
+    this.ensureOpen();
+    await this.discovered?.catch(() => undefined);
+    const step = (outcome: ReloadStep, detail?: string): ReloadOutcome => {
+      this.emit('reload', { name, step: outcome, ...(detail ? { detail } : {}) });
+      return { name, outcome, ...(detail ? { detail } : {}) };
+    };
+    const old = this.runners.get(name);
+    const report = await this.scan();
+    const fresh = report.plugins.find((p) => p.name === name && p.manifest) ?? report.plugins.find((p) => p.name === name);
+    if (!fresh) {
+      if (!old && !this.findRejected(name)) throw new RpcError(Code.NOT_FOUND, `no plugin named ${JSON.stringify(name)} to reload`);
+      this.rejected = this.rejected.filter((p) => p.name !== name);
+      if (old) {
+        old.retire();
+        this.runners.delete(name);
+        await old.stop();
+      }
+      this.checkServices();
+      return step('unloaded', 'its manifest or file is gone: stopped and forgotten');
+    }
+    if (fresh.status !== 'discovered' || !fresh.manifest || !fresh.manifestBytes) {
+      const problem = fresh.problem ?? fresh.status;
+      if (old && isActive(old)) {
+        old.reloadError = problem;
+        this.emit('state', old.info());
+        return step('failed', `${problem}; the running version keeps running`);
+      }
+      if (old) this.runners.delete(name);
+      this.rejected = [...this.rejected.filter((p) => p.name !== name), fresh];
+      this.emit('state', rejectedInfo(fresh));
+      this.checkServices();
+      return step('failed', problem);
+    }
+    this.rejected = this.rejected.filter((p) => p.name !== name);
+    const next = new PluginRunner(fresh as RunnablePlugin, this.settings, () => this.host(), new EventEmitter(), old ? old.generation + 1 : 0);
+    if (!old || !isActive(old)) {
+      next.attach(this);
+      this.runners.set(name, next);
+      this.emit('state', next.info());
+      this.checkServices();
+      return old ? step('reloaded', 'it was not running: its next start runs the new version') : step('loaded');
+    }
+    step('changed', `starting the new version beside the running one (pid ${old.info().pid ?? '-'})`);
+    try {
+      await next.start();
+      await next.healthCheck();
+    } catch (err) {
+      await next.stop();
+      old.reloadError = `the new version would not start: ${(err as Error).message}`;
+      this.emit('state', old.info());
+      return step('failed', `${old.reloadError}; the running version keeps running`);
+    }
+    if (this.closing) {
+      await next.stop();
+      return step('failed', 'the manager is shutting down');
+    }
+    step('started', `pid ${next.info().pid}, healthy`);
+    this.runners.set(name, next);
+    next.attach(this);
+    old.retire();
+    this.checkServices();
+    this.emit('state', next.info());
+    step('switched', `new calls go to pid ${next.info().pid}; pid ${old.info().pid ?? '-'} finishes its own`);
+    const drainMs = (this.options.hotReload === true || !this.options.hotReload ? undefined : this.options.hotReload.drainMs) ?? DEFAULT_DRAIN_MS;
+    const drained = await old.drained(drainMs);
+    const left = old.callsInFlight;
+    await old.stop();
+    step('drained', drained ? 'the old version finished its calls and was stopped' : `${left} calls of the old version were still running after ${drainMs} ms and were cut off`);
+    return step('reloaded', `version ${next.manifest.version}, pid ${next.info().pid}`);
+  }
+
+  /** A plugin directory's entry changed (hot-reload.ts): reload the plugin it holds, or load what is new there. */
+  private async entryChanged(root: string, entry: string): Promise<void> {
+    if (this.closing) return;
+    const path = join(resolve(root), entry);
+    const holds = (p: DiscoveredPlugin) => p.dir === path || (p.foundByName === true && resolve(p.file) === path);
+    const known = [...this.runners.values()].find((r) => holds(r.plugin))?.name ?? this.rejected.find(holds)?.name;
+    try {
+      if (known) await this.reload(known);
+      // A plugin that is new, or whose manifest now gives it another name.
+      const before = new Set(this.list().map((p) => p.name));
+      await this.discover();
+      for (const info of this.list()) if (!before.has(info.name)) this.emit('reload', { name: info.name, step: 'loaded', ...(info.lastError ? { detail: info.lastError } : {}) });
+    } catch (err) {
+      if (this.closing) return;
+      this.logger.warn({ root, entry, err: (err as Error).message }, 'hot reload failed');
+      this.emit('reload', { name: known ?? entry, step: 'failed', detail: (err as Error).message });
+    }
   }
 
   /**
@@ -299,10 +436,22 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       if (method.responseStream) {
         return (input: unknown, options?: RpcCallOptions) =>
           (async function* () {
-            yield* call(await connection(options?.signal), input, options) as AsyncIterable<unknown>;
+            const { connection: conn, release } = await connection(options?.signal);
+            try {
+              yield* call(conn, input, options) as AsyncIterable<unknown>;
+            } finally {
+              release();
+            }
           })();
       }
-      return async (input: unknown, options?: RpcCallOptions) => call(await connection(options?.signal), input, options);
+      return async (input: unknown, options?: RpcCallOptions) => {
+        const { connection: conn, release } = await connection(options?.signal);
+        try {
+          return await call(conn, input, options);
+        } finally {
+          release();
+        }
+      };
     });
   }
 
@@ -375,9 +524,20 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     return [...this.runners.values()].find((r) => r.manifest.provides.includes(service))?.name;
   }
 
-  /** The provider's connection now: started if idle, waited for while it (re)starts, within its call timeout. */
-  private providerConnection(name: string, signal?: AbortSignal): Promise<ClientConnection> {
-    return this.call(name, async ({ connection }) => connection, signal ? { signal } : {});
+  /**
+   * The provider's connection now: started if idle, waited for while it
+   * (re)starts, within its call timeout. The call that uses it counts as
+   * under way, for a reload to wait for, until `release`.
+   */
+  private async providerConnection(name: string, signal?: AbortSignal): Promise<{ connection: ClientConnection; release: () => void }> {
+    const runner = await this.runner(name, true);
+    const release = runner.enter();
+    try {
+      return { connection: await this.callOn(runner, async ({ connection }) => connection, signal ? { signal } : {}), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   /**
@@ -392,9 +552,13 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       if (!provider) continue;
       relays.set(service, (method, requests, ctx) =>
         (async function* (manager: PluginManager) {
-          const connection = await manager.providerConnection(provider, ctx.signal);
-          const metadata = { ...Object.fromEntries(Object.entries(ctx.metadata).filter(([k]) => !k.startsWith('hst-'))), [CONSUMER_HEADER]: consumer };
-          yield* connection.client(rawService(service, method))[method]?.(requests, { signal: ctx.signal, metadata }) as unknown as AsyncIterable<Uint8Array>;
+          const { connection, release } = await manager.providerConnection(provider, ctx.signal);
+          try {
+            const metadata = { ...Object.fromEntries(Object.entries(ctx.metadata).filter(([k]) => !k.startsWith('hst-'))), [CONSUMER_HEADER]: consumer };
+            yield* connection.client(rawService(service, method))[method]?.(requests, { signal: ctx.signal, metadata }) as unknown as AsyncIterable<Uint8Array>;
+          } finally {
+            release();
+          }
         })(this),
       );
     }
@@ -409,6 +573,17 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   async call<T>(name: string, fn: (call: PluginCall) => Promise<T>, options: CallOptions = {}): Promise<T> {
     // It starts the plugin if need be: a refusal to is audited as one.
     const runner = await this.runner(name, true);
+    const leave = runner.enter();
+    try {
+      return await this.callOn(runner, fn, options);
+    } finally {
+      leave();
+    }
+  }
+
+  /** call() on the runner it found: a reload may replace the runner meanwhile, and this call stays with the one it began on. */
+  private async callOn<T>(runner: PluginRunner, fn: (call: PluginCall) => Promise<T>, options: CallOptions): Promise<T> {
+    const { name } = runner;
     await this.startIfIdle(runner);
     const deadline = new CallDeadline(options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs, `plugin ${JSON.stringify(name)} call`, options.signal);
     try {
@@ -428,6 +603,16 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
    */
   async *runCommand(name: string, command: string, args: Readonly<Record<string, string>> = {}, options: RunCommandOptions = {}): AsyncGenerator<CommandEvent> {
     const runner = await this.runner(name, true);
+    const leave = runner.enter();
+    try {
+      yield* this.commandOn(runner, command, args, options);
+    } finally {
+      leave();
+    }
+  }
+
+  private async *commandOn(runner: PluginRunner, command: string, args: Readonly<Record<string, string>>, options: RunCommandOptions): AsyncGenerator<CommandEvent> {
+    const { name } = runner;
     const resolved = validateCommandArgs(runner.manifest, command, args);
     await this.startIfIdle(runner);
     const timeoutMs = options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs;
@@ -459,7 +644,9 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   /** Stops every plugin gracefully, then closes the host services and the audit log. Idempotent. */
   shutdown(): Promise<void> {
     this.closing ??= (async () => {
+      await this.watcher?.close();
       await this.discovered?.catch(() => undefined);
+      await Promise.allSettled([...this.reloading.values()]);
       await Promise.allSettled([...this.runners.values()].map((r) => r.stop()));
       await this.guarded?.close();
       this.removeSignalHandlers?.();

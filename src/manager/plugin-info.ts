@@ -40,6 +40,10 @@ export interface PluginInfo {
   pid?: number;
   /** Restarts after crashes since it was started. */
   restarts: number;
+  /** Hot reloads that replaced it with a new version since the manager found it. */
+  reloads?: number;
+  /** Why the last hot reload failed, while the version before kept running. */
+  reloadError?: string;
   lastError?: string;
   /** The last lines it wrote to stderr before it last exited. */
   lastStderr?: string[];
@@ -67,4 +71,31 @@ export interface PluginManagerEvents {
   exited: [{ name: string; pid: number | undefined; code: number | null; signal: string | null; reason: string }];
   restarted: [{ name: string; pid: number; restarts: number }];
   failed: [{ name: string; error: string; lastStderr: string[] }];
+  /** Each step of a hot reload (PluginManager's `hotReload` option, or `reload()`). */
+  reload: [ReloadEvent];
+}
+
+export type ReloadStep =
+  /** Its files changed; a reload begins. */
+  | 'changed'
+  /** The new version started beside the old and answered its health check. */
+  | 'started'
+  /** New calls go to the new version. */
+  | 'switched'
+  /** The old version finished its calls (or ran out of time) and was stopped. */
+  | 'drained'
+  /** Done: the new version runs (or, if the plugin was not running, will at its next start). */
+  | 'reloaded'
+  /** The new version is broken or would not start: the old one keeps running. */
+  | 'failed'
+  /** A new plugin appeared in a plugin directory. */
+  | 'loaded'
+  /** Its manifest (or file) was removed: it was stopped and forgotten. */
+  | 'unloaded';
+
+export interface ReloadEvent {
+  name: string;
+  step: ReloadStep;
+  /** What happened, in a sentence: the error for `failed`, the pids for `switched`. */
+  detail?: string;
 }

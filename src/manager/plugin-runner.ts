@@ -8,7 +8,7 @@
  * health checks is killed and goes the same way.
  */
 import { join } from 'node:path';
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { PluginClient } from '../host/plugin-client.js';
 import type { ExitInfo } from '../host/plugin-process.js';
 import { establishHostServices, type HostServicesConnection } from '../host-services/establish.js';
@@ -86,12 +86,17 @@ export class PluginRunner {
   private readonly logger: Logger;
   /** A plugin found by its name has no manifest to list its exports: what it answered when asked. */
   learnedExports: ManifestExport[] | undefined;
+  /** Calls and commands under way on this runner's plugin: what a reload waits for before stopping it. */
+  private inFlight = 0;
+  private readonly idleWaiters = new Set<() => void>();
 
   constructor(
     readonly plugin: RunnablePlugin,
     private readonly settings: RunnerSettings,
     private readonly host: () => GuardedHost,
-    private readonly events: EventEmitter<PluginManagerEvents>,
+    private events: EventEmitter<PluginManagerEvents>,
+    /** Which version of the plugin this is since the manager found it: each hot reload counts one. */
+    readonly generation = 0,
   ) {
     this.budget = new RestartBudget(settings.restart);
     this.logger = settings.logger.child({ plugin: plugin.name });
@@ -110,6 +115,56 @@ export class PluginRunner {
     return this.status;
   }
 
+  /** Counts a call as under way until the returned function is called. */
+  enter(): () => void {
+    this.inFlight++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--this.inFlight === 0) for (const wake of [...this.idleWaiters]) wake();
+    };
+  }
+
+  /** Resolves true once no call is under way, or false after `timeoutMs` with some still running. */
+  async drained(timeoutMs: number): Promise<boolean> {
+    // A call that found this runner just before it was replaced counts itself before the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.inFlight === 0) return true;
+    return new Promise((resolve) => {
+      const done = (idle: boolean) => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(wake);
+        resolve(idle);
+      };
+      const wake = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.idleWaiters.add(wake);
+    });
+  }
+
+  /** The calls still under way, for the reload's report when draining timed out. */
+  get callsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * A runner replaced by a newer version of its plugin: what it does from
+   * now on (being drained and stopped) is no news to anyone watching the
+   * plugin, whose state is the new runner's.
+   */
+  retire(): void {
+    this.attach(new EventEmitter<PluginManagerEvents>());
+  }
+
+  /** Where its events go: a reload starts the new version unheard, and attaches it once it takes over. */
+  attach(events: EventEmitter<PluginManagerEvents>): void {
+    this.events = events;
+  }
+
+  /** Why the last hot reload of this plugin failed while this version kept running; cleared by the next that works. */
+  reloadError: string | undefined;
+
   info(): PluginInfo {
     const m = this.manifest;
     return {
@@ -127,12 +182,20 @@ export class PluginRunner {
       ...(this.plugin.foundByName ? { foundByName: true } : {}),
       ...(this.pid !== undefined ? { pid: this.pid } : {}),
       restarts: this.restarts,
+      reloads: this.generation,
+      ...(this.reloadError !== undefined ? { reloadError: this.reloadError } : {}),
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
       ...(this.lastStderr ? { lastStderr: [...this.lastStderr] } : {}),
       ...(this.signature ? { signature: { status: this.signature.status, detail: this.signature.detail, ...(this.signature.keyId ? { keyId: this.signature.keyId } : {}) } } : {}),
       sandboxMode: this.settings.sandbox,
       ...(this.sandboxReport ? { sandbox: this.sandboxReport } : {}),
     };
+  }
+
+  /** Asks the running plugin whether it is healthy (go-plugin's health service), as the periodic check does. */
+  async healthCheck(): Promise<void> {
+    if (!this.live) throw this.notRunning();
+    await this.live.client.ping(this.settings.health.timeoutMs);
   }
 
   /** Starts the plugin, or waits for the start already under way; rejects when it will not run. */
@@ -308,7 +371,8 @@ export class PluginRunner {
     const policy = this.settings.signaturePolicy;
     const rule = `signature policy ${policy}`;
     // Under the sandbox the plugin runs from a copy of what was verified, out of reach of anyone changing its files now.
-    const copyTo = this.settings.sandbox === 'off' ? undefined : join(this.settings.dataDir, 'verified', m.name);
+    // Two slots, so a reloaded version starts from its own copy while the one it replaces still runs from the other.
+    const copyTo = this.settings.sandbox === 'off' ? undefined : join(this.settings.dataDir, 'verified', this.generation % 2 === 0 ? m.name : `${m.name}.next`);
     if (this.plugin.foundByName && this.plugin.signature) {
       // Nothing to verify (discovery refused it under policy require); the copy still keeps the rest of its directory out of its sandbox.
       const result = { ...this.plugin.signature, ...(copyTo ? await copyCommand(dir, m.command, copyTo) : {}) };

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { CommandEvent } from '../../host/commands.js';
 import type { Logger } from '../../log.js';
 import { PluginManager } from '../../manager/manager.js';
-import type { PluginInfo } from '../../manager/plugin-info.js';
+import type { PluginInfo, ReloadEvent } from '../../manager/plugin-info.js';
 import { auditLogPath, followAudit, readAudit, type AuditRecord } from '../../security/audit.js';
 import { parseCapabilityString } from '../../security/capability.js';
 import { runToOutcome, type CommandOutcome } from '../command-outcome.js';
@@ -22,6 +22,7 @@ import { errorMessage, type HostPolicy } from '../output.js';
 import { pluginProcesses } from '../plugin-processes.js';
 import { withHostServices } from '../host-service-modules.js';
 import { makeDirs } from '../../util/make-dirs.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 export type Phase = 'starting' | 'ready' | 'resetting' | 'stopping' | 'stopped';
 
@@ -259,7 +260,8 @@ export class HostController implements TuiController {
     const seeded = seedWorkspace(this.workspace);
     this.say(`a scratch workspace every plugin shares: ${this.workspace} (${seeded} files)`);
     setDemoEnvironment();
-    const manager = new PluginManager({ pluginDirs: this.options.pluginDirs, dataDir: this.options.dataDir, logger: this.options.logger, workspace: () => this.workspace, ...this.options.policy, ...withHostServices() });
+    // Hot reload: a plugin rebuilt while the TUI runs takes over from the running version.
+    const manager = new PluginManager({ pluginDirs: this.options.pluginDirs, dataDir: this.options.dataDir, logger: this.options.logger, workspace: () => this.workspace, hotReload: true, ...this.options.policy, ...withHostServices() });
     this.manager = manager;
     // A shutdown that began before this manager existed did not stop it; it has started nothing yet.
     if (this.closed()) return;
@@ -293,13 +295,20 @@ export class HostController implements TuiController {
     const onState = () => this.update({ plugins: manager.list() });
     const onExited = ({ name, reason }: { name: string; reason: string }) => this.problem(`${name}: ${reason}`);
     const onFailed = ({ name, error }: { name: string; error: string }) => this.problem(`${name}: ${error}`);
+    const onReload = ({ name, step, detail }: ReloadEvent) => {
+      const line = `${name}: ${step === 'failed' ? 'reload failed' : step}${detail ? `: ${detail}` : ''}`;
+      if (step === 'failed') this.problem(line);
+      else this.say(line);
+    };
     manager.on('state', onState);
     manager.on('exited', onExited);
     manager.on('failed', onFailed);
+    manager.on('reload', onReload);
     this.detach = () => {
       manager.off('state', onState);
       manager.off('exited', onExited);
       manager.off('failed', onFailed);
+      manager.off('reload', onReload);
     };
   }
 
@@ -314,7 +323,8 @@ export class HostController implements TuiController {
 
   /** Adds text to the progress lines; a line without its newline yet is finished by the next text. */
   private write(text: string): void {
-    const pieces = text.split('\n');
+    // Plugins' words reach these lines (their errors, their stderr): nothing in them may drive the terminal.
+    const pieces = terminalSafe(text).split('\n');
     const progress = [...this.current.progress];
     if (this.openLine && progress.length > 0) progress[progress.length - 1] += pieces.shift() ?? '';
     if (text.endsWith('\n')) pieces.pop();
