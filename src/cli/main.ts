@@ -15,12 +15,19 @@ import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
 import { existsSync } from 'node:fs';
 import { typesCommand } from './types.js';
+import { DEFAULT_DASHBOARD_PORT } from '../dashboard/auth.js';
 import { join } from 'node:path';
 
 function parseCookie(value: string): { key: string; value: string } {
   const i = value.indexOf('=');
   if (i <= 0) throw new InvalidArgumentError('expected KEY=VALUE, e.g. BASIC_PLUGIN=hello');
   return { key: value.slice(0, i), value: value.slice(i + 1) };
+}
+
+function parsePort(value: string): number {
+  const port = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return port;
 }
 
 function parseVersions(value: string): number[] {
@@ -106,6 +113,16 @@ program
   .option('--out <file>', 'write them to this file (e.g. plugin-modules.d.ts) instead of stdout')
   .action(async (opts: { out?: string }) => {
     process.exitCode = await typesCommand(cli(), opts.out);
+  });
+
+program
+  .command('serve')
+  .description('run the host as a service: every plugin started, hot reload on, and a web dashboard on 127.0.0.1 behind a token')
+  .option('--port <port>', `the dashboard's port on 127.0.0.1 (0 picks a free one)`, parsePort, DEFAULT_DASHBOARD_PORT)
+  .option('--token <token>', 'the dashboard token (default: HST_DASHBOARD_TOKEN, else a random one, printed at start)')
+  .action(async (opts: { port: number; token?: string }) => {
+    const { serveCommand } = await import('./serve.js');
+    process.exitCode = await serveCommand(cli(), { port: opts.port, ...(opts.token !== undefined ? { token: opts.token } : {}) });
   });
 
 program

@@ -134,6 +134,8 @@ export interface CallOptions {
   /** Overrides the manifest's call timeout. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** What the call does, as the `call` event and the dashboard's statistics name it (default `call`). */
+  operation?: string;
 }
 
 export interface RunCommandOptions extends CallOptions {
@@ -476,7 +478,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
       const label = `${MODULE_PREFIX}${name} ${method ? `${exported}.${method}` : exported}`;
       return async (...given: unknown[]) => {
         const args = checkedArgs(label, signature, given);
-        const result = await this.call(name, async ({ connection, signal }) => (await connection.client(ModuleDefinition).call({ export: exported, method, args }, { signal })).result as unknown).catch((err: unknown) => {
+        const operation = `module ${method ? `${exported}.${method}` : exported}`;
+        const result = await this.call(name, async ({ connection, signal }) => (await connection.client(ModuleDefinition).call({ export: exported, method, args }, { signal })).result as unknown, { operation }).catch((err: unknown) => {
           // The exception names the export, not the RPC that carried it.
           const e = RpcError.from(err);
           throw new RpcError(e.code, `${label}: ${e.details.replace(/^\/hst\.plugin\.v1\.Module\/Call: /, '')}`, { cause: err });
@@ -586,15 +589,25 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     const { name } = runner;
     await this.startIfIdle(runner);
     const deadline = new CallDeadline(options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs, `plugin ${JSON.stringify(name)} call`, options.signal);
+    const started = performance.now();
+    let failure: RpcError | undefined;
     try {
       const client = await runner.client(deadline);
       const connection = await deadline.race(client.connect());
       return await deadline.race(fn({ name, client, connection, signal: deadline.signal }));
     } catch (err) {
+      failure = RpcError.from(deadline.explain(err));
       throw deadline.explain(err);
     } finally {
       deadline.dispose();
+      this.callDone(name, options.operation ?? 'call', started, failure);
     }
+  }
+
+  /** The `call` event, for whoever keeps statistics (the dashboard); nothing is done when no one listens. */
+  private callDone(name: string, operation: string, started: number, failure: RpcError | undefined): void {
+    if (this.listenerCount('call') === 0) return;
+    this.emit('call', { name, operation, ms: performance.now() - started, ...(failure ? { error: failure.details, code: failure.code } : {}) });
   }
 
   /**
@@ -617,6 +630,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     await this.startIfIdle(runner);
     const timeoutMs = options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs;
     const deadline = new CallDeadline(timeoutMs, `plugin ${JSON.stringify(name)} command ${JSON.stringify(command)}`, options.signal);
+    const started = performance.now();
+    let failure: RpcError | undefined;
     try {
       const client = await runner.client(deadline);
       const connection = await deadline.race(client.connect());
@@ -628,9 +643,11 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
         void events.return(undefined).catch(() => undefined);
       }
     } catch (err) {
+      failure = RpcError.from(deadline.explain(err));
       throw deadline.explain(err);
     } finally {
       deadline.dispose();
+      this.callDone(name, `command ${command}`, started, failure);
     }
   }
 

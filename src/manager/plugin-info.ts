@@ -73,6 +73,8 @@ export interface PluginManagerEvents {
   failed: [{ name: string; error: string; lastStderr: string[] }];
   /** Each step of a hot reload (PluginManager's `hotReload` option, or `reload()`). */
   reload: [ReloadEvent];
+  /** A call the host made to a plugin (call(), a command, a module call) has ended. */
+  call: [{ name: string; operation: string; ms: number; error?: string; code?: number }];
 }
 
 export type ReloadStep =

@@ -196,6 +196,8 @@ export function followAudit(path: string, query: AuditQuery, onRecord: (r: Audit
     pending = lines.pop() ?? '';
     for (const r of parseLines(lines.join('\n'))) if (matches(r, query)) onRecord(r);
   };
+  // A host that has not audited anything yet has no directory to watch: it is the host's, made as the log would make it.
+  makeDirs(dirname(path), 0o700);
   const watcher = watch(dirname(path), () => poll());
   const timer = setInterval(poll, 500);
   signal.addEventListener('abort', () => {

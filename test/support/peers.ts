@@ -4,7 +4,7 @@
  * skipped on a developer machine, but fail in CI, where they must run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { once } from 'node:events';
@@ -50,6 +50,13 @@ const inCI = !!process.env.CI;
 function unavailable(reason: string): { skip: string } {
   if (inCI) throw new Error(`interop peer unavailable in CI: ${reason}`);
   return { skip: reason };
+}
+
+/** Debian's chromium, for the dashboard's browser tests (Playwright's own download is not reachable here). */
+export function chromium(): { executable: string } | { skip: string } {
+  const candidates = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const executable = candidates.find((p) => existsSync(p));
+  return executable ? { executable } : unavailable('chromium is not installed (apt-get install chromium)');
 }
 
 let goBuilt: { bin: string } | { skip: string } | undefined;
