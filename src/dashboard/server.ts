@@ -20,6 +20,7 @@ import { Code, RpcError } from '../rpc/status.js';
 import { followAudit, readAudit, type AuditRecord } from '../security/audit.js';
 import { allowedHosts, CSRF_HEADER, TOKEN_COOKIE, tokenMatches } from './auth.js';
 import { CallStats } from './call-stats.js';
+import { matchRoute, servePluginRequest } from './plugin-routes.js';
 
 export interface DashboardOptions {
   /** 0 picks a free port. */
@@ -224,6 +225,42 @@ export async function startDashboard(manager: PluginManager, options: DashboardO
   });
 
   app.get('/api/calls', (c) => c.json(stats.snapshot()));
+
+  app.get('/api/widgets', (c) =>
+    c.json(
+      manager
+        .list()
+        .filter((p) => p.status !== 'invalid' && p.status !== 'unavailable')
+        .flatMap((p) => p.widgets.map((w) => ({ plugin: p.name, ...w, src: `/plugins/${encodeURIComponent(p.name)}/widgets/${w.id}` }))),
+    ),
+  );
+
+  // Plugins' own routes and widgets (plugin-routes.ts), behind the same sign-in.
+  app.use('/plugins/*', async (c, next) => {
+    if (!authorized(c)) return c.text('sign in with the dashboard token first\n', 401);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.header(CSRF_HEADER) !== '1') return c.text(`a request that changes something needs the ${CSRF_HEADER} header\n`, 403);
+    await next();
+  });
+
+  app.get('/plugins/:name/widgets/:id', async (c) => {
+    const name = c.req.param('name');
+    const widget = manager.info(name)?.widgets.find((w) => w.id === c.req.param('id'));
+    if (!widget) return c.text(`plugin ${name} has no widget ${c.req.param('id')}\n`, 404);
+    return servePluginRequest(manager, { kind: 'widget', plugin: name, handler: widget.handler, method: 'GET', path: `/widgets/${widget.id}`, params: {}, request: c.req.raw, operation: `widget ${widget.id}`, resource: `widgets/${widget.id}` });
+  });
+
+  app.all('/plugins/:name/*', async (c) => {
+    const name = c.req.param('name');
+    const info = manager.info(name);
+    if (!info) return c.text(`no plugin named ${name}\n`, 404);
+    const prefix = `/plugins/${encodeURIComponent(name)}`;
+    const path = c.req.path.startsWith(prefix) ? c.req.path.slice(prefix.length) || '/' : '/';
+    const match = matchRoute(info.routes, c.req.method, path);
+    if (!match) return c.text(`plugin ${name} has no route for ${path}\n`, 404);
+    if ('methods' in match) return c.text(`plugin ${name} answers ${path} to ${match.methods.join(', ')} only\n`, 405, { allow: match.methods.join(', ') });
+    const { route, params } = match;
+    return servePluginRequest(manager, { kind: 'route', plugin: name, handler: route.handler, method: c.req.method, path, params, request: c.req.raw, operation: `http ${route.method} ${route.path}`, resource: path.slice(1) });
+  });
 
   // Live: plugin states, reload steps, audit records and policy changes, as they happen.
   app.get('/api/events', (c) =>

@@ -144,6 +144,8 @@ async function examineNamed(candidate: { dir: string; file: string; name: string
     provides: [],
     commands: [],
     exports: [],
+    routes: [],
+    widgets: [],
     resources: {},
     dir,
     file: resolve(candidate.file),

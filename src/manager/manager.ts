@@ -5,6 +5,7 @@
  * and takes everything down again. The CLI and the TUI are built on it; the
  * events ('state' for any change) are for UIs.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -651,6 +652,21 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     }
   }
 
+  /**
+   * Decides a request the host serves on a plugin's behalf (a route or
+   * widget of `hst serve`) under the plugin's capabilities and the policy,
+   * audited as a host call is. The plugin is started first, since its
+   * capabilities are admitted when it starts.
+   */
+  async authorize(name: string, capability: string, resource: string, operation: string): Promise<{ allowed: boolean; rule: string }> {
+    const runner = await this.runner(name, true);
+    await this.startIfIdle(runner);
+    const host = this.host();
+    const verdict = host.policy.decide(name, capability, resource);
+    host.audit.recordCall({ clientId: name, owner: name, requestId: randomUUID(), operation, capability, resource, rule: verdict.rule, durationUs: 0, ok: verdict.allowed, ...(verdict.allowed ? {} : { code: Code.PERMISSION_DENIED }) });
+    return verdict;
+  }
+
   /** Sends a signal (default SIGKILL) to a plugin's process, to see supervision at work. */
   kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): void {
     const runner = this.runners.get(name);
@@ -757,6 +773,8 @@ function rejectedInfo(p: DiscoveredPlugin): PluginInfo {
     capabilities: m ? [...m.capabilities] : [],
     commands: m?.commands ?? [],
     exports: m?.exports ?? [],
+    routes: m?.routes ?? [],
+    widgets: m?.widgets ?? [],
     restarts: 0,
     ...(p.problem ? { lastError: p.problem } : {}),
     ...(p.signature ? { signature: { status: p.signature.status, detail: p.signature.detail, ...(p.signature.keyId ? { keyId: p.signature.keyId } : {}) } } : {}),

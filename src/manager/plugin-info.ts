@@ -1,5 +1,5 @@
 /** What the manager tells UIs about each plugin, and the events it emits. */
-import type { ManifestCommand, ManifestExport, Runtime } from '../security/manifest.js';
+import type { ManifestCommand, ManifestExport, ManifestRoute, ManifestWidget, Runtime } from '../security/manifest.js';
 import type { SandboxLayer } from '../security/sandbox.js';
 import type { SignatureStatus } from '../security/signature.js';
 import type { PluginLanguage } from './language.js';
@@ -35,6 +35,9 @@ export interface PluginInfo {
   commands: ManifestCommand[];
   /** What it exports as a JavaScript module (`plugin:<name>`). */
   exports: ManifestExport[];
+  /** HTTP routes and dashboard widgets it serves under `hst serve`'s /plugins/<name>/. */
+  routes: ManifestRoute[];
+  widgets: ManifestWidget[];
   /** Found by its file's name (hst-plugin-<name>), not a manifest: its exports are known once it has been asked. */
   foundByName?: boolean;
   pid?: number;

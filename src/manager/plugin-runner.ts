@@ -179,6 +179,8 @@ export class PluginRunner {
       capabilities: [...m.capabilities],
       commands: m.commands,
       exports: this.learnedExports ?? m.exports,
+      routes: m.routes,
+      widgets: m.widgets,
       ...(this.plugin.foundByName ? { foundByName: true } : {}),
       ...(this.pid !== undefined ? { pid: this.pid } : {}),
       restarts: this.restarts,

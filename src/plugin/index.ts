@@ -10,6 +10,7 @@ export { hostServiceClient, hostServices, requiredService, hostServiceDefinition
 export { hostConnection } from './host-connection.js';
 export { CommandError, type CommandContext, type CommandHandler, type CommandSet } from './commands.js';
 export type { ModuleExports } from './module-exports.js';
+export type { HttpHandler, HttpHandlers, HttpRequestView, HttpResult } from './http-handlers.js';
 export type { GrpcPlugin, PluginSet, HandshakeConfig } from '../plugin-set.js';
 export type { GrpcBroker, BrokerServer } from '../protocol/broker.js';
 export { createHclogLogger } from '../protocol/hclog.js';

@@ -37,6 +37,7 @@ import { StdioCapture } from '../protocol/stdio.js';
 import { closeHostConnection, registerHostConnection } from './host-connection.js';
 import { registerCommands, type CommandSet } from './commands.js';
 import { registerModule, type ModuleExports } from './module-exports.js';
+import { registerHttp, type HttpHandlers } from './http-handlers.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
 
 export interface ServeConfig {
@@ -61,6 +62,8 @@ export interface ServeConfig {
   commands?: CommandSet;
   /** What it exports as a JavaScript module (manifest `exports:`): functions, and objects of functions. */
   exports?: ModuleExports;
+  /** Its HTTP routes and dashboard widgets (manifest `routes:` and `widgets:`), by handler name. */
+  http?: HttpHandlers;
   /** Keep running when the process that started us dies (default: exit, so nothing is left behind). */
   outliveHost?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -167,6 +170,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   registerHostConnection(server, broker);
   if (config.commands) registerCommands(server, config.commands);
   if (config.exports) registerModule(server, config.exports);
+  if (config.http) registerHttp(server, config.http);
   for (const [name, plugin] of Object.entries(plugins)) {
     if (!plugin.server) throw new Error(`serve: plugin ${JSON.stringify(name)} has no server implementation`);
     await plugin.server(server, broker);

@@ -21,6 +21,7 @@ export const CAPABILITY_KINDS = [
   'events.subscribe',
   'log',
   'service',
+  'http.route',
 ] as const;
 
 export type CapabilityKind = (typeof CAPABILITY_KINDS)[number];
@@ -173,6 +174,10 @@ export function covers(cap: Capability, kind: string, resource: string): boolean
       return topicCovers(pattern, resource);
     case 'service':
       // `<full.Service.Name>/<Method>`: `acme.store.v1.Store/*` covers every method of the service.
+      return pathMatcher(pattern)(resource);
+    case 'http.route':
+      // The path under the plugin's /plugins/<name>/, without the leading slash: `notes/**`, `widgets/*`; its root, only `**`.
+      if (resource === '') return pattern.split('/').every((seg) => seg === '**');
       return pathMatcher(pattern)(resource);
     default:
       return false;

@@ -84,6 +84,28 @@ export type ManifestMethod = ManifestSignature & { name: string };
 /** What a plugin exports as a JavaScript module (`import m from 'plugin:<name>'`). */
 export type ManifestExport = (ManifestSignature & { name: string; type: 'function' }) | { name: string; type: 'object'; methods: ManifestMethod[] };
 
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** An HTTP route the plugin serves under the dashboard's /plugins/<name>/ (capability http.route). */
+export interface ManifestRoute {
+  method: RouteMethod;
+  /** `/notes/:id`; a final `*` takes the rest of the path. */
+  path: string;
+  /** The name the plugin's http handlers know it by. */
+  handler: string;
+  description?: string;
+}
+
+/** HTML the plugin renders for the dashboard, shown in a sandboxed frame. */
+export interface ManifestWidget {
+  id: string;
+  title: string;
+  handler: string;
+  /** The dashboard's widgets page, or the plugin's own page. */
+  location: 'dashboard' | 'plugin';
+  size: 'small' | 'medium' | 'large';
+}
+
 export interface Manifest {
   name: string;
   version: string;
@@ -99,6 +121,8 @@ export interface Manifest {
   provides: string[];
   commands: ManifestCommand[];
   exports: ManifestExport[];
+  routes: ManifestRoute[];
+  widgets: ManifestWidget[];
   resources: ManifestResources;
   signature?: { keyId: string; value: string };
   /** Absolute directory of the manifest. */
@@ -196,6 +220,7 @@ const KINDS: Record<CapabilityKind, KindRule> = {
     patternProblem: (p) => (/^[A-Za-z0-9_.*]+\/[A-Za-z0-9_*]+$/.test(p) ? undefined : 'expected a service\'s full name, "/", and a method or a glob of methods'),
     example: 'service:acme.store.v1.Store/*',
   },
+  'http.route': { syntax: 'http.route:<path glob>', patternProblem: globProblem, example: 'http.route:** or http.route:widgets/*' },
 };
 
 const ALL_CAPABILITIES = `one of ${Object.values(KINDS)
@@ -500,6 +525,19 @@ const EXPECTED: Record<string, string> = {
   'exports[].methods[].name': 'a JavaScript identifier of letters, digits, "_" and "$", not starting with a digit, at most 64 characters',
   ...signatureExpectations('exports[]'),
   ...signatureExpectations('exports[].methods[]'),
+  routes: 'a list of routes, each method and path once',
+  'routes[]': 'a mapping with method, path, handler and optionally description',
+  'routes[].method': 'GET, POST, PUT, PATCH or DELETE',
+  'routes[].path': 'a path from "/" of literal segments (letters, digits, . _ ~ -), :parameters and a final *, not under /widgets',
+  'routes[].handler': 'a handler name of letters, digits, "_", "." and "-", starting with a letter, at most 64 characters',
+  'routes[].description': 'a text without control characters',
+  widgets: 'a list of widgets with distinct ids',
+  'widgets[]': 'a mapping with id, title, handler and optionally location and size',
+  'widgets[].id': 'an id of a-z, 0-9 and "-", starting with a letter, at most 64 characters',
+  'widgets[].title': 'a non-empty title without control characters',
+  'widgets[].handler': 'a handler name of letters, digits, "_", "." and "-", starting with a letter, at most 64 characters',
+  'widgets[].location': 'dashboard (the widgets page, the default) or plugin (the plugin\'s page)',
+  'widgets[].size': 'small, medium (the default) or large',
   resources: 'a mapping with memory_mb, call_timeout, cpu or max_open_files',
   'resources.memory_mb': 'a positive integer number of MiB',
   'resources.call_timeout': `a duration such as "500ms", "5s", "2m" or "1h30m", or a whole number of milliseconds, from 1 ms to ${MAX_CALL_TIMEOUT_MS} ms`,
@@ -678,6 +716,32 @@ const exportShape = {
   ...callShape,
 };
 
+const ROUTE_SEGMENT = '(?:[A-Za-z0-9._~-]+|:[A-Za-z_][A-Za-z0-9_]*)';
+/** `/`, or segments that are literal or `:name`, the last of them possibly `*`. */
+const ROUTE_PATH = new RegExp(`^/$|^(?:/${ROUTE_SEGMENT})*(?:/${ROUTE_SEGMENT}|/\\*)$`);
+const HANDLER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+const routeShape = {
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  path: rule(z.string(), (p) =>
+    !ROUTE_PATH.test(p) || p.length > 256
+      ? `${show(p)} is not a route path`
+      : p === '/widgets' || p.startsWith('/widgets/')
+        ? `${show(p)} is under /widgets, where the plugin's widgets are served`
+        : undefined,
+  ),
+  handler: matching(HANDLER_NAME, 'a handler name'),
+  description: displayText(false).optional(),
+};
+
+const widgetShape = {
+  id: matching(/^[a-z][a-z0-9-]{0,63}$/, 'a widget id'),
+  title: displayText(true),
+  handler: matching(HANDLER_NAME, 'a handler name'),
+  location: z.enum(['dashboard', 'plugin']).default('dashboard'),
+  size: z.enum(['small', 'medium', 'large']).default('medium'),
+};
+
 const manifestShape = {
   name: matching(PLUGIN_NAME, 'a plugin name'),
   version: matching(SEMVER, 'a semver 2.0 version'),
@@ -691,6 +755,8 @@ const manifestShape = {
   provides: serviceNames,
   commands: z.array(z.strictObject(commandShape)).default(() => []),
   exports: z.array(z.strictObject(exportShape)).default(() => []),
+  routes: z.array(z.strictObject(routeShape)).default(() => []),
+  widgets: z.array(z.strictObject(widgetShape)).default(() => []),
   resources: z.strictObject(resourcesShape).default(() => ({})),
   signature: z.strictObject(signatureShape).optional(),
 };
@@ -702,6 +768,8 @@ const KEYS: Record<string, string[]> = {
   'commands[]': Object.keys(commandShape),
   'commands[].args[]': Object.keys(argShape),
   'exports[]': Object.keys(exportShape),
+  'routes[]': Object.keys(routeShape),
+  'widgets[]': Object.keys(widgetShape),
   'exports[].params[]': Object.keys(paramShape),
   'exports[].methods[]': Object.keys(methodShape),
   'exports[].methods[].params[]': Object.keys(paramShape),
@@ -773,6 +841,18 @@ const manifestSchema = z.strictObject(manifestShape).superRefine((m, ctx) => {
       }
     });
   };
+  distinct(
+    ['routes'],
+    m.routes.map((r) => `${r.method} ${r.path.replace(/:[A-Za-z0-9_]+/g, ':')}`),
+    'route (method and path)',
+    ['path'],
+  );
+  distinct(
+    ['widgets'],
+    m.widgets.map((w) => w.id),
+    'widget id',
+    ['id'],
+  );
   m.exports.forEach((e, i) => {
     if (e.type === 'function' && e.methods !== undefined) add(['exports', i, 'methods'], { problem: 'a function export has no methods', expected: 'type: object for an export with methods' });
     if (e.type === 'object' && (e.methods ?? []).length === 0) add(['exports', i, 'type'], { problem: `the object export ${show(e.name)} has no methods`, expected: 'methods: [one, or, more]' });
@@ -1043,6 +1123,8 @@ function toManifest(m: ParsedManifest, file: string): Manifest {
       })),
     })),
     exports: m.exports.map((e): ManifestExport => (e.type === 'object' ? { name: e.name, type: 'object', methods: (e.methods ?? []).map((method) => ({ name: method.name, ...toSignature(method) })) } : { name: e.name, type: 'function', ...toSignature(e) })),
+    routes: m.routes.map((r) => ({ method: r.method, path: r.path, handler: r.handler, ...(r.description !== undefined && { description: r.description }) })),
+    widgets: m.widgets.map((w) => ({ id: w.id, title: w.title, handler: w.handler, location: w.location, size: w.size })),
     resources,
     dir: dirname(absolute),
     file: absolute,

@@ -2,8 +2,9 @@
  * The dashboard in a real browser (Debian's chromium, driven by
  * playwright-core): sign in with the token, see the plugins, run a command
  * and read its output, revoke a capability and watch the next call's denial
- * arrive live in the audit page, and watch a plugin reload after its file
- * changes. Screenshots of each step go to test-results/dashboard/.
+ * arrive live in the audit page, render widgets and see that a widget's
+ * script cannot reach the page (nor run at all), and watch a plugin reload
+ * after its file changes. Screenshots of each step go to test-results/dashboard/.
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,7 +78,7 @@ it('a revoked capability: the next call is denied, and the denial appears live i
   const reader = caps.locator('.capabilities[data-plugin=reader]');
   await reader.locator('li[data-capability="fs.read:**"] button').click();
   await reader.locator('li[data-capability="fs.read:**"]').waitFor({ state: 'detached' });
-  assert.deepEqual(f.manager.policy.effective('reader'), []);
+  assert.deepEqual(f.manager.policy.effective('reader'), ['http.route:**']);
   await shot(caps, '3-revoked');
 
   await caps.goto(`${f.base}/#/plugins/reader`);
@@ -100,6 +101,25 @@ it('a revoked capability: the next call is denied, and the denial appears live i
   await caps.close();
 });
 
+it("widgets render in sandboxed frames, and a widget's script neither runs nor reaches the page", { skip }, async () => {
+  const page = await signedIn();
+  await page.goto(`${f.base}/#/widgets`);
+  const status = page.frameLocator('figure[data-widget="reader/status"] iframe').locator('#status');
+  assert.match((await status.textContent({ timeout: 10_000 })) ?? '', /^reader version \d is up$/);
+  await shot(page, '5-widgets');
+
+  await page.goto(`${f.base}/#/plugins/reader`);
+  const sneaky = page.frameLocator('figure[data-widget="reader/sneaky"] iframe');
+  assert.equal(await sneaky.locator('#sneaky').textContent({ timeout: 10_000 }), 'harmless text');
+  const frame = page.frames().find((fr) => fr.url().endsWith('/plugins/reader/widgets/sneaky'));
+  assert.ok(frame, 'the widget frame loaded');
+  assert.equal(await frame.evaluate('document.body.getAttribute("data-ran")'), null, 'the script inside the widget did not run');
+  assert.equal(await page.evaluate('document.body.getAttribute("data-pwned")'), null, 'nothing reached the page');
+  assert.equal(await page.locator('figure[data-widget="reader/sneaky"] iframe').getAttribute('sandbox'), '');
+  await shot(page, '6-plugin-widgets');
+  await page.close();
+});
+
 it('a plugin whose file changes reloads, and the page shows it without being refreshed', { skip }, async () => {
   const page = await signedIn();
   const before = f.manager.info('reader')?.pid;
@@ -109,6 +129,6 @@ it('a plugin whose file changes reloads, and the page shows it without being ref
   await row.locator('td', { hasText: '2.0.0' }).waitFor();
   assert.notEqual(f.manager.info('reader')?.pid, before);
   assert.equal(f.manager.info('reader')?.reloads, 1);
-  await shot(page, '5-reloaded');
+  await shot(page, '7-reloaded');
   await page.close();
 });

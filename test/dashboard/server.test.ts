@@ -48,13 +48,13 @@ it('refuses another Host (a rebound name), the API without the token, and a chan
   assert.equal((await fetch(`${f.base}/api/plugins`)).status, 401);
   const forged = await fetch(`${f.base}/api/plugins/reader/capabilities`, { method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'revoke', capability: 'fs.read:**' }) });
   assert.equal(forged.status, 403);
-  assert.deepEqual(f.manager.policy.effective('reader'), ['fs.read:**'], 'the forged revocation did nothing');
+  assert.deepEqual(f.manager.policy.effective('reader'), ['fs.read:**', 'http.route:**'], 'the forged revocation did nothing');
 });
 
 it('the API: plugins, a command streamed, a revocation and the denial it causes, in the audit log and the call statistics', async () => {
   const headers = { ...bearer, 'x-hst-dashboard': '1', 'content-type': 'application/json' };
   const plugins = (await (await fetch(`${f.base}/api/plugins`, { headers: bearer })).json()) as Array<{ name: string; status: string; effective?: string[] }>;
-  assert.deepEqual(plugins.map((p) => [p.name, p.status, p.effective]), [['reader', 'running', ['fs.read:**']]]);
+  assert.deepEqual(plugins.map((p) => [p.name, p.status, p.effective]), [['reader', 'running', ['fs.read:**', 'http.route:**']]]);
 
   const run = async () => (await (await fetch(`${f.base}/api/plugins/reader/commands/read`, { method: 'POST', headers, body: JSON.stringify({ args: { path: 'hello.txt' } }) })).text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
   const events = await run();
@@ -65,7 +65,7 @@ it('the API: plugins, a command streamed, a revocation and the denial it causes,
   assert.match(JSON.parse((await missing.text()).trim()).error, /path/);
 
   const revoked = await fetch(`${f.base}/api/plugins/reader/capabilities`, { method: 'POST', headers, body: JSON.stringify({ action: 'revoke', capability: 'fs.read:**' }) });
-  assert.deepEqual(await revoked.json(), { effective: [] });
+  assert.deepEqual(await revoked.json(), { effective: ['http.route:**'] });
   const denied = await run();
   assert.match(JSON.stringify(denied.at(-1)), /denied|PERMISSION_DENIED|not allowed/i);
   const audit = (await (await fetch(`${f.base}/api/audit?plugin=reader&decision=deny`, { headers: bearer })).json()) as Array<{ op: string; resource: string; decision: string }>;
@@ -77,4 +77,51 @@ it('the API: plugins, a command streamed, a revocation and the denial it causes,
   const readFile = calls.find((c) => c.direction === 'plugin->host' && /ReadFile/i.test(c.operation));
   assert.ok(readFile && readFile.calls >= 2 && readFile.denied >= 1, JSON.stringify(calls));
   await fetch(`${f.base}/api/plugins/reader/capabilities`, { method: 'POST', headers, body: JSON.stringify({ action: 'grant', capability: 'fs.read:**' }) });
+});
+
+it("a plugin's routes: matched with their parameters, answered by the plugin, streamed; its headers filtered and its content sandboxed", async () => {
+  const file = await fetch(`${f.base}/plugins/reader/files/hello.txt?q=1`, { headers: bearer });
+  assert.equal(file.status, 200);
+  assert.equal(file.headers.get('content-type'), 'application/json');
+  assert.match(file.headers.get('content-security-policy') ?? '', /^sandbox allow-forms allow-downloads; default-src 'none'/);
+  assert.deepEqual(await file.json(), { name: 'hello.txt', text: 'hello from the workspace\n', q: '1' });
+
+  const echoed = await fetch(`${f.base}/plugins/reader/echo/a/b%20c`, { method: 'POST', headers: { ...bearer, 'x-hst-dashboard': '1', cookie: 'hst_dashboard=secret' }, body: 'the body' });
+  assert.equal(echoed.status, 201);
+  assert.equal(await echoed.text(), 'POST a/b c the body cookie:none', 'the path rest decoded, the body passed, the dashboard\'s cookie withheld');
+  assert.equal((await fetch(`${f.base}/plugins/reader/echo/x`, { method: 'POST', headers: bearer, body: 'x' })).status, 403, 'a change needs the dashboard header');
+  const wrongMethod = await fetch(`${f.base}/plugins/reader/files/hello.txt`, { method: 'DELETE', headers: { ...bearer, 'x-hst-dashboard': '1' } });
+  assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.get('allow'), 'GET');
+  assert.equal((await fetch(`${f.base}/plugins/reader/nowhere`, { headers: bearer })).status, 404);
+  assert.equal((await fetch(`${f.base}/plugins/reader/files/hello.txt`)).status, 401, 'behind the sign-in like the rest');
+
+  const rude = await fetch(`${f.base}/plugins/reader/rude`, { headers: bearer, redirect: 'manual' });
+  assert.equal(rude.status, 302);
+  assert.equal(rude.headers.get('location'), null, 'no redirect to another site');
+  assert.equal(rude.headers.get('set-cookie'), null, 'no cookie from a plugin');
+  assert.doesNotMatch(rude.headers.get('content-security-policy') ?? '', /script-src \*/);
+
+  const widget = await fetch(`${f.base}/plugins/reader/widgets/status`, { headers: bearer });
+  assert.equal(await widget.text(), '<p id="status">reader version 1 is up</p>');
+  assert.match(widget.headers.get('content-security-policy') ?? '', /^sandbox; default-src 'none'.*frame-ancestors 'self'/);
+  const widgets = (await (await fetch(`${f.base}/api/widgets`, { headers: bearer })).json()) as Array<{ plugin: string; id: string; src: string; location: string }>;
+  assert.deepEqual(widgets.map((w) => [w.plugin, w.id, w.location, w.src]), [
+    ['reader', 'status', 'dashboard', '/plugins/reader/widgets/status'],
+    ['reader', 'sneaky', 'plugin', '/plugins/reader/widgets/sneaky'],
+  ]);
+});
+
+it('http.route decides every request and the audit log records it; revoked, the route answers 403', async () => {
+  const headers = { ...bearer, 'x-hst-dashboard': '1', 'content-type': 'application/json' };
+  await fetch(`${f.base}/api/plugins/reader/capabilities`, { method: 'POST', headers, body: JSON.stringify({ action: 'revoke', capability: 'http.route:**' }) });
+  await fetch(`${f.base}/api/plugins/reader/capabilities`, { method: 'POST', headers, body: JSON.stringify({ action: 'grant', capability: 'http.route:widgets/*' }) });
+  const refused = await fetch(`${f.base}/plugins/reader/files/hello.txt`, { headers: bearer });
+  assert.equal(refused.status, 403);
+  assert.match(await refused.text(), /plugin reader may not serve files\/hello\.txt \(capability http\.route:files\/hello\.txt; default deny\)/);
+  assert.equal((await fetch(`${f.base}/plugins/reader/widgets/status`, { headers: bearer })).status, 200, 'widgets/* still granted');
+  const audit = (await (await fetch(`${f.base}/api/audit?plugin=reader`, { headers: bearer })).json()) as Array<{ op: string; capability: string; resource: string; decision: string }>;
+  assert.ok(audit.some((r) => r.op === 'http GET /files/:name' && r.capability === 'http.route' && r.resource === 'files/hello.txt' && r.decision === 'deny'), JSON.stringify(audit.slice(-5)));
+  assert.ok(audit.some((r) => r.op === 'widget status' && r.decision === 'allow'));
+  await fetch(`${f.base}/api/plugins/reader/capabilities`, { method: 'POST', headers, body: JSON.stringify({ action: 'grant', capability: 'http.route:**' }) });
 });

@@ -16,7 +16,7 @@ export function writeReader(pluginsDir: string, version: number): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'plugin.yaml'),
-    `name: reader\nversion: ${version}.0.0\ndescription: Reads workspace files\nruntime: node\ncommand: main.js\nhandshake:\n  magic_cookie_key: HST_PLUGIN\n  magic_cookie_value: dashboard\ncapabilities: ["fs.read:**"]\ncommands:\n  - name: read\n    help: Print a file of the workspace\n    args:\n      - { name: path, required: true, help: the file }\n  - name: version\n    help: Say which version runs\n`,
+    `name: reader\nversion: ${version}.0.0\ndescription: Reads workspace files\nruntime: node\ncommand: main.js\nhandshake:\n  magic_cookie_key: HST_PLUGIN\n  magic_cookie_value: dashboard\ncapabilities: ["fs.read:**", "http.route:**"]\nroutes:\n  - { method: GET, path: /files/:name, handler: file, description: a workspace file as JSON }\n  - { method: POST, path: /echo/*, handler: echo }\n  - { method: GET, path: /rude, handler: rude }\nwidgets:\n  - { id: status, title: Reader status, handler: status, size: small }\n  - { id: sneaky, title: Sneaky, handler: sneaky, location: plugin }\ncommands:\n  - name: read\n    help: Print a file of the workspace\n    args:\n      - { name: path, required: true, help: the file }\n  - name: version\n    help: Say which version runs\n`,
   );
   writeFileSync(
     join(dir, 'main.js.tmp'),
@@ -25,6 +25,13 @@ await serve({ handshake: { protocolVersion: 1, magicCookieKey: 'HST_PLUGIN', mag
   commands: {
     read: async ({ args, output }) => { const host = await hostServices(); const { data } = await host.filesystem.readFile({ path: args.path }); output(Buffer.from(data).toString('utf8')); },
     version: async ({ output }) => { output('version ${version}\\n'); return ${version}; },
+  },
+  http: {
+    file: async (req) => { const host = await hostServices(); const { data } = await host.filesystem.readFile({ path: req.params.name }); return { json: { name: req.params.name, text: Buffer.from(data).toString('utf8'), q: req.query.get('q') } }; },
+    echo: (req) => ({ status: 201, headers: { 'content-type': 'text/plain' }, body: (async function* () { yield req.method + ' ' + req.params['*'] + ' '; yield req.text(); yield ' cookie:' + (req.headers.cookie ?? 'none'); })() }),
+    rude: () => ({ status: 302, headers: { location: 'https://attacker.example/', 'set-cookie': 'hst_dashboard=stolen', 'content-security-policy': "script-src *" }, body: 'bye' }),
+    status: () => '<p id="status">reader version ${version} is up</p>',
+    sneaky: () => '<p id="sneaky">harmless text</p><script>parent.document.body.setAttribute("data-pwned", "script"); document.body.setAttribute("data-ran", "1");</script><img src="x" onerror="parent.document.body.setAttribute(&quot;data-pwned&quot;, &quot;onerror&quot;)">',
   } });
 `,
   );

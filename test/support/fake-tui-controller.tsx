@@ -40,6 +40,8 @@ export function examplePlugin(name: string, info: Partial<PluginInfo> = {}): Plu
     capabilities: m.capabilities,
     commands: m.commands,
     exports: m.exports,
+    routes: m.routes,
+    widgets: m.widgets,
     restarts: 0,
     ...((info.status ?? 'running') === 'running' ? { pid: 1000 + name.length } : {}),
     ...info,

@@ -14,6 +14,8 @@ export interface Plugin {
   effective?: string[];
   commands: Command[];
   exports: Array<{ name: string; type: string }>;
+  routes: Array<{ method: string; path: string; handler: string; description?: string }>;
+  widgets: Widget[];
   foundByName?: boolean;
   pid?: number;
   restarts: number;
@@ -24,6 +26,14 @@ export interface Plugin {
   signature?: { status: string; detail: string; keyId?: string };
   sandboxMode?: string;
   sandbox?: { layers: string[]; inactive: Array<{ layer: string; reason: string }> };
+}
+
+export interface Widget {
+  id: string;
+  title: string;
+  handler: string;
+  location: 'dashboard' | 'plugin';
+  size: 'small' | 'medium' | 'large';
 }
 
 export interface CommandArg {
@@ -96,6 +106,7 @@ export const api = {
   audit: (query: { plugin?: string; decision?: string; limit?: number }) =>
     request<AuditRecord[]>('GET', `/api/audit?${new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)]))}`),
   calls: () => request<CallStat[]>('GET', '/api/calls'),
+  widgets: () => request<Array<Widget & { plugin: string; src: string }>>('GET', '/api/widgets'),
 };
 
 /** One command run: each event (output, progress, result, error) as the server sends it. */

@@ -10,12 +10,14 @@ import { CallsPage } from './calls-page.js';
 import { CapabilitiesPage } from './capabilities-page.js';
 import { PluginPage } from './plugin-page.js';
 import { PluginsPage } from './plugins-page.js';
+import { WidgetsPage } from './widgets.js';
 
 const PAGES = [
   ['#/plugins', 'Plugins'],
   ['#/audit', 'Audit log'],
   ['#/capabilities', 'Capabilities'],
   ['#/calls', 'Calls'],
+  ['#/widgets', 'Widgets'],
 ] as const;
 
 function useHash(): string {
@@ -39,6 +41,8 @@ function App() {
     <CapabilitiesPage />
   ) : hash.startsWith('#/calls') ? (
     <CallsPage />
+  ) : hash.startsWith('#/widgets') ? (
+    <WidgetsPage />
   ) : (
     <PluginsPage />
   );

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, runCommand, type Command, type CommandArg } from './api.js';
 import { Actions, sandboxText } from './plugins-page.js';
 import { useLive } from './use-live.js';
+import { WidgetFrame } from './widgets.js';
 
 /** What the manifest says the value must be; the server checks again. */
 function argProblem(arg: CommandArg, value: string): string | undefined {
@@ -103,6 +104,25 @@ export function PluginPage({ name }: { name: string }) {
       {p.reloadError && <p class="error">Last reload failed: {p.reloadError}</p>}
       {p.lastError && <p class="error">{p.lastError}</p>}
       {p.lastStderr && p.lastStderr.length > 0 && <pre class="output">{p.lastStderr.join('\n')}</pre>}
+      {p.widgets.length > 0 && (
+        <div class="widgets">
+          {p.widgets.map((w) => (
+            <WidgetFrame plugin={p.name} widget={w} />
+          ))}
+        </div>
+      )}
+      {p.routes.length > 0 && (
+        <>
+          <h2>Routes</h2>
+          <ul class="routes">
+            {p.routes.map((r) => (
+              <li>
+                <code>{r.method}</code> {r.method === 'GET' && !r.path.includes(':') && !r.path.includes('*') ? <a href={`/plugins/${encodeURIComponent(p.name)}${r.path}`}>{r.path}</a> : <code>{r.path}</code>} {r.description && <span class="muted">{r.description}</span>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h2>Commands</h2>
       {p.commands.length === 0 ? <p class="muted">This plugin declares no commands.</p> : p.commands.map((c) => <CommandForm plugin={p.name} command={c} />)}
     </section>
