@@ -294,9 +294,26 @@ async function run(ctx: CommandContext, names: string[]) {
   return { operations: report.results, failed };
 }
 
+/** The machine as the system host service reports it: what the route and the widget show. */
+async function machine() {
+  const { system } = await hostServices();
+  const [os, load, uptime] = await Promise.all([system.osInfo({}), system.loadAverage({}), system.uptime({})]);
+  return { platform: os.platform, release: os.release, arch: os.arch, load: [load.one, load.five, load.fifteen], uptimeSeconds: Math.round(uptime.seconds) };
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 await serve({
   handshake: { protocolVersion: 1, magicCookieKey: 'HST_PLUGIN', magicCookieValue: 'hst-example-v1' },
   plugins: {},
+  // Under hst serve: GET /plugins/hostdemo/machine, and the machine widget on the dashboard.
+  http: {
+    machine: async () => ({ json: await machine() }),
+    machineWidget: async () => {
+      const m = await machine();
+      return `<style>body{font:13px system-ui;margin:.6em}b{font-weight:600}</style><p><b>${escapeHtml(m.platform)} ${escapeHtml(m.release)}</b> (${escapeHtml(m.arch)})</p><p>load ${m.load.map((l) => l.toFixed(2)).join(' ')}</p><p>up ${(m.uptimeSeconds / 3600).toFixed(1)} h</p>`;
+    },
+  },
   commands: {
     all: (ctx) => {
       if (!ctx.args.url) ctx.output('no url given: the http suite is left out\n');

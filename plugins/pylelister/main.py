@@ -13,6 +13,7 @@ Commands (hst.plugin.v1.Commands):
 It finds the SDK (../../sdk/python) relative to this file.
 """
 
+import html
 import os
 import posixpath
 import sys
@@ -28,6 +29,7 @@ from hst_plugin import (  # noqa: E402
     HandshakeConfig,
     HostServicesUnavailable,
     Logger,
+    HttpRequest,
     ServeConfig,
     host_services,
     serve,
@@ -110,11 +112,26 @@ def save_command(ctx: CommandContext) -> dict:
     return {"path": path, "out": out, "entries": len(entries), "bytes": written}
 
 
+def listing_route(request: HttpRequest) -> dict:
+    """GET /plugins/pylelister/listing/<dir>: a directory's entries as JSON."""
+    path = request.params.get("*") or DEFAULT_PATH
+    return {"json": {"path": path, "entries": read_dir(path)}}
+
+
+def workspace_widget(request: HttpRequest) -> str:
+    """The workspace's top level, for the dashboard."""
+    entries = read_dir(DEFAULT_PATH)
+    rows = "".join(f"<li>{html.escape(e['name'])}{'/' if e['type'] == 'dir' else ''}</li>" for e in entries[:12])
+    more = f"<p>and {len(entries) - 12} more</p>" if len(entries) > 12 else ""
+    return f"<style>body{{font:13px system-ui;margin:.6em}}ul{{margin:0;padding-left:1.2em}}</style><ul>{rows}</ul>{more}"
+
+
 def main() -> None:
     serve(
         ServeConfig(
             handshake=HANDSHAKE,
             commands={"list": list_command, "save": save_command},
+            http={"listing": listing_route, "workspace": workspace_widget},
             logger=Logger("pylelister"),
         )
     )

@@ -98,6 +98,8 @@ function pluginView(manager: PluginManager, info: PluginInfo): PluginInfo & { ef
 
 export async function startDashboard(manager: PluginManager, options: DashboardOptions): Promise<Dashboard> {
   const assets = loadAssets();
+  // Its pages and the plugins' routes are looked up in what the manager found.
+  await manager.discover();
   const stats = new CallStats();
   const closing = new AbortController();
   const onCall = ({ name, operation, ms, error }: { name: string; operation: string; ms: number; error?: string }) =>

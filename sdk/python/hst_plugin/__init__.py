@@ -20,6 +20,7 @@ protos in hst_plugin.gen.hst (made by generate.py).
 from ._broker import BrokerError, GRPCBroker
 from ._commands import CommandContext, CommandError, CommandHandler
 from ._host_services import HostServices, HostServicesUnavailable, host_services
+from ._http import HttpRequest
 from ._listener import Endpoint, ListenerError
 from ._log import Logger
 from ._server import (
@@ -47,6 +48,7 @@ __all__ = [
     "HandshakeConfig",
     "HostServices",
     "HostServicesUnavailable",
+    "HttpRequest",
     "ListenerError",
     "Logger",
     "MAX_MESSAGE_SIZE",

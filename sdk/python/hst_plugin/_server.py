@@ -21,6 +21,7 @@ from . import _listener
 from ._bridge import TLSBridge
 from ._broker import BrokerServicer, GRPCBroker
 from ._commands import CommandHandler, register_commands
+from ._http import HttpHandler, register_http
 from ._module import Exported, register_module
 from ._host_services import _LINK
 from ._local import Local
@@ -91,6 +92,9 @@ class ServeConfig:
     exports:            {name: function or {method: function}} served as
                         hst.plugin.v1.Module: the plugin as a JavaScript
                         module (manifest `exports:`); see _module.py.
+    http:               {handler: function} served as hst.plugin.v1.Http:
+                        the manifest's `routes:` and `widgets:` under
+                        `hst serve`; see _http.py.
     network:            "unix" (default, as go-plugin) or "tcp" (127.0.0.1,
                         PLUGIN_MIN_PORT..PLUGIN_MAX_PORT).
     logger:             a Logger; default Logger("plugin").
@@ -108,6 +112,7 @@ class ServeConfig:
     versioned_plugins: Optional[Mapping[int, PluginSet]] = None
     commands: Optional[Mapping[str, CommandHandler]] = None
     exports: Optional[Mapping[str, Exported]] = None
+    http: Optional[Mapping[str, HttpHandler]] = None
     network: str = "unix"
     logger: Optional[Logger] = None
     max_workers: int = 32
@@ -343,6 +348,8 @@ def serve(config: ServeConfig) -> None:
         register_commands(recorder, config.commands, log.named("commands"))
     if config.exports:
         register_module(recorder, config.exports)
+    if config.http:
+        register_http(recorder, config.http)
     for name, plugin in plugin_set.items():
         _register_plugin(name, plugin, broker, recorder)
 

@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"path"
 	"strings"
 
@@ -208,12 +209,54 @@ func (c *commands) writeFile(ctx context.Context, out string, data []byte) (int6
 	return res.GetBytesWritten(), nil
 }
 
-// listerPlugin serves Commands and HostConnection on the plugin's gRPC server.
+// httpHandlers are its route and widget under hst serve: a directory as
+// JSON, and the workspace's top level for the dashboard.
+func (c *commands) httpHandlers() map[string]hostconn.HTTPHandler {
+	return map[string]hostconn.HTTPHandler{
+		"listing": func(req *hostconn.HTTPRequest) (*hostconn.HTTPResponse, error) {
+			dir := req.Params["*"]
+			if dir == "" {
+				dir = "."
+			}
+			entries, err := c.readDir(context.Background(), dir)
+			if err != nil {
+				return nil, err
+			}
+			body, err := json.Marshal(map[string]any{"path": dir, "entries": entries})
+			if err != nil {
+				return nil, err
+			}
+			return &hostconn.HTTPResponse{Header: map[string]string{"content-type": "application/json"}, Body: body}, nil
+		},
+		"workspace": func(*hostconn.HTTPRequest) (*hostconn.HTTPResponse, error) {
+			entries, err := c.readDir(context.Background(), ".")
+			if err != nil {
+				return nil, err
+			}
+			var page strings.Builder
+			page.WriteString("<style>body{font:13px system-ui;margin:.6em}ul{margin:0;padding-left:1.2em}</style><ul>")
+			for i, e := range entries {
+				if i == 12 {
+					fmt.Fprintf(&page, "</ul><p>and %d more</p>", len(entries)-12)
+					break
+				}
+				fmt.Fprintf(&page, "<li>%s %d</li>", html.EscapeString(e.Name), e.Size)
+			}
+			return &hostconn.HTTPResponse{Body: []byte(page.String())}, nil
+		},
+	}
+}
+
+// listerPlugin serves Commands, Http and HostConnection on the plugin's gRPC server.
 func main() {
 	link := hostconn.New()
+	lister := &commands{link: link}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{"golister": link.Plugin("golister", func(s *grpc.Server) { pluginv1.RegisterCommandsServer(s, &commands{link: link}) })},
-		GRPCServer:      plugin.DefaultGRPCServer,
+		Plugins: plugin.PluginSet{"golister": link.Plugin("golister", func(s *grpc.Server) {
+			pluginv1.RegisterCommandsServer(s, lister)
+			hostconn.RegisterHTTP(s, lister.httpHandlers())
+		})},
+		GRPCServer: plugin.DefaultGRPCServer,
 	})
 }
