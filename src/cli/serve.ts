@@ -19,8 +19,16 @@ export async function serveCommand(cli: Cli, options: ServeOptions): Promise<num
   const problem = tokenProblem(token);
   if (problem) throw new UsageError(`hst serve: ${problem}`);
   const manager = cli.manager({ hotReload: true });
+  // The first signal shuts down in order, a second means now. The handler stays: while it is there, nothing else takes the signal as the end of the process.
+  let signalled = false;
   const stopped = new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (signalled) process.exit(130);
+        signalled = true;
+        resolve();
+      });
+    }
   });
   let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
   try {

@@ -290,9 +290,14 @@ export async function startDashboard(manager: PluginManager, options: DashboardO
     }),
   );
 
-  const server: ServerType = await new Promise((resolve, reject) => {
+  const server: ServerType = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
     s.once('error', reject);
+  }).catch((err: unknown) => {
+    // Nothing may keep running for a dashboard that never opened: the audit follower, the call listener.
+    closing.abort();
+    manager.off('call', onCall);
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(port);
