@@ -112,6 +112,8 @@ describe('manifest: valid files', () => {
         },
       ],
       exports: [],
+      routes: [],
+      widgets: [],
       resources: { memoryMb: 256, callTimeoutMs: 90_000, cpuSeconds: 120, maxOpenFiles: 512 },
       signature: { keyId: 'release-2024', value: 'bWFuaWZlc3Qtc2lnbmF0dXJl' },
       dir: fixtures.replace(/\/$/, ''),
@@ -176,7 +178,7 @@ describe('manifest: error format', () => {
       err.message,
       `${file}:12:5: capabilities[2]: "fs.raed:x" is not a capability; expected one of fs.read:<glob>, fs.write:<glob>, ` +
         'env:<NAME|PREFIX_*>, exec:<absolute path>, net:<host[:port]|*.domain>, kv, temp, system, process.spawn, ' +
-        'events.publish:<topic glob>, events.subscribe:<topic glob>, log, service:<full.Service.Name>/<method glob>',
+        'events.publish:<topic glob>, events.subscribe:<topic glob>, log, service:<full.Service.Name>/<method glob>, http.route:<path glob>',
     );
     assert.equal(err.file, file);
     assert.equal(err.line, 12);
@@ -297,7 +299,7 @@ describe('manifest: YAML-level problems', () => {
       field: 'colour',
       problem: /^unknown key$/,
       expected:
-        /^one of name, version, description, runtime, command, args, handshake, capabilities, requires, provides, commands, exports, resources, signature$/,
+        /^one of name, version, description, runtime, command, args, handshake, capabilities, requires, provides, commands, exports, routes, widgets, resources, signature$/,
       line: 8,
       column: 1,
     });
@@ -1033,5 +1035,36 @@ describe('parseDuration', () => {
     ]) {
       assert.throws(() => parseDuration(input), RangeError, JSON.stringify(input));
     }
+  });
+});
+
+describe('manifest: routes and widgets', () => {
+  const base = 'name: p\nversion: 1.0.0\nruntime: node\ncommand: main.js\nhandshake:\n  magic_cookie_key: K\n  magic_cookie_value: v\n';
+  it('parses routes with parameters and a rest, and widgets with their defaults', () => {
+    const m = parseManifest(`${base}routes:\n  - { method: GET, path: /notes/:id, handler: note, description: one note }\n  - { method: POST, path: /files/*, handler: upload }\n  - { method: GET, path: /, handler: home }\nwidgets:\n  - { id: recent, title: Recent notes, handler: recent }\n  - { id: big, title: Big, handler: big, location: plugin, size: large }\n`, 'p.yaml');
+    assert.deepEqual(m.routes, [
+      { method: 'GET', path: '/notes/:id', handler: 'note', description: 'one note' },
+      { method: 'POST', path: '/files/*', handler: 'upload' },
+      { method: 'GET', path: '/', handler: 'home' },
+    ]);
+    assert.deepEqual(m.widgets, [
+      { id: 'recent', title: 'Recent notes', handler: 'recent', location: 'dashboard', size: 'medium' },
+      { id: 'big', title: 'Big', handler: 'big', location: 'plugin', size: 'large' },
+    ]);
+  });
+
+  it('names each mistake at its field', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['routes:\n  - { method: GET, path: notes, handler: n }\n', /routes\[0\]\.path: "notes" is not a route path; expected a path from "\/"/],
+      ['routes:\n  - { method: GET, path: /a/*/b, handler: n }\n', /routes\[0\]\.path: "\/a\/\*\/b" is not a route path/],
+      ['routes:\n  - { method: GET, path: /widgets/x, handler: n }\n', /routes\[0\]\.path: "\/widgets\/x" is under \/widgets, where the plugin's widgets are served/],
+      ['routes:\n  - { method: FETCH, path: /a, handler: n }\n', /routes\[0\]\.method: .*expected GET, POST, PUT, PATCH or DELETE/],
+      ['routes:\n  - { method: GET, path: /a/:x, handler: n }\n  - { method: GET, path: /a/:y, handler: m }\n', /routes\[1\]\.path: duplicate route \(method and path\)/],
+      ['routes:\n  - { method: GET, path: /a, handler: n, auth: none }\n', /routes\[0\]\.auth: unknown key .*; expected one of method, path, handler, description/],
+      ['widgets:\n  - { id: w, title: W, handler: h }\n  - { id: w, title: V, handler: h }\n', /widgets\[1\]\.id: duplicate widget id "w"/],
+      ['widgets:\n  - { id: w, title: W, handler: h, size: huge }\n', /widgets\[0\]\.size: .*expected small, medium \(the default\) or large/],
+      ['capabilities: ["http.route:/abs"]\n', /capabilities\[0\]: .*absolute/],
+    ];
+    for (const [tail, message] of cases) assert.throws(() => parseManifest(base + tail, 'p.yaml'), message, tail);
   });
 });

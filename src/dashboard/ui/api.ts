@@ -1,89 +1,17 @@
 /** The dashboard's server, as the pages see it: JSON calls and one live event stream. */
 
-/** What the server says about a plugin (PluginInfo, and its effective capabilities once it has run). */
-export interface Plugin {
-  name: string;
-  status: string;
-  dir: string;
-  file: string;
-  version?: string;
-  description?: string;
-  runtime?: string;
-  language?: string;
-  capabilities: string[];
-  effective?: string[];
-  commands: Command[];
-  exports: Array<{ name: string; type: string }>;
-  routes: Array<{ method: string; path: string; handler: string; description?: string }>;
-  widgets: Widget[];
-  foundByName?: boolean;
-  pid?: number;
-  restarts: number;
-  reloads?: number;
-  reloadError?: string;
-  lastError?: string;
-  lastStderr?: string[];
-  signature?: { status: string; detail: string; keyId?: string };
-  sandboxMode?: string;
-  sandbox?: { layers: string[]; inactive: Array<{ layer: string; reason: string }> };
-}
+import type { CallStat } from '../call-stats.js';
+import type { PluginInfo, ReloadEvent } from '../../manager/plugin-info.js';
+import type { AuditRecord } from '../../security/audit.js';
+import type { ManifestCommand, ManifestCommandArg, ManifestWidget } from '../../security/manifest.js';
 
-export interface Widget {
-  id: string;
-  title: string;
-  handler: string;
-  location: 'dashboard' | 'plugin';
-  size: 'small' | 'medium' | 'large';
-}
+export type { AuditRecord, CallStat, ReloadEvent };
+export type Command = ManifestCommand;
+export type CommandArg = ManifestCommandArg;
+export type Widget = ManifestWidget;
 
-export interface CommandArg {
-  name: string;
-  help?: string;
-  required: boolean;
-  default?: string;
-  pattern?: string;
-  type: 'string' | 'int' | 'number' | 'bool' | 'json';
-}
-
-export interface Command {
-  name: string;
-  help: string;
-  usage?: string;
-  args: CommandArg[];
-}
-
-export interface AuditRecord {
-  time: string;
-  plugin: string;
-  op: string;
-  capability: string;
-  resource: string;
-  decision: 'allow' | 'deny';
-  rule: string;
-  duration_us: number;
-  error?: string;
-  event?: string;
-  detail?: Record<string, unknown>;
-}
-
-export interface CallStat {
-  plugin: string;
-  direction: string;
-  operation: string;
-  calls: number;
-  errors: number;
-  denied: number;
-  p50Ms: number;
-  p95Ms: number;
-  maxMs: number;
-  lastError?: string;
-}
-
-export interface ReloadEvent {
-  name: string;
-  step: string;
-  detail?: string;
-}
+/** What the server says about a plugin: its info and, once it has run, its effective capabilities. */
+export type Plugin = PluginInfo & { effective?: string[] };
 
 export class ApiError extends Error {}
 
