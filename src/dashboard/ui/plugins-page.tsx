@@ -1,5 +1,6 @@
 /** Every plugin: state, language, pid, restarts and reloads, sandbox, signature; start, stop, reload; and the reloads as they happen. */
 import { useEffect, useState } from 'preact/hooks';
+import { sandboxSummary } from '../../manager/plugin-info.js';
 import { api, subscribe, type Plugin, type ReloadEvent } from './api.js';
 import { useLive } from './use-live.js';
 
@@ -76,7 +77,7 @@ export function PluginsPage() {
               <td>{p.pid ?? '-'}</td>
               <td>{p.restarts}</td>
               <td>{p.reloads ?? 0}</td>
-              <td>{sandboxText(p)}</td>
+              <td title={sandboxText(p)}>{sandboxSummary(p)}</td>
               <td title={p.signature?.detail ?? ''}>{p.signature?.status ?? '-'}</td>
               <td>
                 <Actions plugin={p} onDone={reload} />
