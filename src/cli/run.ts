@@ -78,9 +78,11 @@ export async function runCommand(cli: Cli, plugin: string, command: string, valu
       cli.err('interrupted\n');
       return INTERRUPTED_EXIT;
     }
-    cli.err(`error: ${errorMessage(err)}\n`);
+    const message = errorMessage(err);
+    cli.err(`error: ${message}\n`);
     const stderr = manager.info(plugin)?.lastStderr ?? [];
-    if (stderr.length > 0) cli.err(`the plugin's last stderr lines:\n${stderr.map((l) => `  ${l}\n`).join('')}`);
+    // A failed start's diagnosis already ends with them.
+    if (stderr.length > 0 && !message.includes('last stderr lines')) cli.err(`the plugin's last stderr lines:\n${stderr.map((l) => `  ${l}\n`).join('')}`);
     return exitCodeOf(err);
   } finally {
     await manager.shutdown();

@@ -76,8 +76,9 @@ export function diagnose(facts: StartFacts): string {
     notes.push(
       `the plugin refused the magic cookie: it expects a different cookie than ${facts.cookie ? `${facts.cookie.key}=${facts.cookie.value}` : "the host's"}; host and plugin must use the same handshake config`,
     );
-  } else if (facts.exit && !facts.spawnError) {
-    // A foreign binary may be handed to /bin/sh by execvp and "exit 126/127" there.
+  } else if (facts.exit && !facts.spawnError && (facts.exit.code === 126 || facts.exit.code === 127)) {
+    // 126/127 is how a shell or a sandbox launcher says it could not execute the command (execvp hands a foreign binary to /bin/sh):
+    // any other exit means the command ran, and what kind of file it is explains nothing.
     const problem = executableProblem(facts.command);
     if (problem) notes.push(problem);
     else if (facts.exit.code === 126) notes.push(`${facts.command} could not be executed (exit 126)`);

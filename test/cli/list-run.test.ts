@@ -217,6 +217,18 @@ describe('hst run', () => {
     assert.doesNotMatch(invalid.stderr, /\n\s+at /);
   });
 
+  it('a Node plugin that exits at start is reported by its exit code and stderr, once, not as a file to chmod', () => {
+    const dir = join(scratch, 'quitting');
+    mkdirSync(join(dir, 'quitter'), { recursive: true });
+    writeFileSync(join(dir, 'quitter', 'plugin.yaml'), 'name: quitter\nversion: 1.0.0\nruntime: node\ncommand: main.js\nhandshake:\n  magic_cookie_key: HST_PLUGIN\n  magic_cookie_value: q\ncommands:\n  - { name: go, help: go }\n');
+    writeFileSync(join(dir, 'quitter', 'main.js'), "process.stderr.write('cannot start: no config\\n'); process.exit(3);\n", { mode: 0o644 });
+    const res = spawnSync(join(repo, 'hst'), ['--plugin-dir', dir, '--data-dir', dataDir, 'run', 'quitter', 'go'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(res.status, 1, res.stderr);
+    assert.match(res.stderr, /exited with code 3 before completing the handshake/);
+    assert.doesNotMatch(res.stderr, /not executable|chmod/);
+    assert.equal(res.stderr.split('cannot start: no config').length - 1, 1, res.stderr);
+  });
+
   it("--help shows the command's help, usage and arguments from its manifest, or the plugin's commands", () => {
     const command = hst('run', 'exits', 'echo', '--help');
     assert.equal(command.status, 0, command.stderr);
