@@ -34,14 +34,23 @@ function eventDetail(detail: Record<string, unknown> | undefined): string {
   return ` ${text.length > 300 ? `${text.slice(0, 297)}...` : text}`;
 }
 
-export async function auditCommand(options: AuditCommandOptions, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
+export async function auditCommand(options: AuditCommandOptions, write: (line: string) => void, signal?: AbortSignal, warn: (line: string) => void = write): Promise<number> {
   if (!existsSync(options.path) && !options.follow) {
     write(`no audit log at ${options.path} yet`);
     return 0;
   }
   const show = (r: AuditRecord) => write(options.json ? JSON.stringify(r) : formatAuditRecord(r, options.color));
   const query: AuditQuery = { ...(options.plugin ? { plugin: options.plugin } : {}), ...(options.denied ? { denied: true } : {}) };
-  for (const r of readAudit(options.path, query)) show(r);
+  const records = readAudit(options.path, query);
+  for (const r of records) show(r);
+  if (!options.follow && records.length === 0 && options.plugin !== undefined) {
+    // A plugin the log never mentions is most likely a misspelt name: say which ones it has.
+    const plugins = [...new Set(readAudit(options.path).map((r) => r.plugin))].sort();
+    if (!plugins.includes(options.plugin)) {
+      warn(`no audit records of plugin ${JSON.stringify(options.plugin)} in ${options.path}; it has records of ${plugins.join(', ') || 'no plugin'}`);
+      return 2;
+    }
+  }
   if (!options.follow) return 0;
   const controller = new AbortController();
   signal?.addEventListener('abort', () => controller.abort());

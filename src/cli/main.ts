@@ -10,6 +10,7 @@ import { newPlugin } from './new.js';
 import { keygenCommand, signCommand, verifyCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { Cli, errorMessage, exitCodeOf, type GlobalOptions } from './output.js';
+import { terminalSafe } from '../util/terminal-text.js';
 import { commandHelp, runCommand } from './run.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
@@ -207,6 +208,7 @@ program
       { path: opts.file ?? auditLogPath(dataDir), json, follow: opts.follow, denied: opts.denied, color, ...(opts.plugin ? { plugin: opts.plugin } : {}) },
       (line) => process.stdout.write(`${line}\n`),
       stop.signal,
+      (line) => process.stderr.write(`error: ${terminalSafe(line)}\n`),
     );
   });
 

@@ -167,6 +167,19 @@ describe('hst list', () => {
   });
 });
 
+describe('hst audit', () => {
+  it('shows a plugin\'s records, and says so when the log has none of a plugin of that name', () => {
+    assert.equal(hst('--sandbox', 'off', 'run', 'exits', 'echo', 'text=x').status, 0);
+    const own = hst('audit', '--plugin', 'exits');
+    assert.equal(own.status, 0, own.stderr);
+    assert.match(own.stdout, /allow +exits +sandbox/);
+    const misspelt = hst('audit', '--plugin', 'exit');
+    assert.equal(misspelt.status, 2);
+    assert.equal(misspelt.stdout, '');
+    assert.match(misspelt.stderr, /^error: no audit records of plugin "exit" in .*audit\.jsonl; it has records of exits\n$/);
+  });
+});
+
 describe('hst run', () => {
   it('streams the output and exits 0; positional values take the manifest order', () => {
     const named = hst('run', 'exits', 'echo', 'text=hello', 'times=2');
