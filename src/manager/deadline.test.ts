@@ -1,7 +1,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, RpcError } from '../rpc/status.js';
-import { CallDeadline } from './deadline.js';
+import { callLimit, CallDeadline } from './deadline.js';
 
 const never = new Promise<never>(() => {});
 
@@ -10,7 +10,7 @@ it('aborts its signal when the time is up and explains any failure as DEADLINE_E
   const err = (await deadline.race(never).catch((e: unknown) => e)) as RpcError;
   assert.ok(err instanceof RpcError);
   assert.equal(err.code, Code.DEADLINE_EXCEEDED);
-  assert.equal(err.details, 'plugin "x" command "y" did not finish within 30 ms (the plugin\'s call timeout); the plugin keeps running');
+  assert.equal(err.details, 'plugin "x" command "y" did not finish within 30 ms (the plugin\'s call timeout, resources.call_timeout in its manifest); the plugin keeps running');
   assert.ok(deadline.signal.aborted);
   assert.ok(deadline.expired);
   assert.equal((deadline.explain(new RpcError(Code.CANCELLED, 'Cancelled on client')) as RpcError).code, Code.DEADLINE_EXCEEDED);
@@ -42,4 +42,19 @@ it('starts aborted under an already aborted caller signal', async () => {
   const deadline = new CallDeadline(10_000, 'plugin "x" call', AbortSignal.abort(new Error('gone')));
   assert.equal(((await deadline.race(Promise.resolve(1)).catch((e: unknown) => e)) as Error).message, 'gone');
   deadline.dispose();
+});
+
+it('names whose limit passed: the caller\'s, the manifest\'s, or the host\'s default', async () => {
+  assert.deepEqual(callLimit(200, 1_500, 60_000), { timeoutMs: 200, source: 'caller' });
+  assert.deepEqual(callLimit(undefined, 1_500, 60_000), { timeoutMs: 1_500, source: 'manifest' });
+  assert.deepEqual(callLimit(undefined, undefined, 60_000), { timeoutMs: 60_000, source: 'host' });
+  for (const [source, text] of [
+    ['caller', 'the timeout this call was given'],
+    ['host', "the host's default call timeout, for a plugin whose manifest sets none"],
+  ] as const) {
+    const deadline = new CallDeadline(10, 'plugin "x" call', undefined, source);
+    const err = (await deadline.race(never).catch((e: unknown) => e)) as RpcError;
+    assert.equal(err.details, `plugin "x" call did not finish within 10 ms (${text}); the plugin keeps running`);
+    deadline.dispose();
+  }
 });

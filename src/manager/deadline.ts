@@ -1,10 +1,26 @@
 /**
- * The time limit of one call into a plugin (its manifest's
- * resources.call_timeout). When it passes, the call's signal aborts, which
+ * The time limit of one call into a plugin: the caller's, its manifest's
+ * resources.call_timeout, or the host's default. When it passes, the call's signal aborts, which
  * cancels the RPC on both sides, and the call fails with DEADLINE_EXCEEDED
  * saying what took too long; the plugin itself is left running.
  */
 import { Code, RpcError } from '../rpc/status.js';
+
+/** Which limit a deadline is: whose it is decides what the message tells the reader to change. */
+export type DeadlineSource = 'caller' | 'manifest' | 'host';
+
+const SOURCE_TEXT: Record<DeadlineSource, string> = {
+  caller: 'the timeout this call was given',
+  manifest: "the plugin's call timeout, resources.call_timeout in its manifest",
+  host: "the host's default call timeout, for a plugin whose manifest sets none",
+};
+
+/** The limit of a call and whose it is: the caller's, else the manifest's, else the host's default. */
+export function callLimit(callerMs: number | undefined, manifestMs: number | undefined, hostMs: number): { timeoutMs: number; source: DeadlineSource } {
+  if (callerMs !== undefined) return { timeoutMs: callerMs, source: 'caller' };
+  if (manifestMs !== undefined) return { timeoutMs: manifestMs, source: 'manifest' };
+  return { timeoutMs: hostMs, source: 'host' };
+}
 
 export class CallDeadline {
   private readonly controller = new AbortController();
@@ -18,6 +34,8 @@ export class CallDeadline {
     private readonly what: string,
     /** The caller's own cancellation, passed on. */
     parent?: AbortSignal,
+    /** Whose limit it is, for the message. */
+    private readonly source: DeadlineSource = 'manifest',
   ) {
     this.timer = setTimeout(() => {
       this.timedOut = true;
@@ -38,7 +56,7 @@ export class CallDeadline {
   }
 
   error(): RpcError {
-    return new RpcError(Code.DEADLINE_EXCEEDED, `${this.what} did not finish within ${this.timeoutMs} ms (the plugin's call timeout); the plugin keeps running`);
+    return new RpcError(Code.DEADLINE_EXCEEDED, `${this.what} did not finish within ${this.timeoutMs} ms (${SOURCE_TEXT[this.source]}); the plugin keeps running`);
   }
 
   /** The error to throw for `err`: the deadline's own once it has passed, since the RPC then only says "cancelled". */

@@ -111,12 +111,12 @@ describe('PluginManager', () => {
       const timedOut = await rejection(run(m, 'toolbox', 'sleep', { ms: '10000' }));
       const took = Date.now() - started;
       assert.equal(timedOut.code, Code.DEADLINE_EXCEEDED);
-      assert.equal(timedOut.details, 'plugin "toolbox" command "sleep" did not finish within 1500 ms (the plugin\'s call timeout); the plugin keeps running');
+      assert.equal(timedOut.details, 'plugin "toolbox" command "sleep" did not finish within 1500 ms (the plugin\'s call timeout, resources.call_timeout in its manifest); the plugin keeps running');
       assert.ok(took >= 1_450 && took < 3_000, `took ${took} ms`);
 
       const viaCall = await rejection(m.call('toolbox', ({ connection, signal }) => sleepThrough(connection, signal), { timeoutMs: 200 }));
       assert.equal(viaCall.code, Code.DEADLINE_EXCEEDED);
-      assert.match(viaCall.details, /^plugin "toolbox" call did not finish within 200 ms/);
+      assert.equal(viaCall.details, 'plugin "toolbox" call did not finish within 200 ms (the timeout this call was given); the plugin keeps running');
 
       assert.equal(result(await run(m, 'toolbox', 'sleep', { ms: '10' })).value.slept, 10);
       assert.equal(result(await run(m, 'toolbox', 'pid')).value.pid, pid, 'not restarted');

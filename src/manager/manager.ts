@@ -22,7 +22,7 @@ import type { SignaturePolicy } from '../security/signature.js';
 import { nativeByDefault } from '../rpc/native/transport.js';
 import type { RestartOptions } from './backoff.js';
 import { validateCommandArgs } from './command-args.js';
-import { CallDeadline } from './deadline.js';
+import { callLimit, CallDeadline } from './deadline.js';
 import { checkedArgs, checkedResult, describedExports } from './module-calls.js';
 import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
 import { GuardedHost } from './guarded-host.js';
@@ -589,7 +589,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   private async callOn<T>(runner: PluginRunner, fn: (call: PluginCall) => Promise<T>, options: CallOptions): Promise<T> {
     const { name } = runner;
     await this.startIfIdle(runner);
-    const deadline = new CallDeadline(options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs, `plugin ${JSON.stringify(name)} call`, options.signal);
+    const limit = callLimit(options.timeoutMs, runner.manifest.resources.callTimeoutMs, this.callTimeoutMs);
+    const deadline = new CallDeadline(limit.timeoutMs, `plugin ${JSON.stringify(name)} call`, options.signal, limit.source);
     const started = performance.now();
     let failure: RpcError | undefined;
     try {
@@ -629,8 +630,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     const { name } = runner;
     const resolved = validateCommandArgs(runner.manifest, command, args);
     await this.startIfIdle(runner);
-    const timeoutMs = options.timeoutMs ?? runner.manifest.resources.callTimeoutMs ?? this.callTimeoutMs;
-    const deadline = new CallDeadline(timeoutMs, `plugin ${JSON.stringify(name)} command ${JSON.stringify(command)}`, options.signal);
+    const limit = callLimit(options.timeoutMs, runner.manifest.resources.callTimeoutMs, this.callTimeoutMs);
+    const deadline = new CallDeadline(limit.timeoutMs, `plugin ${JSON.stringify(name)} command ${JSON.stringify(command)}`, options.signal, limit.source);
     const started = performance.now();
     let failure: RpcError | undefined;
     try {
