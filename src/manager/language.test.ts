@@ -56,7 +56,10 @@ describe('plugin language', () => {
     assert.equal(await pluginLanguage(manifestIn(dir, 'binary', 'c-bin')), 'native');
     assert.equal(await pluginLanguage(manifestIn(dir, 'binary', 'script')), 'native');
     assert.equal(await pluginLanguage(manifestIn(dir, 'binary', 'truncated')), 'native');
-    assert.equal(await pluginLanguage(manifestIn(dir, 'binary', 'missing')), 'native');
+    assert.equal(await pluginLanguage(manifestIn(dir, 'binary', 'missing')), undefined, 'not built, and nothing says what it will be');
+    const goSource = mkdtempSync(join(dir, 'go-src-'));
+    writeFileSync(join(goSource, 'main.go'), 'package main\n');
+    assert.equal(await pluginLanguage(manifestIn(goSource, 'binary', 'bin/missing')), 'go', 'not built, but its Go source is there');
     assert.ok((await elfSectionNames(process.execPath)).includes('.text'), 'node itself is an ELF file with a .text section');
   });
 

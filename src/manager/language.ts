@@ -4,7 +4,7 @@
  * from a .ts file beside it, and a binary is Go when its ELF file has the
  * sections the Go linker writes.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Manifest } from '../security/manifest.js';
@@ -19,7 +19,12 @@ const MAX_SECTION_NAMES_BYTES = 1024 * 1024;
 
 const TYPESCRIPT_SOURCE: Record<string, string> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
 
-export async function pluginLanguage(manifest: Manifest): Promise<PluginLanguage> {
+/**
+ * The plugin's language; undefined for a binary not built yet whose
+ * directory holds no Go source either: nothing says, and a guess would
+ * mislead.
+ */
+export async function pluginLanguage(manifest: Manifest): Promise<PluginLanguage | undefined> {
   const entry = join(manifest.dir, manifest.command);
   if (manifest.runtime === 'python') return 'python';
   if (manifest.runtime === 'node') {
@@ -27,7 +32,17 @@ export async function pluginLanguage(manifest: Manifest): Promise<PluginLanguage
     const source = TYPESCRIPT_SOURCE[ext];
     return source && existsSync(entry.slice(0, -ext.length) + source) ? 'typescript' : 'javascript';
   }
+  if (!existsSync(entry)) return hasGoSource(manifest.dir) ? 'go' : undefined;
   return (await elfSectionNames(entry).catch(() => [])).some((name) => GO_SECTIONS.has(name)) ? 'go' : 'native';
+}
+
+/** A Go module or Go files in the plugin's directory: what `go build` would make its binary from. */
+function hasGoSource(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => name === 'go.mod' || name.endsWith('.go'));
+  } catch {
+    return false;
+  }
 }
 
 /** The section names of an ELF file; empty for anything else. */

@@ -100,7 +100,7 @@ describe('hst list', () => {
     // The manifest error with its file:line:col, under the plugin's row.
     assert.match(res.stdout, new RegExp(`^  ${escape(join(pluginDir, 'broken', 'plugin.yaml'))}:8:16: capabilities\\[0\\]: .*fs\\.delete`, 'm'));
     assert.match(res.stdout, /^exits +discovered +node +javascript +2\.1\.0 +- +0 +2 +auto +unsigned +echo, exit$/m);
-    assert.match(res.stdout, /^needsbin +unavailable +binary +native +0\.3\.0 +- +0 +0 +- +unsigned +-\n {2}bin\/needsbin not found; run npm run build:plugins$/m);
+    assert.match(res.stdout, /^needsbin +unavailable +binary +- +0\.3\.0 +- +0 +0 +- +unsigned +-\n {2}bin\/needsbin not found; run npm run build:plugins$/m);
     assert.doesNotMatch(res.stdout, /\u001b\[/, 'no colours when stdout is not a terminal');
     assert.ok(existsSync(join(dataDir, 'logs', 'hst.log')), 'the discovery warnings are in the log file');
   });
