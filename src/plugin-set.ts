@@ -31,6 +31,7 @@ export function versionedSets(
 ): Map<number, PluginSet> {
   const sets = new Map<number, PluginSet>();
   for (const [v, set] of Object.entries(versioned ?? {})) sets.set(Number(v), set);
-  if (plugins) sets.set(handshake.protocolVersion ?? 1, plugins);
+  // Neither given: the handshake's version with no plugins of go-plugin's kind (commands, host services, modules still work).
+  if (plugins || !versioned) sets.set(handshake.protocolVersion ?? 1, plugins ?? {});
   return sets;
 }

@@ -115,7 +115,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
 
   const logger = config.logger ?? createHclogLogger({ name: 'plugin' });
   // A plugin with only commands (or only host-service use) still speaks its handshake version.
-  const sets = versionedSets(config.handshake, config.plugins ?? (config.versionedPlugins ? undefined : {}), config.versionedPlugins);
+  const sets = versionedSets(config.handshake, config.plugins, config.versionedPlugins);
   const appVersion = negotiateVersion([...sets.keys()], env[ENV_PROTOCOL_VERSIONS]);
   const plugins = sets.get(appVersion) ?? {};
 

@@ -126,6 +126,18 @@ describe('TS host loads TS plugins', () => {
     assert.equal(alive(client.pid as number), false);
   });
 
+  it('needs no plugins: without plugins or versionedPlugins it speaks the handshake\'s version and reaches the plugin\'s other services', () =>
+    inTempDir(async (dir) => {
+      const client = new PluginClient({ name: 'bare', handshake, command: { ...nodePlugin('kv-plugin'), cwd: dir }, logger: new MemoryLogger(), stdin: 'ignore' });
+      try {
+        await client.start();
+        assert.equal(client.handshake?.appVersion, handshake.protocolVersion ?? 1);
+        await client.ping(10_000);
+      } finally {
+        await client.kill();
+      }
+    }));
+
   // Multiplexing is gRPC's (native: false): the native session has channels of its own.
   for (const [autoMTLS, multiplex] of [
     [true, false],
