@@ -136,8 +136,12 @@ program
   .argument('[plugin]')
   .argument('[command]')
   .argument('[args...]', "name=value pairs, or plain values in the order of the command's arguments in plugin.yaml")
-  .addHelpText('after', "\nExamples:\n  hst run filelister head README.md lines=5\n  hst run filelister list path=src --json\n  hst run filelister --help        the plugin's commands\n  hst run filelister head --help   that command's arguments")
-  .action(async (plugin: string | undefined, command: string | undefined, args: string[], _opts: unknown, self: Command) => {
+  .option('--workspace <dir>', "the directory the plugin's paths resolve in (default: its own, <data-dir>/workspaces/<plugin>)")
+  .addHelpText(
+    'after',
+    "\nExamples:\n  hst run --workspace . filelister head README.md lines=5   a file of this directory\n  hst run filelister list --json\n  hst run filelister --help        the plugin's commands\n  hst run filelister head --help   that command's arguments",
+  )
+  .action(async (plugin: string | undefined, command: string | undefined, args: string[], opts: { workspace?: string }, self: Command) => {
     const words = [plugin, command, ...args].filter((w): w is string => w !== undefined);
     const isHelp = (w: string) => w === '--help' || w === '-h';
     if (words.some(isHelp)) {
@@ -147,7 +151,7 @@ program
       return;
     }
     if (plugin === undefined || command === undefined) self.error(`error: missing required argument '${plugin === undefined ? 'plugin' : 'command'}'`);
-    process.exitCode = await runCommand(cli(), plugin, command, args);
+    process.exitCode = await runCommand(cli(), plugin, command, args, opts.workspace);
   });
 
 program

@@ -3,6 +3,8 @@
  * its commands with the arguments checked against its manifest, streams the
  * output as it comes, and exits with the command's exit code.
  */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ManifestCommand, ManifestCommandArg } from '../security/manifest.js';
 import { displayLines, terminalSafe } from '../util/terminal-text.js';
 import { errorMessage, exitCodeOf, table, UsageError, type Cli } from './output.js';
@@ -40,8 +42,9 @@ export function commandArgs(plugin: string, command: string, spec: ManifestComma
   return named;
 }
 
-export async function runCommand(cli: Cli, plugin: string, command: string, values: string[]): Promise<number> {
-  const manager = cli.manager();
+export async function runCommand(cli: Cli, plugin: string, command: string, values: string[], workspace?: string): Promise<number> {
+  if (workspace !== undefined && !statSync(workspace, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--workspace ${workspace} is not a directory`);
+  const manager = cli.manager(workspace !== undefined ? { workspace: () => resolve(workspace) } : {});
   const interrupt = new AbortController();
   const onSignal = () => {
     // A second Ctrl-C while the plugin is being taken down means: now.

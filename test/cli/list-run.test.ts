@@ -284,6 +284,20 @@ describe('hst run', () => {
     assert.deepEqual(JSON.parse(failed.stdout), { error: 'asked to exit with 5' });
   });
 
+  it("--workspace runs it on a directory of the user's: the help's first example works on a fresh data directory", () => {
+    const help = hst('run', '--help').stdout;
+    const example = /^ {2}hst run (--workspace \. filelister head README\.md lines=5)/m.exec(help)?.[1];
+    assert.ok(example, help);
+    const here = mkdtempSync(join(scratch, 'here-'));
+    writeFileSync(join(here, 'README.md'), Array.from({ length: 8 }, (_, i) => `line ${i + 1}\n`).join(''));
+    const fresh = spawnSync(join(repo, 'hst'), ['--plugin-dir', join(repo, 'plugins'), '--data-dir', join(here, '.hst'), 'run', ...example.split(' ')], { cwd: here, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(fresh.status, 0, fresh.stderr);
+    assert.equal(fresh.stdout, 'line 1\nline 2\nline 3\nline 4\nline 5\n');
+    const missing = hst('run', '--workspace', join(here, 'nowhere'), 'exits', 'echo', 'x');
+    assert.equal(missing.status, 2);
+    assertCleanError(missing.stderr, `--workspace ${join(here, 'nowhere')} is not a directory`);
+  });
+
   it('runs an example plugin in its workspace; only that plugin is started, and the log stays out of the output', () => {
     const examples = join(repo, 'plugins');
     const dataDir = join(scratch, 'examples-data');
