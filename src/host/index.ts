@@ -34,5 +34,8 @@ export type { CallRecord, Authorizer, Decision } from '../host-services/dispatch
 export { defaultLimits, type Limits } from '../host-services/limits.js';
 export { hostService, type HostServiceModule, type OperationSpec } from '../host-services/operation.js';
 export { PluginManager, type PluginManagerOptions } from '../manager/manager.js';
+export { readManifest } from './read-manifest.js';
+export type { Manifest } from '../security/manifest.js';
+export { verifyPlugin, SignatureError, type SignaturePolicy, type SignatureStatus, type VerifyResult } from '../security/signature.js';
 export { importablePlugins } from '../manager/plugin-modules.js';
 export type { PluginInfo, PluginStatus, PluginManagerEvents } from '../manager/plugin-info.js';

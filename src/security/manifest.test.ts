@@ -115,7 +115,6 @@ describe('manifest: valid files', () => {
       routes: [],
       widgets: [],
       resources: { memoryMb: 256, callTimeoutMs: 90_000, cpuSeconds: 120, maxOpenFiles: 512 },
-      signature: { keyId: 'release-2024', value: 'bWFuaWZlc3Qtc2lnbmF0dXJl' },
       dir: fixtures.replace(/\/$/, ''),
       file,
     });
@@ -299,7 +298,7 @@ describe('manifest: YAML-level problems', () => {
       field: 'colour',
       problem: /^unknown key$/,
       expected:
-        /^one of name, version, description, runtime, command, args, handshake, capabilities, requires, provides, commands, exports, routes, widgets, resources, signature$/,
+        /^one of name, version, description, runtime, command, args, handshake, capabilities, requires, provides, commands, exports, routes, widgets, resources$/,
       line: 8,
       column: 1,
     });
@@ -741,31 +740,10 @@ describe('manifest: field rules', () => {
     bad('true', /the value is a boolean/);
   });
 
-  it('signature', () => {
-    const signature = (body: string) => `${BASE}signature:\n${body}`;
-    assertIssue(signature('  key_id: k\n'), { field: 'signature.value', problem: /^missing$/, line: 8, column: 1 });
-    assertIssue(signature('  key_id: "my key"\n  value: aGk=\n'), {
-      field: 'signature.key_id',
-      problem: /is not a key id/,
-      line: 9,
-      column: 11,
-    });
-    assertIssue(signature('  key_id: k\n  value: "not base64!"\n'), {
-      field: 'signature.value',
-      problem: /is not base64/,
-      expected: /base64/,
-      line: 10,
-      column: 10,
-    });
-    assertIssue(signature('  key_id: k\n  value: ""\n'), { field: 'signature.value', problem: /is not base64/ });
-    assertIssue(signature('  key_id: k\n  value: aGk=\n  algorithm: ed25519\n'), {
-      field: 'signature.algorithm',
-      problem: /unknown key/,
-      expected: /one of key_id, value/,
-    });
-    assert.deepEqual(parseManifest(signature('  key_id: k1\n  value: aGk=\n'), 'p.yaml').signature, {
-      keyId: 'k1',
-      value: 'aGk=',
+  it('signature: the block earlier manifests had is refused, pointing at plugin.sig', () => {
+    assertIssue(`${BASE}signature:\n  key_id: k1\n  value: aGk=\n`, {
+      field: 'signature',
+      problem: /^unknown key \(a plugin is signed by plugin\.sig beside plugin\.yaml, which hst sign writes\)$/,
     });
   });
 });

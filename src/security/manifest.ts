@@ -124,7 +124,6 @@ export interface Manifest {
   routes: ManifestRoute[];
   widgets: ManifestWidget[];
   resources: ManifestResources;
-  signature?: { keyId: string; value: string };
   /** Absolute directory of the manifest. */
   dir: string;
   /** Absolute path of the manifest. */
@@ -475,8 +474,6 @@ const SEMVER = new RegExp(
 const COMMAND_NAME = /^[a-z][a-z0-9-]{0,63}$/;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._/@-]{0,127}$/;
 const COOKIE_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const KEY_ID = /^[\x21-\x7e]{1,256}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** Help and descriptions are printed to terminals: no escape sequences, no bidi overrides that disguise text. */
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
@@ -543,9 +540,6 @@ const EXPECTED: Record<string, string> = {
   'resources.call_timeout': `a duration such as "500ms", "5s", "2m" or "1h30m", or a whole number of milliseconds, from 1 ms to ${MAX_CALL_TIMEOUT_MS} ms`,
   'resources.cpu': 'a positive integer number of CPU seconds',
   'resources.max_open_files': 'a positive integer',
-  signature: 'a mapping with key_id and value',
-  'signature.key_id': 'a key id of printable characters without spaces, at most 256',
-  'signature.value': 'a non-empty base64 signature',
 };
 
 /** What params and returns expect, on a function export (`exports[]`) or a method (`exports[].methods[]`). */
@@ -671,11 +665,6 @@ const resourcesShape = {
   max_open_files: positiveInt.optional(),
 };
 
-const signatureShape = {
-  key_id: matching(KEY_ID, 'a key id'),
-  value: rule(z.string(), (v) => (v !== '' && BASE64.test(v) ? undefined : `${show(v)} is not base64`)),
-};
-
 const capabilitySchema = z.string().superRefine((value, ctx) => {
   const finding = capabilityProblem(value);
   if (finding) ctx.addIssue({ code: 'custom', message: finding.problem, params: finding });
@@ -758,7 +747,6 @@ const manifestShape = {
   routes: z.array(z.strictObject(routeShape)).default(() => []),
   widgets: z.array(z.strictObject(widgetShape)).default(() => []),
   resources: z.strictObject(resourcesShape).default(() => ({})),
-  signature: z.strictObject(signatureShape).optional(),
 };
 
 /** The keys each mapping accepts, for unknown-key messages. */
@@ -774,7 +762,6 @@ const KEYS: Record<string, string[]> = {
   'exports[].methods[]': Object.keys(methodShape),
   'exports[].methods[].params[]': Object.keys(paramShape),
   resources: Object.keys(resourcesShape),
-  signature: Object.keys(signatureShape),
 };
 
 const ENTRY_EXTENSIONS: Partial<Record<Runtime, RegExp>> = { node: /\.(?:js|mjs|cjs)$/, python: /\.py$/ };
@@ -1025,7 +1012,9 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function unknownKeyHint(key: string, allowed: readonly string[]): string {
+function unknownKeyHint(key: string, allowed: readonly string[], path: readonly PathKey[]): string {
+  // Earlier manifests had a signature block that nothing checked: the signature that counts is a file of its own.
+  if (key === 'signature' && path.length === 0) return ' (a plugin is signed by plugin.sig beside plugin.yaml, which hst sign writes)';
   if (allowed.includes(toSnakeCase(key))) return ` (keys are snake_case: ${toSnakeCase(key)})`;
   const near = allowed.find((k) => editDistance(k, key) <= 2 || (key.length >= 3 && k.startsWith(`${key}_`)));
   return near ? ` (did you mean ${near}?)` : '';
@@ -1052,7 +1041,7 @@ function reportZodIssues(
           sink.add(
             keyAt.keyOffset ?? keyAt.offset,
             fieldName([...path, key]),
-            `unknown key${unknownKeyHint(key, allowed)}`,
+            `unknown key${unknownKeyHint(key, allowed, path)}`,
             `one of ${allowed.join(', ')}`,
           );
         }
@@ -1129,7 +1118,6 @@ function toManifest(m: ParsedManifest, file: string): Manifest {
     dir: dirname(absolute),
     file: absolute,
   };
-  if (m.signature) manifest.signature = { keyId: m.signature.key_id, value: m.signature.value };
   return manifest;
 }
 
