@@ -274,7 +274,10 @@ function send({ http, https }: Web, hop: Hop, method: string, headers: Array<[st
 function networkFailure(where: string, err: unknown): RpcError {
   if (err instanceof RpcError) return err;
   const e = err as NodeJS.ErrnoException;
-  return new RpcError(Code.UNAVAILABLE, `${where}: ${e?.message ?? String(err)}`, { cause: err });
+  let message = e?.message ?? String(err);
+  // A certificate check's reason, without what newer Node versions append about the host's own flags (--use-system-ca): the plugin cannot act on it.
+  if (typeof e?.code === 'string' && /CERT|SIGNED|UNABLE_TO_/.test(e.code) && !e.code.startsWith('ERR_')) message = message.split('; ')[0] as string;
+  return new RpcError(Code.UNAVAILABLE, `${where}: ${message}`, { cause: err });
 }
 
 function headerPairs(raw: string[]): HttpHeader[] {
