@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { handshake, kvPlugin, PLUGIN_NAME, type KV } from '../../examples/kv/shared.js';
 import { PluginClient } from '../host/plugin-client.js';
 import { eventually } from '../../test/support/assertions.js';
-import { planSandbox, probeSandbox, SandboxAddressError, SandboxUnavailableError, type SandboxPlan, type SandboxProbe, type SandboxRequest } from './sandbox.js';
+import { nodeHeapFlags, planSandbox, probeSandbox, SandboxAddressError, SandboxUnavailableError, type SandboxPlan, type SandboxProbe, type SandboxRequest } from './sandbox.js';
 
 const probe = await probeSandbox();
 const { ENOENT, EAFNOSUPPORT, EROFS, ENOSPC, EACCES } = constants.errno;
@@ -517,11 +517,14 @@ catch (e) { console.log(JSON.stringify({ opened, code: e.code })); }
     }
   });
 
-  it('node gets --max-old-space-size for memoryMb', async () => {
+  it("node's whole heap, old space and young generation, is held to memoryMb", async () => {
+    assert.deepEqual(nodeHeapFlags(96), ['--max-old-space-size=84', '--max-semi-space-size=4']);
+    assert.deepEqual(nodeHeapFlags(1024), ['--max-old-space-size=976', '--max-semi-space-size=16']);
+    assert.deepEqual(nodeHeapFlags(8), ['--max-old-space-size=16', '--max-semi-space-size=1']);
     const c = makeCase({ 'heap.mjs': `import v8 from 'node:v8'; console.log(JSON.stringify({ limitMb: v8.getHeapStatistics().heap_size_limit / 1048576 }));` });
     try {
       const report = await runReport(await planSandbox(c.request({ runtime: 'node', entry: 'heap.mjs', resources: { memoryMb: 96 } }), NOTHING));
-      assert.ok((report.limitMb as number) < 200, `heap limit ${report.limitMb} MiB`);
+      assert.ok((report.limitMb as number) <= 97 && (report.limitMb as number) >= 80, `heap limit ${report.limitMb} MiB`);
     } finally {
       c.cleanup();
     }

@@ -83,7 +83,7 @@ export interface SandboxProbe {
 }
 
 export interface SandboxResources {
-  /** Node: --max-old-space-size; python and binary: RLIMIT_DATA. */
+  /** Node: its whole heap (nodeHeapFlags); python and binary: RLIMIT_DATA. */
   memoryMb?: number;
   /** RLIMIT_CPU: SIGKILL after this much CPU time. */
   cpuSeconds?: number;
@@ -531,7 +531,7 @@ async function runtimeCommand(req: SandboxRequest, entry: string, readable: stri
       for (const path of [...readable, ...writable]) flags.push(`--allow-fs-read=${path}`);
       for (const path of writable) flags.push(`--allow-fs-write=${path}`);
     }
-    if (req.resources?.memoryMb !== undefined) flags.push(`--max-old-space-size=${req.resources.memoryMb}`);
+    if (req.resources?.memoryMb !== undefined) flags.push(...nodeHeapFlags(req.resources.memoryMb));
     return {
       argv: [node.executable, ...flags, entry, ...req.args],
       runtimeDirs: [interpreterPrefix(node.executable)],
@@ -716,4 +716,20 @@ export async function planSandbox(req: SandboxRequest, probe?: SandboxProbe): Pr
     },
     cleanup,
   };
+}
+
+/**
+ * V8 flags that hold a Node plugin's whole heap to `memoryMb`. The heap is
+ * the old space plus three semi-spaces of the young generation, and the
+ * young generation's default grew (Node 24's is 192 MiB, so
+ * --max-old-space-size alone let a 96 MiB plugin reach 288): the semi-space
+ * is set too, to about a sixteenth of the budget (a power of two from 1 to
+ * 16 MiB), and the old space
+ * gets the rest, whatever the version's defaults.
+ */
+export function nodeHeapFlags(memoryMb: number): string[] {
+  // V8 rounds the semi-space up to a power of two: ask for one.
+  const semiMb = 2 ** Math.floor(Math.log2(Math.max(1, Math.min(16, memoryMb / 16))));
+  const oldMb = Math.max(16, memoryMb - 3 * semiMb);
+  return [`--max-old-space-size=${oldMb}`, `--max-semi-space-size=${semiMb}`];
 }
