@@ -17,6 +17,8 @@ export interface StartFacts {
   timedOut?: boolean;
   startTimeoutMs?: number;
   cookie?: { key: string; value: string };
+  /** It ran in hst's sandbox, which lets a Node plugin read only its own directory and hst's files. */
+  sandboxed?: boolean;
 }
 
 /** ELF e_machine values for the architectures Node runs on. */
@@ -82,6 +84,16 @@ export function diagnose(facts: StartFacts): string {
     const problem = executableProblem(facts.command);
     if (problem) notes.push(problem);
     else if (facts.exit.code === 126) notes.push(`${facts.command} could not be executed (exit 126)`);
+  }
+
+  const missingName = /Cannot find (?:package|module) '([^']+)'/.exec(stderr)?.[1];
+  if (missingName !== undefined || stderr.includes('ERR_MODULE_NOT_FOUND')) {
+    const what = missingName !== undefined ? `the module ${missingName}` : 'a module';
+    notes.push(
+      facts.sandboxed
+        ? `the plugin could not load ${what}: in its sandbox a Node plugin reads its own directory and hst's own files, not the application's node_modules; bundle it (hst build), or install its dependencies beside its plugin.yaml`
+        : `the plugin could not load ${what}; install its dependencies, or bundle it (hst build)`,
+    );
   }
 
   if (facts.stdoutLine !== undefined && facts.stdoutLine.trim() !== '' && facts.stdoutLine.split('|').length < 4) {

@@ -425,6 +425,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       command: command.path,
       stderrTail: [],
       cookie: { key: opts.handshake.magicCookieKey, value: opts.handshake.magicCookieValue },
+      ...(opts.sandbox ? { sandboxed: true } : {}),
     };
     if (opts.sandbox) {
       this.sandbox = await planSandbox({
