@@ -8,6 +8,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,5 +84,15 @@ describe('the package as installed', () => {
     } finally {
       await manager.shutdown();
     }
+  });
+});
+
+describe('the package as packed', () => {
+  it('ships the built dashboard that hst serve loads, and no tests', () => {
+    const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repo, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(packed.status, 0, packed.stderr);
+    const files = new Set(((JSON.parse(packed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files ?? []).map((f) => f.path));
+    for (const asset of ['dist/dashboard/index.html', 'dist/dashboard/app.js', 'dist/dashboard/app.css']) assert.ok(files.has(asset), `${asset} is not in the package`);
+    assert.deepEqual([...files].filter((f) => f.startsWith('test/') || f.startsWith('dist/test/')), []);
   });
 });
