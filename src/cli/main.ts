@@ -6,7 +6,7 @@ import { demoCommand } from './demo.js';
 import { auditCommand } from './audit.js';
 import { auditLogPath } from '../security/audit.js';
 import { formatInspectReport, inspectPlugin } from './inspect.js';
-import { newPlugin } from './new.js';
+import { newPlugin, templateList } from './new.js';
 import { keygenCommand, signCommand, verifyCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { Cli, errorMessage, exitCodeOf, type GlobalOptions } from './output.js';
@@ -157,10 +157,17 @@ program
 program
   .command('new')
   .description('create a plugin skeleton (manifest, entry, README, test) that `hst run <name> hello` calls once built')
-  .argument('<name>', 'the plugin name: a-z, 0-9 and "-", as plugin.yaml requires')
-  .requiredOption('--lang <lang>', 'ts, go or python')
+  .argument('[name]', 'the plugin name: a-z, 0-9 and "-", as plugin.yaml requires')
+  .option('--lang <lang>', 'ts, go or python (see --list)')
   .option('--dir <dir>', 'where the plugin directory is made', './plugins')
-  .action(async (name: string, opts: { lang: 'ts' | 'go' | 'python'; dir: string }) => {
+  .option('--list', 'show the templates and what each needs')
+  .action(async (name: string | undefined, opts: { lang?: 'ts' | 'go' | 'python'; dir: string; list?: boolean }, self: Command) => {
+    if (opts.list) {
+      process.stdout.write(templateList());
+      return;
+    }
+    if (name === undefined) self.error("error: missing required argument 'name'");
+    if (opts.lang === undefined) self.error("error: required option '--lang <lang>' not specified (hst new --list shows the templates)");
     const result = await newPlugin({ name, lang: opts.lang, dir: opts.dir });
     (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
     process.exitCode = result.exitCode;

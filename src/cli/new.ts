@@ -35,6 +35,19 @@ const skeletons: Record<PluginLanguage, (ctx: TemplateContext) => Skeleton> = {
   python: pythonSkeleton,
 };
 
+/** What `hst new --list` shows: each template, what it makes and what building it needs. */
+const TEMPLATE_SUMMARIES: Record<PluginLanguage, string> = {
+  ts: "TypeScript: serve() from hst/plugin, bundled by hst build into one file; needs only Node",
+  go: "Go: go-plugin's plugin.Serve with hst's host services (hostconn); needs Go",
+  python: 'Python: hst_plugin (sdk/python, grpcio); needs python3 and pip install -r sdk/python/requirements.txt',
+};
+
+/** `hst new --list`: one line per template, in the order --lang takes them. */
+export function templateList(): string {
+  const width = Math.max(...Object.keys(skeletons).map((l) => l.length));
+  return `${(Object.keys(skeletons) as PluginLanguage[]).map((lang) => `${lang.padEnd(width)}  ${TEMPLATE_SUMMARIES[lang]}`).join('\n')}\n`;
+}
+
 export async function newPlugin(opts: NewPluginOptions): Promise<NewPluginResult> {
   // The language comes from the command line unchecked.
   const make = Object.hasOwn(skeletons, opts.lang) ? skeletons[opts.lang] : undefined;

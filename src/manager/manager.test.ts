@@ -112,7 +112,8 @@ describe('PluginManager', () => {
       const took = Date.now() - started;
       assert.equal(timedOut.code, Code.DEADLINE_EXCEEDED);
       assert.equal(timedOut.details, 'plugin "toolbox" command "sleep" did not finish within 1500 ms (the plugin\'s call timeout, resources.call_timeout in its manifest); the plugin keeps running');
-      assert.ok(took >= 1_450 && took < 3_000, `took ${took} ms`);
+      // Not early, and well before the 10 s the command would have slept: the bound is the behaviour, not a speed.
+      assert.ok(took >= 1_450 && took < 9_000, `took ${took} ms`);
 
       const viaCall = await rejection(m.call('toolbox', ({ connection, signal }) => sleepThrough(connection, signal), { timeoutMs: 200 }));
       assert.equal(viaCall.code, Code.DEADLINE_EXCEEDED);

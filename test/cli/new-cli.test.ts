@@ -23,3 +23,13 @@ it('hst new makes a plugin that hst run calls immediately', { skip: 'skip' in py
     assert.equal(bad.status, 2);
     assert.doesNotMatch(bad.stderr, /\n\s+at /);
   }));
+
+it('hst new --list shows each template and what it needs; without --lang it says where to look', () => {
+  const list = hst('new', '--list');
+  assert.equal(list.status, 0, list.stderr);
+  assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]), ['ts', 'go', 'python']);
+  assert.match(list.stdout, /^python +Python: .*pip install -r sdk\/python\/requirements\.txt$/m);
+  const noLang = hst('new', 'x');
+  assert.equal(noLang.status, 1);
+  assert.match(noLang.stderr, /required option '--lang <lang>' not specified \(hst new --list shows the templates\)/);
+});
