@@ -6,7 +6,7 @@
  * without `params` the arguments pass unchecked, without `returns` the
  * result. And the exports a plugin found by its name says it has.
  */
-import { JS_IDENTIFIER, valueKind, valueTypeProblem } from '../security/arg-types.js';
+import { aValueType, JS_IDENTIFIER, valueKind, valueTypeProblem } from '../security/arg-types.js';
 import type { ManifestExport, ManifestSignature } from '../security/manifest.js';
 import { Code, RpcError } from '../rpc/status.js';
 
@@ -27,7 +27,7 @@ export function checkedArgs(label: string, signature: ManifestSignature, args: r
     const named = `argument ${i + 1} (${param.name})`;
     if (value === undefined) {
       if (param.default !== undefined) out.push(structuredClone(param.default));
-      else if (!param.optional) throw invalid(`${named} is missing: a ${param.type} is required`);
+      else if (!param.optional) throw invalid(`${named} is missing: ${aValueType(param.type)} is required`);
       // An optional parameter without a default is left out, unless a later argument needs its place.
       else if (i < given) out.push(null);
       return;
@@ -44,7 +44,7 @@ export function checkedResult(label: string, signature: ManifestSignature, resul
   const { returns } = signature;
   if (returns === undefined) return result;
   const fits = returns === 'none' ? result === null || result === undefined : valueTypeProblem(returns, result) === undefined;
-  if (!fits) throw new RpcError(Code.INTERNAL, `${label}: the plugin returned ${valueKind(result)}, but its manifest says it returns ${returns === 'json' || returns === 'none' ? returns : returns === 'int' ? 'an int' : `a ${returns}`}`);
+  if (!fits) throw new RpcError(Code.INTERNAL, `${label}: the plugin returned ${valueKind(result)}, but its manifest says it returns ${returns === 'json' || returns === 'none' ? returns : aValueType(returns)}`);
   return result;
 }
 

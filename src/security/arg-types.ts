@@ -68,7 +68,12 @@ export function valueTypeProblem(type: ValueType, value: unknown): string | unde
     (type === 'map' && typeof value === 'object' && value !== null && !Array.isArray(value));
   if (fits) return undefined;
   const kind = valueKind(value);
-  return type === 'int' && typeof value === 'number' ? `${value} is not a whole number` : `${kind} is not ${type === 'int' ? 'an int' : `a ${type}`}`;
+  return type === 'int' && typeof value === 'number' ? `${value} is not a whole number` : `${kind} is not ${aValueType(type)}`;
+}
+
+/** A type as a message names a value of it: "a string", "an int". */
+export function aValueType(type: ValueType): string {
+  return type === 'int' ? 'an int' : `a ${type}`;
 }
 
 /** A JavaScript identifier, what `import { name }` can bind: how exports and their methods and parameters are named. */
