@@ -131,30 +131,15 @@ async function examineNamed(candidate: { dir: string; file: string; name: string
   if (options.signaturePolicy === 'require') {
     return { ...base, status: 'invalid', problem: `${candidate.file}: found by its name, with no ${MANIFEST_FILE} to sign; signature policy require runs signed plugins only` };
   }
-  const manifest: Manifest = {
-    name: candidate.name,
-    version: '0.0.0',
-    description: 'found by its file name, without a manifest',
-    runtime: 'binary',
-    command,
-    args: [],
-    handshake: CONVENTIONAL_HANDSHAKE,
-    capabilities: [],
-    requires: [],
-    provides: [],
-    commands: [],
-    exports: [],
-    routes: [],
-    widgets: [],
-    resources: {},
-    dir,
-    file: resolve(candidate.file),
-  };
+  // The manifest it would have, written out and parsed, so that every field not given takes the schema's default.
+  const handshake = { protocol_versions: CONVENTIONAL_HANDSHAKE.protocolVersions, magic_cookie_key: CONVENTIONAL_HANDSHAKE.magicCookieKey, magic_cookie_value: CONVENTIONAL_HANDSHAKE.magicCookieValue };
+  const manifestBytes = Buffer.from(
+    [`name: ${candidate.name}`, 'version: 0.0.0', 'description: found by its file name, without a manifest', 'runtime: binary', `command: ${command}`, `handshake: ${JSON.stringify(handshake)}`, ''].join('\n'),
+  );
+  const manifest = parser.parseManifest(manifestBytes, candidate.file);
   const signature: VerifyResult =
     options.signaturePolicy === 'off' ? { status: 'skipped', detail: 'signature policy is off' } : { status: 'unsigned', detail: `${candidate.file} was found by its name and has no ${MANIFEST_FILE} to sign` };
   const problem = await runtimeProblem(manifest, options);
-  // What a manifest's bytes are to the others: a rediscovery compares them to see whether anything changed.
-  const manifestBytes = Buffer.from(JSON.stringify(manifest));
   return { ...base, manifest, manifestBytes, signature, language: await pluginLanguage(manifest), status: problem ? 'unavailable' : 'discovered', ...(problem ? { problem } : {}) };
 }
 
