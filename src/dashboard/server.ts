@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
 import type { PluginManager } from '../manager/manager.js';
@@ -96,10 +96,9 @@ function pluginView(manager: PluginManager, info: PluginInfo): PluginInfo & { ef
   }
 }
 
+/** Serves `manager`, whose plugins are looked up in what it found: discover() before. */
 export async function startDashboard(manager: PluginManager, options: DashboardOptions): Promise<Dashboard> {
   const assets = loadAssets();
-  // Its pages and the plugins' routes are looked up in what the manager found.
-  await manager.discover();
   const stats = new CallStats();
   const closing = new AbortController();
   const onCall = ({ name, operation, ms, error }: { name: string; operation: string; ms: number; error?: string }) =>
@@ -159,12 +158,20 @@ export async function startDashboard(manager: PluginManager, options: DashboardO
     return c.redirect('/', 303);
   });
 
-  app.use('/api/*', async (c, next) => {
-    if (!authorized(c)) return c.json({ error: 'sign in with the dashboard token first' }, 401);
-    // Another site's form or script cannot set this header without a preflight, which is never granted.
-    if (c.req.method !== 'GET' && c.req.header(CSRF_HEADER) !== '1') return c.json({ error: `a request that changes something needs the ${CSRF_HEADER} header` }, 403);
-    await next();
-  });
+  /**
+   * Signed in, and for a request that changes something the dashboard's own
+   * header too: another site's form or script cannot set it without a
+   * preflight, which is never granted. `refuse` answers in the path's form.
+   */
+  const signedIn =
+    (safeMethods: readonly string[], refuse: (c: Context, status: 401 | 403, text: string) => Response): MiddlewareHandler =>
+    async (c, next) => {
+      if (!authorized(c)) return refuse(c, 401, 'sign in with the dashboard token first');
+      if (!safeMethods.includes(c.req.method) && c.req.header(CSRF_HEADER) !== '1') return refuse(c, 403, `a request that changes something needs the ${CSRF_HEADER} header`);
+      await next();
+    };
+
+  app.use('/api/*', signedIn(['GET'], (c, status, text) => c.json({ error: text }, status)));
 
   app.onError((err, c) => c.json({ error: errorText(err) }, httpStatus(err)));
 
@@ -238,11 +245,7 @@ export async function startDashboard(manager: PluginManager, options: DashboardO
   );
 
   // Plugins' own routes and widgets (plugin-routes.ts), behind the same sign-in.
-  app.use('/plugins/*', async (c, next) => {
-    if (!authorized(c)) return c.text('sign in with the dashboard token first\n', 401);
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.header(CSRF_HEADER) !== '1') return c.text(`a request that changes something needs the ${CSRF_HEADER} header\n`, 403);
-    await next();
-  });
+  app.use('/plugins/*', signedIn(['GET', 'HEAD'], (c, status, text) => c.text(`${text}\n`, status)));
 
   app.get('/plugins/:name/widgets/:id', async (c) => {
     const name = c.req.param('name');

@@ -27,6 +27,7 @@ it('hostdemo, golister and pylelister answer their routes and render their widge
   writeFileSync(join(workspace, 'docs', 'guide.md'), '# guide\n');
   writeFileSync(join(workspace, 'a<b>.txt'), 'x');
   const manager = managerFactory(join(repo, 'plugins'), scratch, { workspace: () => workspace, ...('python' in python ? { pythonCommand: python.python } : {}) })();
+  await manager.discover();
   const dashboard = await startDashboard(manager, { port: 0, token: TOKEN, auditPath: manager.auditPath });
   const get = (path: string) => fetch(`http://127.0.0.1:${dashboard.port}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
   try {
