@@ -34,7 +34,7 @@ import { rawService } from '../rpc/forwarding.js';
 import { typedClient, type CallOptions as RpcCallOptions, type Client, type ServiceDefinition } from '../rpc/definition.js';
 import { allHostServices } from '../host-services/catalog.js';
 import { admitModules, type HostServiceModule } from '../host-services/operation.js';
-import type { PluginInfo, PluginManagerEvents, ReloadStep } from './plugin-info.js';
+import { discoveredInfo, type PluginInfo, type PluginManagerEvents, type ReloadEvent, type ReloadStep } from './plugin-info.js';
 import { DEFAULT_DRAIN_MS, PluginDirWatcher, type HotReloadOptions } from './hot-reload.js';
 import { PluginRunner, type RunnablePlugin, type RunnerSettings, type SandboxMode } from './plugin-runner.js';
 
@@ -115,13 +115,6 @@ export interface PluginManagerOptions {
   hotReload?: boolean | HotReloadOptions;
 }
 
-/** How a reload ended: its last step. */
-export interface ReloadOutcome {
-  name: string;
-  outcome: ReloadStep;
-  detail?: string;
-}
-
 /** What a call gets: the plugin's client and connection, and the signal to pass to its RPCs. */
 export interface PluginCall {
   name: string;
@@ -168,7 +161,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   /** Services the host serves itself, which no plugin needs to provide. */
   private readonly hostServes: ReadonlySet<string>;
   /** Reloads under way, by plugin: one at a time each. */
-  private readonly reloading = new Map<string, Promise<ReloadOutcome>>();
+  private readonly reloading = new Map<string, Promise<ReloadEvent>>();
   private watcher: PluginDirWatcher | undefined;
 
   constructor(private readonly options: PluginManagerOptions = {}) {
@@ -213,8 +206,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
    */
   async discover(): Promise<{ plugins: PluginInfo[]; warnings: string[] }> {
     if (this.options.hotReload && !this.watcher) {
-      const { debounceMs } = this.options.hotReload === true ? {} : this.options.hotReload;
-      this.watcher = new PluginDirWatcher(this.pluginDirs, (root, entry) => void this.entryChanged(root, entry), debounceMs);
+      this.watcher = new PluginDirWatcher(this.pluginDirs, (root, entry) => void this.entryChanged(root, entry), this.hotReloadOptions.debounceMs);
       await this.watcher.start();
     }
     const scan = this.scan();
@@ -242,6 +234,11 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     return { plugins: this.list(), warnings: report.warnings };
   }
 
+  /** The `hotReload` option's settings; `true` takes every default. */
+  private get hotReloadOptions(): HotReloadOptions {
+    return typeof this.options.hotReload === 'object' ? this.options.hotReload : {};
+  }
+
   private scan() {
     return discoverPlugins({
       pluginDirs: this.pluginDirs,
@@ -259,21 +256,22 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
    * version that is broken or will not start leaves the old one running,
    * and `reloadError` in its info says why. A plugin that is not running is
    * simply replaced. One reload at a time per plugin; each step is a
-   * `reload` event.
+   * `reload` event, and the last one is what this resolves to.
    */
-  reload(name: string): Promise<ReloadOutcome> {
+  reload(name: string): Promise<ReloadEvent> {
     const next = (this.reloading.get(name) ?? Promise.resolve()).catch(() => undefined).then(() => this.reloadNow(name));
     this.reloading.set(name, next);
     void next.catch(() => undefined).finally(() => this.reloading.get(name) === next && this.reloading.delete(name));
     return next;
   }
 
-  private async reloadNow(name: string): Promise<ReloadOutcome> {
+  private async reloadNow(name: string): Promise<ReloadEvent> {
     this.ensureOpen();
     await this.discovered?.catch(() => undefined);
-    const step = (outcome: ReloadStep, detail?: string): ReloadOutcome => {
-      this.emit('reload', { name, step: outcome, ...(detail ? { detail } : {}) });
-      return { name, outcome, ...(detail ? { detail } : {}) };
+    const step = (reached: ReloadStep, detail?: string): ReloadEvent => {
+      const event = { name, step: reached, ...(detail ? { detail } : {}) };
+      this.emit('reload', event);
+      return event;
     };
     const old = this.runners.get(name);
     const report = await this.scan();
@@ -332,7 +330,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     this.checkServices();
     this.emit('state', next.info());
     step('switched', `new calls go to pid ${next.info().pid}; pid ${old.info().pid ?? '-'} finishes its own`);
-    const drainMs = (this.options.hotReload === true || !this.options.hotReload ? undefined : this.options.hotReload.drainMs) ?? DEFAULT_DRAIN_MS;
+    const drainMs = this.hotReloadOptions.drainMs ?? DEFAULT_DRAIN_MS;
     const drained = await old.drained(drainMs);
     const left = old.callsInFlight;
     await old.stop();
@@ -347,7 +345,8 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     const holds = (p: DiscoveredPlugin) => p.dir === path || (p.foundByName === true && resolve(p.file) === path);
     const known = [...this.runners.values()].find((r) => holds(r.plugin))?.name ?? this.rejected.find(holds)?.name;
     try {
-      if (known) await this.reload(known);
+      // The plugin the entry held, reloaded under its name: nothing else there is new.
+      if (known && (await this.reload(known)).step !== 'unloaded') return;
       // A plugin that is new, or whose manifest now gives it another name.
       const before = new Set(this.list().map((p) => p.name));
       await this.discover();
@@ -587,29 +586,43 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
 
   /** call() on the runner it found: a reload may replace the runner meanwhile, and this call stays with the one it began on. */
   private async callOn<T>(runner: PluginRunner, fn: (call: PluginCall) => Promise<T>, options: CallOptions): Promise<T> {
-    const { name } = runner;
     await this.startIfIdle(runner);
-    const limit = callLimit(options.timeoutMs, runner.manifest.resources.callTimeoutMs, this.callTimeoutMs);
-    const deadline = new CallDeadline(limit.timeoutMs, `plugin ${JSON.stringify(name)} call`, options.signal, limit.source);
-    const started = performance.now();
-    let failure: RpcError | undefined;
+    const { deadline, fail, end } = this.openCall(runner, 'call', options.operation ?? 'call', options);
     try {
       const client = await runner.client(deadline);
       const connection = await deadline.race(client.connect());
-      return await deadline.race(fn({ name, client, connection, signal: deadline.signal }));
+      return await deadline.race(fn({ name: runner.name, client, connection, signal: deadline.signal }));
     } catch (err) {
-      failure = RpcError.from(deadline.explain(err));
-      throw deadline.explain(err);
+      throw fail(err);
     } finally {
-      deadline.dispose();
-      this.callDone(name, options.operation ?? 'call', started, failure);
+      end();
     }
   }
 
-  /** The `call` event, for whoever keeps statistics (the dashboard); nothing is done when no one listens. */
-  private callDone(name: string, operation: string, started: number, failure: RpcError | undefined): void {
-    if (this.listenerCount('call') === 0) return;
-    this.emit('call', { name, operation, ms: performance.now() - started, ...(failure ? { error: failure.details, code: failure.code } : {}) });
+  /**
+   * One call's deadline (the caller's limit, the manifest's, or the host's
+   * default) and its end: `fail` turns an error into the one to throw, `end`
+   * stops the clock and tells the `call` event, for whoever keeps statistics
+   * (the dashboard); nothing is sent when no one listens.
+   */
+  private openCall(runner: PluginRunner, what: string, operation: string, options: CallOptions): { deadline: CallDeadline; fail(err: unknown): unknown; end(): void } {
+    const limit = callLimit(options.timeoutMs, runner.manifest.resources.callTimeoutMs, this.callTimeoutMs);
+    const deadline = new CallDeadline(limit.timeoutMs, `plugin ${JSON.stringify(runner.name)} ${what}`, options.signal, limit.source);
+    const started = performance.now();
+    let failure: RpcError | undefined;
+    return {
+      deadline,
+      fail: (err) => {
+        const explained = deadline.explain(err);
+        failure = RpcError.from(explained);
+        return explained;
+      },
+      end: () => {
+        deadline.dispose();
+        if (this.listenerCount('call') === 0) return;
+        this.emit('call', { name: runner.name, operation, ms: performance.now() - started, ...(failure ? { error: failure.details, code: failure.code } : {}) });
+      },
+    };
   }
 
   /**
@@ -627,13 +640,9 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
   }
 
   private async *commandOn(runner: PluginRunner, command: string, args: Readonly<Record<string, string>>, options: RunCommandOptions): AsyncGenerator<CommandEvent> {
-    const { name } = runner;
     const resolved = validateCommandArgs(runner.manifest, command, args);
     await this.startIfIdle(runner);
-    const limit = callLimit(options.timeoutMs, runner.manifest.resources.callTimeoutMs, this.callTimeoutMs);
-    const deadline = new CallDeadline(limit.timeoutMs, `plugin ${JSON.stringify(name)} command ${JSON.stringify(command)}`, options.signal, limit.source);
-    const started = performance.now();
-    let failure: RpcError | undefined;
+    const { deadline, fail, end } = this.openCall(runner, `command ${JSON.stringify(command)}`, `command ${command}`, options);
     try {
       const client = await runner.client(deadline);
       const connection = await deadline.race(client.connect());
@@ -645,11 +654,9 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
         void events.return(undefined).catch(() => undefined);
       }
     } catch (err) {
-      failure = RpcError.from(deadline.explain(err));
-      throw deadline.explain(err);
+      throw fail(err);
     } finally {
-      deadline.dispose();
-      this.callDone(name, `command ${command}`, started, failure);
+      end();
     }
   }
 
@@ -763,21 +770,5 @@ function isActive(runner: PluginRunner): boolean {
 }
 
 function rejectedInfo(p: DiscoveredPlugin): PluginInfo {
-  const m = p.manifest;
-  return {
-    name: p.name,
-    status: p.status,
-    dir: p.dir,
-    file: p.file,
-    ...(m ? { version: m.version, description: m.description, runtime: m.runtime } : {}),
-    ...(p.language ? { language: p.language } : {}),
-    capabilities: m ? [...m.capabilities] : [],
-    commands: m?.commands ?? [],
-    exports: m?.exports ?? [],
-    routes: m?.routes ?? [],
-    widgets: m?.widgets ?? [],
-    restarts: 0,
-    ...(p.problem ? { lastError: p.problem } : {}),
-    ...(p.signature ? { signature: { status: p.signature.status, detail: p.signature.detail, ...(p.signature.keyId ? { keyId: p.signature.keyId } : {}) } } : {}),
-  };
+  return { ...discoveredInfo(p, p.status), ...(p.problem ? { lastError: p.problem } : {}) };
 }

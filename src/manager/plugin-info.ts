@@ -1,7 +1,8 @@
 /** What the manager tells UIs about each plugin, and the events it emits. */
 import type { ManifestCommand, ManifestExport, ManifestRoute, ManifestWidget, Runtime } from '../security/manifest.js';
 import type { SandboxLayer } from '../security/sandbox.js';
-import type { SignatureStatus } from '../security/signature.js';
+import type { SignatureStatus, VerifyResult } from '../security/signature.js';
+import type { DiscoveredPlugin } from './discovery.js';
 import type { PluginLanguage } from './language.js';
 
 export type PluginStatus =
@@ -55,6 +56,31 @@ export interface PluginInfo {
   sandboxMode?: 'auto' | 'require' | 'off';
   /** The sandbox layers it runs under (empty when unsandboxed), once started. */
   sandbox?: { layers: SandboxLayer[]; inactive: Array<{ layer: SandboxLayer; reason: string }> };
+}
+
+/**
+ * What PluginInfo says of a plugin in any state: what discovery found (its
+ * manifest's fields, its language, how it was found) and the outcome of its
+ * signature check. The runner adds what running it tells.
+ */
+export function discoveredInfo(p: DiscoveredPlugin, status: PluginStatus, signature: VerifyResult | undefined = p.signature): PluginInfo {
+  const m = p.manifest;
+  return {
+    name: p.name,
+    status,
+    dir: p.dir,
+    file: p.file,
+    ...(m ? { version: m.version, description: m.description, runtime: m.runtime } : {}),
+    ...(p.language ? { language: p.language } : {}),
+    capabilities: m ? [...m.capabilities] : [],
+    commands: m?.commands ?? [],
+    exports: m?.exports ?? [],
+    routes: m?.routes ?? [],
+    widgets: m?.widgets ?? [],
+    ...(p.foundByName ? { foundByName: true } : {}),
+    restarts: 0,
+    ...(signature ? { signature: { status: signature.status, detail: signature.detail, ...(signature.keyId ? { keyId: signature.keyId } : {}) } } : {}),
+  };
 }
 
 /** The confinement in a few words, for lists and status lines: what isolates it, and the kernel filters on top. */

@@ -21,7 +21,7 @@ import { RestartBudget, type RestartOptions } from './backoff.js';
 import type { CallDeadline } from './deadline.js';
 import type { DiscoveredPlugin } from './discovery.js';
 import type { GuardedHost } from './guarded-host.js';
-import type { PluginInfo, PluginManagerEvents, PluginStatus } from './plugin-info.js';
+import { discoveredInfo, type PluginInfo, type PluginManagerEvents, type PluginStatus } from './plugin-info.js';
 import { launchPlan, type RuntimeOptions } from './runtime.js';
 import { requiredServiceGrants } from '../host-services/provided-services.js';
 import { makeDirs } from '../util/make-dirs.js';
@@ -166,33 +166,20 @@ export class PluginRunner {
   reloadError: string | undefined;
 
   info(): PluginInfo {
-    const m = this.manifest;
     return {
-      name: m.name,
-      status: this.status,
-      dir: this.plugin.dir,
-      file: this.plugin.file,
-      version: m.version,
-      description: m.description,
-      runtime: m.runtime,
-      ...(this.plugin.language ? { language: this.plugin.language } : {}),
-      capabilities: [...m.capabilities],
-      commands: m.commands,
-      exports: this.learnedExports ?? m.exports,
-      routes: m.routes,
-      widgets: m.widgets,
-      ...(this.plugin.foundByName ? { foundByName: true } : {}),
+      ...discoveredInfo(this.plugin, this.status, this.signature),
+      ...(this.learnedExports ? { exports: this.learnedExports } : {}),
       ...(this.pid !== undefined ? { pid: this.pid } : {}),
       restarts: this.restarts,
       reloads: this.generation,
       ...(this.reloadError !== undefined ? { reloadError: this.reloadError } : {}),
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
       ...(this.lastStderr ? { lastStderr: [...this.lastStderr] } : {}),
-      ...(this.signature ? { signature: { status: this.signature.status, detail: this.signature.detail, ...(this.signature.keyId ? { keyId: this.signature.keyId } : {}) } } : {}),
       sandboxMode: this.settings.sandbox,
       ...(this.sandboxReport ? { sandbox: this.sandboxReport } : {}),
     };
   }
+
 
   /** Asks the running plugin whether it is healthy (go-plugin's health service), as the periodic check does. */
   async healthCheck(): Promise<void> {
@@ -375,15 +362,12 @@ export class PluginRunner {
     // Under the sandbox the plugin runs from a copy of what was verified, out of reach of anyone changing its files now.
     // Two slots, so a reloaded version starts from its own copy while the one it replaces still runs from the other.
     const copyTo = this.settings.sandbox === 'off' ? undefined : join(this.settings.dataDir, 'verified', this.generation % 2 === 0 ? m.name : `${m.name}.next`);
-    if (this.plugin.foundByName && this.plugin.signature) {
-      // Nothing to verify (discovery refused it under policy require); the copy still keeps the rest of its directory out of its sandbox.
-      const result = { ...this.plugin.signature, ...(copyTo ? await copyCommand(dir, m.command, copyTo) : {}) };
-      host.audit.recordEvent(m.name, 'signature', { status: result.status, detail: result.detail }, 'allow', rule);
-      if (policy === 'warn') this.logger.warn({ status: result.status, detail: result.detail }, 'starting a plugin found by its name, unsigned (signature policy warn)');
-      return result;
-    }
     try {
-      const result = await verifyPlugin(dir, this.settings.trustedKeysDir, { name: m.name, version: m.version, command: m.command, manifestBytes }, policy, copyTo ? { copyTo } : {});
+      const result =
+        this.plugin.foundByName && this.plugin.signature
+          ? // Nothing to verify (discovery refused it under policy require); the copy still keeps the rest of its directory out of its sandbox.
+            { ...this.plugin.signature, ...(copyTo ? await copyCommand(dir, m.command, copyTo) : {}) }
+          : await verifyPlugin(dir, this.settings.trustedKeysDir, { name: m.name, version: m.version, command: m.command, manifestBytes }, policy, copyTo ? { copyTo } : {});
       this.signature = result;
       host.audit.recordEvent(m.name, 'signature', { status: result.status, detail: result.detail, ...(result.keyId ? { key_id: result.keyId } : {}) }, 'allow', rule);
       if (policy === 'warn' && result.status !== 'valid') this.logger.warn({ status: result.status, detail: result.detail }, 'starting a plugin without a valid signature (signature policy warn)');

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReactNode } from 'react';
 import type { CommandEvent } from '../../src/host/commands.js';
-import type { PluginInfo } from '../../src/manager/plugin-info.js';
+import { discoveredInfo, type PluginInfo } from '../../src/manager/plugin-info.js';
 import type { AuditRecord } from '../../src/security/audit.js';
 import { parseCapabilityString } from '../../src/security/capability.js';
 import { parseManifest } from '../../src/security/manifest.js';
@@ -29,24 +29,12 @@ export function examplePlugin(name: string, info: Partial<PluginInfo> = {}): Plu
   const m = parseManifest(readFileSync(file), file);
   const language = LANGUAGES[m.runtime];
   return {
-    name: m.name,
-    status: 'running',
-    dir: m.dir,
-    file,
-    version: m.version,
-    description: m.description,
-    runtime: m.runtime,
-    ...(language ? { language } : {}),
-    capabilities: m.capabilities,
-    commands: m.commands,
-    exports: m.exports,
-    routes: m.routes,
-    widgets: m.widgets,
-    restarts: 0,
+    ...discoveredInfo({ name: m.name, dir: m.dir, file, status: 'discovered', manifest: m, ...(language ? { language } : {}) }, 'running'),
     ...((info.status ?? 'running') === 'running' ? { pid: 1000 + name.length } : {}),
     ...info,
   };
 }
+
 
 /** The five example plugins, in the manager's order; pylelister unavailable, as on a machine without Python. */
 export function examplePlugins(): PluginInfo[] {
