@@ -42,7 +42,7 @@ for (const { input, paths = [], out } of protoRoots) {
 
 // Go code for the hst protos, for Go plugins; skipped (with a note) without Go.
 if (spawnSync('go', ['version']).status === 0) {
-  execFileSync('bash', [join(repo, 'interop', 'go', 'generate.sh'), join(outRoot, 'interop', 'go', 'gen')], { stdio: 'inherit' });
+  execFileSync('bash', [join(repo, 'interop', 'go', 'generate.sh'), outRoot], { stdio: 'inherit' });
 } else {
-  console.error('Go is not installed: interop/go/gen was not regenerated');
+  console.error('Go is not installed: sdk/go/gen and interop/go/gen were not regenerated');
 }

@@ -63,7 +63,7 @@ if (again.length > 0) {
 // an hst plugin (or host services meet their client) run once more over go-plugin's gRPC.
 const GRPC_AGAIN = ['test/', 'src/manager/', 'src/host-services/', 'src/plugin/'];
 // Go and Python peers speak gRPC on every run already; the bench smoke test measures both pairs itself.
-const NOT_TS_TO_TS = ['test/interop/go.test', 'test/interop/python.test', 'test/interop/container.test', 'test/dashboard/', 'test/security/go-attacker.test', 'test/bench/', 'test/generated.test'];
+const NOT_TS_TO_TS = ['test/packed-package.test', 'test/interop/go.test', 'test/interop/python.test', 'test/interop/container.test', 'test/dashboard/', 'test/security/go-attacker.test', 'test/bench/', 'test/generated.test'];
 const overGrpc = files.filter((f) => {
   const path = relative(dist, f);
   return GRPC_AGAIN.some((prefix) => path.startsWith(prefix)) && !NOT_TS_TO_TS.some((prefix) => path.startsWith(prefix));

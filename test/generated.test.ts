@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { goPeers, inTempDir, repo } from './support/peers.js';
 
 // The Go code needs Go to regenerate; goPeers() fails in CI when Go is missing.
-const outputs = ['src/gen', 'examples/kv/gen', 'examples/bidirectional/gen', 'test/gen', 'bench/gen', ...('bin' in goPeers() ? ['interop/go/gen'] : [])];
+const outputs = ['src/gen', 'examples/kv/gen', 'examples/bidirectional/gen', 'test/gen', 'bench/gen', ...('bin' in goPeers() ? ['sdk/go/gen', 'interop/go/gen'] : [])];
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

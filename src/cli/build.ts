@@ -7,11 +7,13 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { build, type Message } from 'esbuild';
+import { build, type Message, type Plugin } from 'esbuild';
 import { pluginCandidates } from '../manager/discovery.js';
+import { BUNDLE_BANNER } from '../manager/runtime.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
 import { errorMessage } from './output.js';
+import { repoRoot } from './paths.js';
 
 /** Where the on-demand chunks go, beside the entry; emptied before each build. */
 export const CHUNK_DIR = 'hst-chunks';
@@ -19,8 +21,6 @@ export const CHUNK_DIR = 'hst-chunks';
 /** Node versions hst supports; esbuild lowers nothing they run natively. */
 const NODE_TARGET = 'node20';
 
-/** Output files may use `require` for Node's built-ins and CommonJS dependencies: an ES module has none of its own. */
-const REQUIRE_SHIM = "import { createRequire as __hstCreateRequire } from 'node:module'; const require = __hstCreateRequire(import.meta.url);";
 
 export class BuildError extends Error {
   override readonly name = 'BuildError';
@@ -60,15 +60,37 @@ export async function bundle({ entry, output, label }: BundleOptions): Promise<B
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'none',
-    banner: { js: REQUIRE_SHIM },
+    // Output files may use `require` for Node's built-ins and CommonJS dependencies (an ES module has none of its own);
+    // the sandbox also knows a bundle by it.
+    banner: { js: BUNDLE_BANNER },
     metafile: true,
     logLevel: 'silent',
+    plugins: [hstFallback],
   }).catch((err: { errors?: Message[] }) => {
     throw new BuildError(`${label}: ${(err.errors ?? []).map(describe).join('; ') || String(err)}`);
   });
   const outputs = Object.keys(result.metafile.outputs);
   return { output, bytes: statSync(output).size, chunks: outputs.length - 1 };
 }
+
+/**
+ * 'hst' and 'hst/...' resolve as the plugin's project resolves them (its own
+ * node_modules, or the application's), and else to this hst, by the package's
+ * self-reference: a plugin outside any project still builds, against the SDK
+ * of the host that builds it.
+ */
+const hstFallback: Plugin = {
+  name: 'hst-fallback',
+  setup(b) {
+    b.onResolve({ filter: /^hst(?:\/|$)/ }, async (args) => {
+      if (args.pluginData === 'hst-fallback') return undefined;
+      const own = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'hst-fallback' });
+      if (own.errors.length === 0) return own;
+      const ours = await b.resolve(args.path, { kind: args.kind, resolveDir: repoRoot, pluginData: 'hst-fallback' });
+      return ours.errors.length === 0 ? ours : own;
+    });
+  },
+};
 
 function describe(message: Message): string {
   const at = message.location ? `${message.location.file}:${message.location.line}: ` : '';

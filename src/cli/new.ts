@@ -1,11 +1,12 @@
 /**
- * `hst new <name> --lang ts|go|python [--dir ./plugins]`: a plugin skeleton
- * with its manifest, entry, README and test, which `hst run <name> hello` can
- * call as soon as it is built. It returns the exit code and output instead of
+ * `hst new <name> --lang ts|go|python [--dir ./plugins]`: a plugin as a
+ * project of its own (manifest, source, test, build files, README) on the
+ * SDK shipped in this hst package, which `hst run <name> hello` can call as
+ * soon as it is built. It returns the exit code and output instead of
  * exiting, as the other commands here do: 0 created, 2 refused (a bad name or
  * language, a directory that exists, a missing SDK), 1 writing failed.
  */
-import { lstatSync, mkdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ManifestError, parseManifest } from '../security/manifest.js';
 import { repoRoot } from './paths.js';
@@ -20,8 +21,6 @@ export interface NewPluginOptions {
   lang: PluginLanguage;
   /** The directory the plugin's directory is made in (`--dir`, `./plugins` by default on the command line). */
   dir: string;
-  /** Go only: the Go module whose cmd/<name> gets the source; default the repository's interop/go. */
-  goModule?: string;
 }
 
 export interface NewPluginResult {
@@ -38,8 +37,8 @@ const skeletons: Record<PluginLanguage, (ctx: TemplateContext) => Skeleton> = {
 /** What `hst new --list` shows: each template, what it makes and what building it needs. */
 const TEMPLATE_SUMMARIES: Record<PluginLanguage, string> = {
   ts: "TypeScript: serve() from hst/plugin, bundled by hst build into one file; needs only Node",
-  go: "Go: go-plugin's plugin.Serve with hst's host services (hostconn); needs Go",
-  python: 'Python: hst_plugin (sdk/python, grpcio); needs python3 and pip install -r sdk/python/requirements.txt',
+  go: "Go: a Go module on go-plugin and hst's Go SDK (hostconn), taken from this package; needs Go",
+  python: "Python: on hst's Python SDK (hst_plugin), pip-installed from this package; needs python3",
 };
 
 /** `hst new --list`: one line per template, in the order --lang takes them. */
@@ -53,25 +52,15 @@ export async function newPlugin(opts: NewPluginOptions): Promise<NewPluginResult
   const make = Object.hasOwn(skeletons, opts.lang) ? skeletons[opts.lang] : undefined;
   if (!make) return refused(`unknown language ${JSON.stringify(opts.lang)}; choose one of ${Object.keys(skeletons).join(', ')}`);
 
-  const repo = realpathSync(repoRoot);
+  const packageRoot = realpathSync(repoRoot);
   let pluginsDir: string;
-  let goModule: string;
   try {
     pluginsDir = realPathOf(resolve(opts.dir));
-    goModule = realPathOf(resolve(opts.goModule ?? join(repo, 'interop', 'go')));
   } catch (err) {
     return refused((err as Error).message);
   }
   const pluginDir = join(pluginsDir, opts.name);
-  const skeleton = make({
-    name: opts.name,
-    pluginDir,
-    pluginsDir,
-    repo,
-    goModule,
-    insideRepo: !relative(repo, pluginDir).startsWith('..'),
-    inRepoPlugins: pluginsDir === join(repo, 'plugins'),
-  });
+  const skeleton = make({ name: opts.name, pluginDir, pluginsDir, packageRoot, hstInstalled: installedHstAbove(pluginsDir) });
 
   // The manifest's own rule decides the name, before anything under it is looked at on disk.
   const nameProblem = checkManifest(skeleton);
@@ -96,10 +85,6 @@ export async function newPlugin(opts: NewPluginOptions): Promise<NewPluginResult
       makeDirs(dirname(file.path));
       writeFileSync(file.path, file.content, { flag: 'wx', ...(file.mode !== undefined ? { mode: file.mode } : {}) });
     }
-    for (const link of skeleton.links) {
-      makeDirs(dirname(link.path));
-      symlinkSync(link.target, link.path, 'dir');
-    }
   } catch (err) {
     // Nothing half-made stays behind.
     for (const dir of created) rmSync(dir, { recursive: true, force: true });
@@ -108,15 +93,13 @@ export async function newPlugin(opts: NewPluginOptions): Promise<NewPluginResult
     return { exitCode: 1, output: `error: ${message}\n` };
   }
 
-  const made = [...skeleton.files.map((f) => f.path), ...skeleton.links.map((l) => l.path)];
-  const where = process.cwd() === repo ? '' : ` (from ${shown(repo)})`;
   return {
     exitCode: 0,
     output:
       `created the ${skeleton.language} plugin ${opts.name} in ${shown(pluginDir)}:\n` +
-      made.map((path) => `  ${shown(path)}\n`).join('') +
-      `next${where}:\n` +
-      skeleton.next.map((line) => `  ${line}\n`).join(''),
+      skeleton.files.map((f) => `  ${shown(f.path)}\n`).join('') +
+      'next:\n' +
+      [`cd ${shown(pluginDir)}`, ...skeleton.next].map((line) => `  ${line}\n`).join(''),
   };
 }
 
@@ -135,6 +118,14 @@ function checkManifest(skeleton: Skeleton): string | undefined {
     if (!(err instanceof ManifestError)) throw err;
     const name = err.issues.find((issue) => issue.field === 'name');
     return name ? `invalid plugin name: ${name.problem}; expected ${name.expected}` : err.message;
+  }
+}
+
+/** Whether Node, resolving from `dir`, finds an installed hst (node_modules/hst), as in an application that depends on it. */
+function installedHstAbove(dir: string): boolean {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, 'node_modules', 'hst', 'package.json'))) return true;
+    if (dirname(at) === at) return false;
   }
 }
 

@@ -18,3 +18,10 @@ it('an exit other than 126/127 is not blamed on the kind of file the command is'
   assert.doesNotMatch(text, /not executable|chmod/);
   assert.match(text, /exited with code 3 before completing the handshake/);
 });
+
+it("a Python plugin without hst's SDK: says how to install it from this package", () => {
+  const stderrTail = ['Traceback (most recent call last):', "ModuleNotFoundError: No module named 'hst_plugin'"];
+  const text = diagnose({ plugin: 'p', command: '/srv/plugins/p/main.py', exit: exited, stderrTail });
+  assert.match(text, /the plugin could not import hst_plugin: install hst's Python SDK for the python3 that runs plugins: pip install \/.*\/sdk\/python\n/);
+  assert.doesNotMatch(diagnose({ plugin: 'p', command: 'x', exit: exited, stderrTail: ["ModuleNotFoundError: No module named 'yaml'"] }), /hst's Python SDK/);
+});

@@ -5,7 +5,12 @@
  * what the executable is.
  */
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { COOKIE_MISMATCH_MESSAGE } from '../protocol/constants.js';
+
+/** hst's Python SDK in this package (dist/src/host/ and dist/src/bundle/ are three levels below the package). */
+const PYTHON_SDK = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sdk', 'python');
 
 export interface StartFacts {
   plugin: string;
@@ -94,6 +99,11 @@ export function diagnose(facts: StartFacts): string {
         ? `the plugin could not load ${what}: in its sandbox a Node plugin reads its own directory and hst's own files, not the application's node_modules; bundle it (hst build), or install its dependencies beside its plugin.yaml`
         : `the plugin could not load ${what}; install its dependencies, or bundle it (hst build)`,
     );
+  }
+
+  const pythonModule = /ModuleNotFoundError: No module named '([^'.]+)/.exec(stderr)?.[1];
+  if (pythonModule === 'hst_plugin' || pythonModule === 'grpc') {
+    notes.push(`the plugin could not import ${pythonModule}: install hst's Python SDK for the python3 that runs plugins: pip install ${PYTHON_SDK}`);
   }
 
   if (facts.stdoutLine !== undefined && facts.stdoutLine.trim() !== '' && facts.stdoutLine.split('|').length < 4) {

@@ -80,7 +80,7 @@ describe('plugin discovery', () => {
     const { plugins } = await discoverPlugins({ pluginDirs: [pluginsDir], signaturePolicy: 'off', pythonCommand: fake });
     const python = byFile(plugins, 'pyplugin');
     assert.equal(python.status, 'unavailable');
-    assert.equal(python.problem, 'pip install -r sdk/python/requirements.txt (no module grpc)');
+    assert.equal(python.problem, `pip install ${join(repo, 'sdk', 'python')} (no module grpc)`);
   });
 
   it('refuses binaries that are not executable, entries that are not built, and manifests that are symlinks', async () => {
@@ -103,7 +103,7 @@ describe('plugin discovery', () => {
       [
         ['linked', 'invalid', `${join(dir, 'linked', 'plugin.yaml')}: plugin.yaml is a symbolic link; it must be a regular file inside the plugin directory`],
         ['not-executable', 'unavailable', 'tool is not executable (chmod +x tool)'],
-        ['unbuilt', 'unavailable', 'main.js not found; run npm run build'],
+        ['unbuilt', 'unavailable', `main.js not found; build it: hst build ${join(dir, 'unbuilt')}`],
       ],
     );
     assert.equal(byFile(plugins, 'unbuilt').language, 'typescript');

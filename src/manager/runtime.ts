@@ -4,9 +4,9 @@
  * SDK's packages; binaries need their file, built and executable.
  */
 import { execFile } from 'node:child_process';
-import { constants, existsSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PluginCommand, PluginSandboxOptions } from '../host/plugin-client.js';
 import type { Manifest } from '../security/manifest.js';
@@ -21,7 +21,8 @@ export interface RuntimeOptions {
 /** The hst package: dist/src/manager/ is three levels below it. */
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-const PYTHON_SDK_HINT = 'pip install -r sdk/python/requirements.txt';
+/** Installs the SDK and every package it imports. */
+const PYTHON_SDK_HINT = `pip install ${join(packageRoot, 'sdk', 'python')}`;
 /** Everything sdk/python imports beyond the standard library. */
 const PYTHON_CHECK = `
 import sys
@@ -70,7 +71,7 @@ export async function runtimeProblem(manifest: Manifest, options: RuntimeOptions
   const entry = entryOf(manifest);
   const found = await stat(entry).catch(() => undefined);
   if (manifest.runtime === 'binary') {
-    if (!found) return `${manifest.command} not found; run npm run build:plugins`;
+    if (!found) return `${manifest.command} not found; ${buildHint(manifest)}`;
     if (!found.isFile()) return `${manifest.command} is not a file`;
     const executable = await access(entry, constants.X_OK).then(
       () => true,
@@ -78,7 +79,7 @@ export async function runtimeProblem(manifest: Manifest, options: RuntimeOptions
     );
     return executable ? undefined : `${manifest.command} is not executable (chmod +x ${manifest.command})`;
   }
-  if (!found) return `${manifest.command} not found${manifest.runtime === 'node' ? '; run npm run build' : ''}`;
+  if (!found) return `${manifest.command} not found${manifest.runtime === 'node' ? `; ${buildHint(manifest)}` : ''}`;
   if (manifest.runtime === 'python') {
     const python = await checkPython(options.pythonCommand ?? 'python3');
     if ('problem' in python) return python.problem;
@@ -86,18 +87,85 @@ export async function runtimeProblem(manifest: Manifest, options: RuntimeOptions
   return undefined;
 }
 
+/**
+ * How to build a plugin whose command is missing: the repository's scripts for
+ * its own plugins, else what the plugin's directory shows (a Go module, an npm
+ * project, a TypeScript entry for hst build).
+ */
+function buildHint(manifest: Manifest): string {
+  if (!relative(packageRoot, manifest.dir).startsWith('..')) return manifest.runtime === 'node' ? 'run npm run build' : 'run npm run build:plugins';
+  const dir = manifest.dir;
+  if (manifest.runtime === 'binary' && existsSync(join(dir, 'go.mod'))) return `build it: cd ${dir} && go build -o ${manifest.command} .`;
+  if (manifest.runtime === 'node' && existsSync(join(dir, 'package.json'))) return `build it: cd ${dir} && npm install && npm run build`;
+  if (manifest.runtime === 'node' && existsSync(entryOf(manifest).replace(/\.(m?)js$/, '.$1ts'))) return `build it: hst build ${dir}`;
+  return 'build it (its README says how)';
+}
+
 /** Host paths a sandboxed plugin of this runtime must read besides its own directory. */
 function runtimeReadOnlyPaths(manifest: Manifest): string[] {
-  const paths: string[] = [];
-  if (manifest.runtime === 'node') {
-    // TS plugins import 'hst' (the package's self-reference): its package.json, its dist and its dependencies.
-    paths.push(join(packageRoot, 'package.json'), join(packageRoot, 'dist'), join(packageRoot, 'node_modules'));
-    // Installed as a dependency, hst's own dependencies sit beside it.
-    if (basename(dirname(packageRoot)) === 'node_modules') paths.push(dirname(packageRoot));
-  } else if (manifest.runtime === 'python') {
-    paths.push(join(packageRoot, 'sdk', 'python'));
+  if (manifest.runtime === 'node') return isBundle(entryOf(manifest)) ? [] : hstClosure();
+  if (manifest.runtime === 'python') return [join(packageRoot, 'sdk', 'python')].filter((path) => existsSync(path));
+  return [];
+}
+
+/** The first bytes of every module `hst build` writes: a bundle carries hst inside and loads nothing of it. */
+export const BUNDLE_BANNER = "import { createRequire as __hstCreateRequire } from 'node:module'; const require = __hstCreateRequire(import.meta.url);";
+
+function isBundle(entry: string): boolean {
+  const head = Buffer.alloc(BUNDLE_BANNER.length);
+  let fd: number | undefined;
+  try {
+    fd = openSync(entry, 'r');
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.toString('utf8') === BUNDLE_BANNER;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  return paths.filter((path) => existsSync(path));
+}
+
+let closure: string[] | undefined;
+
+/**
+ * What an unbundled Node plugin importing 'hst' may load: hst's package.json
+ * and dist, and the directory of each package in hst's dependency closure,
+ * found as Node finds them (the nearest node_modules up the tree). Not the
+ * node_modules they sit in: installed in an application, that holds the
+ * application's packages too. npm's tools do not answer "where is each
+ * dependency installed" without a lockfile walk, so this is written here.
+ */
+function hstClosure(): string[] {
+  if (closure) return closure;
+  const found = new Set<string>([join(packageRoot, 'package.json'), join(packageRoot, 'dist')]);
+  const visit = (dir: string): void => {
+    let pkg: { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    try {
+      pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as typeof pkg;
+    } catch {
+      return;
+    }
+    for (const name of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
+      const at = installedPackage(dir, name);
+      if (at === undefined || found.has(at)) continue;
+      found.add(at);
+      // A link (npm link, pnpm's store) is read through its target.
+      const real = realpathSync(at);
+      if (real !== at) found.add(real);
+      visit(real);
+    }
+  };
+  visit(packageRoot);
+  closure = [...found].filter((path) => existsSync(path));
+  return closure;
+}
+
+/** Where Node resolves package `name` from `dir`: the first node_modules/<name> up from it. */
+function installedPackage(dir: string, name: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    const candidate = join(at, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(at) === at) return undefined;
+  }
 }
 
 export interface LaunchPlan {

@@ -100,7 +100,7 @@ describe('hst list', () => {
     // The manifest error with its file:line:col, under the plugin's row.
     assert.match(res.stdout, new RegExp(`^  ${escape(join(pluginDir, 'broken', 'plugin.yaml'))}:8:16: capabilities\\[0\\]: .*fs\\.delete`, 'm'));
     assert.match(res.stdout, /^exits +discovered +node +javascript +2\.1\.0 +- +0 +2 +auto +unsigned +echo, exit$/m);
-    assert.match(res.stdout, /^needsbin +unavailable +binary +- +0\.3\.0 +- +0 +0 +- +unsigned +-\n {2}bin\/needsbin not found; run npm run build:plugins$/m);
+    assert.match(res.stdout, /^needsbin +unavailable +binary +- +0\.3\.0 +- +0 +0 +- +unsigned +-\n {2}bin\/needsbin not found; build it \(its README says how\)$/m);
     assert.doesNotMatch(res.stdout, /\u001b\[/, 'no colours when stdout is not a terminal');
     assert.ok(existsSync(join(dataDir, 'logs', 'hst.log')), 'the discovery warnings are in the log file');
   });
@@ -119,7 +119,7 @@ describe('hst list', () => {
     );
     const [broken, exits, needsbin] = plugins;
     assert.match(broken?.lastError, /broken\/plugin\.yaml:8:16: capabilities\[0\]/);
-    assert.equal(needsbin?.lastError, 'bin/needsbin not found; run npm run build:plugins');
+    assert.equal(needsbin?.lastError, 'bin/needsbin not found; build it (its README says how)');
     assert.equal(exits?.version, '2.1.0');
     assert.equal(exits?.runtime, 'node');
     assert.equal(exits?.language, 'javascript');
@@ -223,7 +223,7 @@ describe('hst run', () => {
   it('says why a plugin that will not run cannot, with exit 1', () => {
     const unavailable = hst('run', 'needsbin', 'anything');
     assert.equal(unavailable.status, 1);
-    assertCleanError(unavailable.stderr, 'plugin "needsbin" is unavailable: bin/needsbin not found; run npm run build:plugins');
+    assertCleanError(unavailable.stderr, 'plugin "needsbin" is unavailable: bin/needsbin not found; build it (its README says how)');
     const invalid = hst('run', 'broken', 'anything');
     assert.equal(invalid.status, 1);
     assert.match(invalid.stderr, /^error: plugin "broken" is invalid: .*broken\/plugin\.yaml:8:16: capabilities\[0\]/);

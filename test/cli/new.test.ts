@@ -1,15 +1,14 @@
 /**
- * `hst new`: each language's skeleton is made, builds, passes its own test,
- * and answers `hello` and `files` through PluginManager as `hst run` runs it,
- * under its manifest's one capability. Plugins go into temporary directories,
- * and Go source into a temporary copy of interop/go (go.mod, go.sum, the
- * generated code and hostconn): the repository's own module never holds a
- * half-made test plugin that another build could trip over.
+ * `hst new`: each language's skeleton is a project of its own in a temporary
+ * directory, set up, built and tested as its README says, and answers `hello`
+ * and `files` through PluginManager as `hst run` runs it, under its
+ * manifest's one capability. (test/packed-package.test.ts does the same from
+ * the npm package installed in an empty project.)
  */
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { buildCommand } from '../../src/cli/build.js';
@@ -17,7 +16,8 @@ import { newPlugin } from '../../src/cli/new.js';
 import { MemoryLogger } from '../../src/log.js';
 import { PluginManager, type PluginManagerOptions } from '../../src/manager/manager.js';
 import { loadManifest } from '../../src/security/manifest.js';
-import { pythonPeer, repo } from '../support/peers.js';
+import { discoverPlugins } from '../../src/manager/discovery.js';
+import { goToolchain, pythonPeer, repo } from '../support/peers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hst-new-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -30,25 +30,14 @@ writeFileSync(join(workspace, 'notes.txt'), 'remember\n');
 const python = pythonPeer();
 const go = goToolchain();
 
-/** Go is needed for the Go skeleton: skipped without it on a developer machine, a failure in CI. */
-function goToolchain(): { skip: string } | { go: string } {
-  if (spawnSync('go', ['version']).status === 0) return { go: 'go' };
-  if (process.env.CI) throw new Error('Go is not installed, and CI must build the Go skeleton');
-  return { skip: 'Go is not installed' };
-}
-
 let dirs = 0;
-/** A fresh directory for plugins; `inside` makes it inside the repository (git-ignored .hst/), where 'hst' is the package's self-reference. */
-function pluginsDir(inside = false): string {
-  if (!inside) return mkdtempSync(join(scratch, `plugins-${++dirs}-`));
-  mkdirSync(join(repo, '.hst'), { recursive: true });
-  const dir = mkdtempSync(join(repo, '.hst', 'new-test-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+/** A fresh directory for plugins, outside the repository. */
+function pluginsDir(): string {
+  return mkdtempSync(join(scratch, `plugins-${++dirs}-`));
 }
 
-async function create(name: string, lang: 'ts' | 'go' | 'python', dir: string, goModule?: string): Promise<string> {
-  const made = await newPlugin({ name, lang, dir, ...(goModule ? { goModule } : {}) });
+async function create(name: string, lang: 'ts' | 'go' | 'python', dir: string): Promise<string> {
+  const made = await newPlugin({ name, lang, dir });
   assert.equal(made.exitCode, 0, made.output);
   return made.output;
 }
@@ -82,7 +71,7 @@ function manager(dir: string, options: PluginManagerOptions = {}): PluginManager
 }
 
 /** The plugin answers both commands through the host, holds only fs.read:**, and a refused host call fails `files`. */
-async function checkCommands(dir: string, name: string, language: string): Promise<void> {
+async function checkCommands(dir: string, name: string, language: string, options: PluginManagerOptions = {}): Promise<void> {
   const manifest = await loadManifest(join(dir, name, 'plugin.yaml'));
   assert.deepEqual(manifest.capabilities, ['fs.read:**']);
   assert.deepEqual(manifest.handshake, { protocolVersions: [1], magicCookieKey: 'HST_PLUGIN', magicCookieValue: 'hst-example-v1' });
@@ -94,7 +83,7 @@ async function checkCommands(dir: string, name: string, language: string): Promi
     ],
   );
 
-  const m = manager(dir);
+  const m = manager(dir, options);
   try {
     assert.deepEqual(await run(m, name, 'hello'), { output: 'hello, world\n', value: { greeting: 'hello, world' }, exitCode: 0 });
     assert.deepEqual(await run(m, name, 'hello', { name: 'Ada' }), { output: 'hello, Ada\n', value: { greeting: 'hello, Ada' }, exitCode: 0 });
@@ -104,7 +93,7 @@ async function checkCommands(dir: string, name: string, language: string): Promi
     await m.shutdown();
   }
 
-  const denied = manager(dir, { policy: { deny: ['fs.read:**'] } });
+  const denied = manager(dir, { ...options, policy: { deny: ['fs.read:**'] } });
   try {
     const refused = await run(denied, name, 'files');
     assert.equal(refused.exitCode, 1, JSON.stringify(refused));
@@ -115,20 +104,21 @@ async function checkCommands(dir: string, name: string, language: string): Promi
   }
 }
 
-/** Compiles a TypeScript skeleton with the tsconfig.json it was given, as its README says. */
-function compile(pluginDir: string): void {
-  const tsc = spawnSync(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', pluginDir], { cwd: repo, encoding: 'utf8' });
-  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+/** Why the plugin is unavailable before it is built: the hint names its own build. */
+async function unbuilt(dir: string, name: string): Promise<string | undefined> {
+  const { plugins } = await discoverPlugins({ pluginDirs: [dir], signaturePolicy: 'off' });
+  const found = plugins.find((p) => p.name === name);
+  assert.equal(found?.status, 'unavailable');
+  return found?.problem;
 }
 
-/** Runs the skeleton's own test file, which starts the plugin through PluginManager. */
-function ownTest(pluginDir: string): void {
-  // Without this, the child runner reports to ours in its binary protocol instead of printing.
-  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  // TAP, named: the default reporter is a human's summary on newer Node versions.
-  const test = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(pluginDir, 'main.test.js')], { cwd: repo, env, encoding: 'utf8' });
-  assert.equal(test.status, 0, test.stdout + test.stderr);
-  assert.match(test.stdout, /^# pass 3$/m);
+/** Runs a command of a skeleton's README in its directory; it must succeed. */
+function step(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
+  // Without this, a child test runner reports to ours in its binary protocol instead of printing.
+  const { NODE_TEST_CONTEXT: _, ...rest } = env;
+  const done = spawnSync(command, args, { cwd, env: rest, encoding: 'utf8' });
+  assert.equal(done.status, 0, `${command} ${args.join(' ')} in ${cwd}:\n${done.stdout}${done.stderr}`);
+  return done.stdout + done.stderr;
 }
 
 describe('hst new: refusals', () => {
@@ -170,25 +160,6 @@ describe('hst new: refusals', () => {
     assert.deepEqual(made, { exitCode: 2, output: `error: ${file} is not a directory\n` });
   });
 
-  it('refuses a Go plugin whose source directory exists, and creates nothing', async () => {
-    const dir = pluginsDir();
-    const module = join(scratch, 'module-with-cmd');
-    mkdirSync(join(module, 'cmd', 'golden'), { recursive: true });
-    writeFileSync(join(module, 'go.mod'), 'module example\n');
-    const made = await newPlugin({ name: 'golden', lang: 'go', dir, goModule: module });
-    assert.equal(made.exitCode, 2);
-    assert.match(made.output, /cmd\/golden already exists/);
-    assert.deepEqual(readdirSync(dir), []);
-  });
-
-  it('refuses a Go plugin without the Go module to build it in', async () => {
-    const dir = pluginsDir();
-    const made = await newPlugin({ name: 'lost', lang: 'go', dir, goModule: join(scratch, 'no-module') });
-    assert.equal(made.exitCode, 2);
-    assert.match(made.output, /the Go module with go-plugin and the generated hst code is missing: .*no-module\/go\.mod/);
-    assert.deepEqual(readdirSync(dir), []);
-  });
-
   it('takes a name YAML would read as a number, and quotes it in the manifest', async () => {
     const dir = pluginsDir();
     await create('123', 'python', dir);
@@ -197,38 +168,30 @@ describe('hst new: refusals', () => {
 });
 
 describe('hst new --lang ts', () => {
-  it('outside the repository: its own tsconfig.json, package.json and a link to hst; builds, passes its test, runs', async () => {
+  it('a project of its own: npm install, npm test and npm run typecheck work in it, and hst runs the bundle', async () => {
     const dir = pluginsDir();
     const pluginDir = join(dir, 'greeter');
     const output = await create('greeter', 'ts', dir);
-    assert.match(output, new RegExp(`next:?.*\\n  npx tsc -p ${pluginDir}\\n  hst --plugin-dir ${dir} run greeter hello\\n  node --test ${pluginDir}/main\\.test\\.js\\n$`, 's'));
-    assert.deepEqual(readdirSync(pluginDir).sort(), ['.gitignore', 'README.md', 'main.test.ts', 'main.ts', 'node_modules', 'package.json', 'plugin.yaml', 'tsconfig.json']);
-    assert.ok(lstatSync(join(pluginDir, 'node_modules', 'hst')).isSymbolicLink());
-    assert.equal(realpathSync(join(pluginDir, 'node_modules', 'hst')), realpathSync(repo));
-    assert.equal(JSON.parse(readFileSync(join(pluginDir, 'package.json'), 'utf8')).type, 'module');
+    assert.match(output, new RegExp(`next:\\n  cd ${pluginDir}\\n  npm install\\n  npm test\\n  npx hst --plugin-dir \\.\\. run greeter hello\\n$`));
+    assert.deepEqual(readdirSync(pluginDir).sort(), ['.gitignore', 'README.md', 'main.test.ts', 'main.ts', 'package.json', 'plugin.yaml', 'tsconfig.json']);
+    const pkg = JSON.parse(readFileSync(join(pluginDir, 'package.json'), 'utf8'));
+    assert.equal(pkg.type, 'module');
+    assert.equal(pkg.devDependencies.hst, `file:${relative(pluginDir, realpathSync(repo))}`);
     assert.match(readFileSync(join(pluginDir, 'main.ts'), 'utf8'), /import \{ hostServices, serve \} from 'hst\/plugin';/);
 
-    compile(pluginDir);
-    assert.ok(existsSync(join(pluginDir, 'main.js')));
-    ownTest(pluginDir);
-    await checkCommands(dir, 'greeter', 'typescript');
-  });
-
-  it("inside the repository: 'hst' is the package's self-reference, so no package.json or link", async () => {
-    const dir = pluginsDir(true);
-    const pluginDir = join(dir, 'greeter');
-    await create('greeter', 'ts', dir);
-    assert.deepEqual(readdirSync(pluginDir).sort(), ['.gitignore', 'README.md', 'main.test.ts', 'main.ts', 'plugin.yaml', 'tsconfig.json']);
-    assert.match(readFileSync(join(pluginDir, 'tsconfig.json'), 'utf8'), new RegExp(`"extends": "${relative(pluginDir, join(repo, 'tsconfig.json'))}"`));
-
-    compile(pluginDir);
-    ownTest(pluginDir);
+    assert.equal(await unbuilt(dir, 'greeter'), `main.js not found; build it: cd ${realpathSync(pluginDir)} && npm install && npm run build`);
+    step(pluginDir, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund']);
+    step(pluginDir, 'npm', ['test']);
+    step(pluginDir, 'npm', ['run', 'typecheck']);
+    // npm test's own summary is for people: count the passes from TAP.
+    assert.match(step(pluginDir, process.execPath, ['--test', '--test-reporter=tap', 'build/main.test.js']), /^# pass 3$/m);
+    assert.ok(readFileSync(join(pluginDir, 'main.js'), 'utf8').length > 0);
     await checkCommands(dir, 'greeter', 'typescript');
   });
 });
 
 describe('hst build', () => {
-  it('bundles a skeleton into one module that runs with nothing beside it: no node_modules, no link to hst', async () => {
+  it('bundles a skeleton never installed into one module that runs with nothing beside it: hst comes from the hst that builds it', async () => {
     const dir = pluginsDir();
     const pluginDir = join(dir, 'bundled');
     await create('bundled', 'ts', dir);
@@ -237,13 +200,12 @@ describe('hst build', () => {
     assert.match(built.output, /^built .*bundled\/main\.js: \d+ KiB, and \d+ chunks in hst-chunks\/ \(\d+ ms\)\n$/);
     const bundle = readFileSync(join(pluginDir, 'main.js'), 'utf8');
     assert.doesNotMatch(bundle, /from\s*["']hst/, 'the bundle still imports hst');
-    // The plugin's own copy of hst goes: what runs is the bundle alone.
-    rmSync(join(pluginDir, 'node_modules'), { recursive: true });
+    assert.equal(existsSync(join(pluginDir, 'node_modules')), false);
     await checkCommands(dir, 'bundled', 'typescript');
   });
 
   it('names the file and line of an error, the plugin whose entry is not TypeScript, and exits 1', async () => {
-    const dir = pluginsDir(true);
+    const dir = pluginsDir();
     await create('broken', 'ts', dir);
     await create('notts', 'python', dir);
     await create('common', 'ts', dir);
@@ -284,43 +246,40 @@ describe('hst build', () => {
 });
 
 describe('hst new --lang go', { skip: 'skip' in go ? go.skip : false }, () => {
-  let module: string;
-
-  before(() => {
-    module = join(scratch, 'interop-go');
-    for (const part of ['go.mod', 'go.sum', 'gen', 'hostconn']) cpSync(join(repo, 'interop', 'go', part), join(module, part), { recursive: true });
-  });
-
-  it('puts the source in the Go module and the manifest in the plugin directory; its test passes, it builds and runs', async () => {
+  it('a Go module of its own on the SDK in this package: go test and go build work in it, and it runs', async () => {
     const dir = pluginsDir();
-    const binary = join(dir, 'gopher', 'bin', 'gopher');
-    const output = await create('gopher', 'go', dir, module);
-    assert.match(output, new RegExp(`  cd ${module} && go build -o ${binary} \\./cmd/gopher\\n`));
-    assert.deepEqual(readdirSync(join(module, 'cmd', 'gopher')).sort(), ['main.go', 'main_test.go']);
-    assert.deepEqual(readdirSync(join(dir, 'gopher')).sort(), ['.gitignore', 'README.md', 'plugin.yaml']);
-    assert.equal((await loadManifest(join(dir, 'gopher', 'plugin.yaml'))).command, 'bin/gopher');
+    const pluginDir = join(dir, 'gopher');
+    const output = await create('gopher', 'go', dir);
+    assert.match(output, new RegExp(`next:\\n  cd ${pluginDir}\\n  go build -o bin/gopher \\.\\n  hst --plugin-dir \\.\\. run gopher hello\\n  go test \\./\\.\\.\\.\\n$`));
+    assert.deepEqual(readdirSync(pluginDir).sort(), ['.gitignore', 'README.md', 'go.mod', 'go.sum', 'main.go', 'main_test.go', 'plugin.yaml']);
+    const goMod = readFileSync(join(pluginDir, 'go.mod'), 'utf8');
+    assert.match(goMod, /^module gopher\n/);
+    assert.ok(goMod.includes(`replace hst.local/sdk => ${relative(pluginDir, join(realpathSync(repo), 'sdk', 'go'))}\n`), goMod);
+    assert.equal((await loadManifest(join(pluginDir, 'plugin.yaml'))).command, 'bin/gopher');
 
-    const test = execFileSync('go', ['test', './cmd/gopher'], { cwd: module, encoding: 'utf8' });
-    assert.match(test, /^ok\s+hst\.local\/interop\/cmd\/gopher/);
-    execFileSync('go', ['build', '-o', binary, './cmd/gopher'], { cwd: module, stdio: ['ignore', 'ignore', 'inherit'] });
+    assert.equal(await unbuilt(dir, 'gopher'), `bin/gopher not found; build it: cd ${realpathSync(pluginDir)} && go build -o bin/gopher .`);
+    assert.match(step(pluginDir, 'go', ['test', './...']), /^ok\s+gopher\s/m);
+    step(pluginDir, 'go', ['build', '-o', 'bin/gopher', '.']);
     await checkCommands(dir, 'gopher', 'go');
   });
 });
 
 describe('hst new --lang python', { skip: 'skip' in python ? python.skip : false }, () => {
-  for (const inside of [false, true]) {
-    it(`${inside ? 'inside' : 'outside'} the repository: finds the SDK, passes its unittest, runs`, async () => {
-      const dir = pluginsDir(inside);
-      const pluginDir = join(dir, 'snake');
-      await create('snake', 'python', dir);
-      assert.deepEqual(readdirSync(pluginDir).sort(), ['README.md', 'main.py', 'plugin.yaml', 'test_main.py']);
-      const sdk = inside ? `"${relative(pluginDir, join(repo, 'sdk', 'python'))}"` : `"${join(realpathSync(repo), 'sdk', 'python')}"`;
-      assert.ok(readFileSync(join(pluginDir, 'main.py'), 'utf8').includes(sdk), `main.py does not find the SDK at ${sdk}`);
+  it('installs the SDK with pip (-e here) into a virtual environment, passes its unittest, runs on that python', async () => {
+    const dir = pluginsDir();
+    const pluginDir = join(dir, 'snake');
+    const output = await create('snake', 'python', dir);
+    assert.deepEqual(readdirSync(pluginDir).sort(), ['.gitignore', 'README.md', 'main.py', 'plugin.yaml', 'test_main.py']);
+    const install = `pip install ${relative(pluginDir, join(realpathSync(repo), 'sdk', 'python'))}`;
+    assert.ok(output.includes(`\n  ${install}\n`), output);
+    assert.doesNotMatch(readFileSync(join(pluginDir, 'main.py'), 'utf8'), /sys\.path/);
 
-      const unittest = spawnSync('python' in python ? python.python : 'python3', ['-m', 'unittest', 'discover', '-s', pluginDir], { cwd: scratch, encoding: 'utf8' });
-      assert.equal(unittest.status, 0, unittest.stderr);
-      assert.match(unittest.stderr, /Ran 4 tests.*\n\nOK\n$/s);
-      await checkCommands(dir, 'snake', 'python');
-    });
-  }
+    // The machine's python keeps its packages (grpcio from CI's pip install); the SDK goes into the environment only.
+    const venv = join(scratch, 'venv');
+    step(scratch, 'python' in python ? python.python : 'python3', ['-m', 'venv', '--system-site-packages', venv]);
+    const bin = join(venv, 'bin');
+    step(pluginDir, join(bin, 'pip'), ['install', '--quiet', '-e', install.slice('pip install '.length)]);
+    assert.match(step(pluginDir, join(bin, 'python'), ['-m', 'unittest']), /Ran 4 tests.*\n\nOK\n$/s);
+    await checkCommands(dir, 'snake', 'python', { pythonCommand: join(bin, 'python3') });
+  });
 });

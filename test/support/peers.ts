@@ -59,6 +59,11 @@ export function chromium(): { executable: string } | { skip: string } {
   return executable ? { executable } : unavailable('chromium is not installed (apt-get install chromium)');
 }
 
+/** Go itself, for what builds Go code of its own (the SDK, a skeleton): missing is a skip on a developer machine, a failure in CI. */
+export function goToolchain(): { go: string } | { skip: string } {
+  return spawnSync('go', ['version']).status === 0 ? { go: 'go' } : unavailable('Go is not installed');
+}
+
 let goBuilt: { bin: string } | { skip: string } | undefined;
 
 /** Builds interop/go once per test process (go's build cache makes repeats cheap). */

@@ -9,35 +9,23 @@ import { CONVENTIONAL_HANDSHAKE } from '../../manager/discovery.js';
 
 export type PluginLanguage = 'ts' | 'go' | 'python';
 
-/** Where things are, worked out by `hst new` before any template runs. All paths are absolute. */
+/** Where things are, worked out by `hst new` before any template runs. All paths are absolute and real. */
 export interface TemplateContext {
   name: string;
-  /** The new plugin's directory: `<dir>/<name>`. */
+  /** The new plugin's directory, `<dir>/<name>`: a project of its own, with its own build and test. */
   pluginDir: string;
-  /** The directory the plugin was created in (--dir). */
+  /** The directory the plugin was created in (--dir), where hosts look for it. */
   pluginsDir: string;
-  /** The hst repository: the SDKs, the Go module, the TypeScript configuration. */
-  repo: string;
-  /** The Go module that Go plugins are built in (the repository's interop/go by default). */
-  goModule: string;
-  /** The plugin sits inside the repository, so `import 'hst'` resolves as the package's self-reference. */
-  insideRepo: boolean;
-  /** `--dir` is the repository's plugins/, which `npm run build` and `npm run build:plugins` cover. */
-  inRepoPlugins: boolean;
+  /** The hst package that runs `hst new`: its SDKs (sdk/go, sdk/python) are what the plugin builds on. */
+  packageRoot: string;
+  /** An installed hst (node_modules/hst) is found from the plugin's directory as Node finds packages. */
+  hstInstalled: boolean;
 }
 
-function inRepo(ctx: TemplateContext, path: string): boolean {
-  return !relative(ctx.repo, path).startsWith('..');
-}
-
-/** A path as READMEs and messages name it: relative to the repository when inside it, else absolute. */
-export function shown(ctx: TemplateContext, path: string): string {
-  return inRepo(ctx, path) ? relative(ctx.repo, path) || '.' : path;
-}
-
-/** `to` as a file in `fromDir` refers to it: relative when both are in the repository (which may move as a whole), else absolute. */
-export function pathFrom(ctx: TemplateContext, fromDir: string, to: string): string {
-  return inRepo(ctx, fromDir) && inRepo(ctx, to) ? relative(fromDir, to) : to;
+/** `to` as a file in `fromDir` refers to it: relative, so a project and the hst beside it can move together. */
+export function pathFrom(fromDir: string, to: string): string {
+  const path = relative(fromDir, to) || '.';
+  return path.startsWith('.') ? path : `./${path}`;
 }
 
 export interface SkeletonFile {
@@ -52,10 +40,9 @@ export interface Skeleton {
   /** Directories created for this plugin alone; none may exist yet. */
   dirs: string[];
   files: SkeletonFile[];
-  links: Array<{ path: string; target: string }>;
   /** What must already exist for the plugin to build and run. */
   needs: Array<{ path: string; what: string }>;
-  /** The commands to run next, from the repository root. */
+  /** The commands to run next, from the plugin's directory. */
   next: string[];
 }
 
@@ -96,9 +83,13 @@ commands:
 `;
 }
 
-/** `hst run <name> <command> [args]`, naming the plugin directory unless it is the default ./plugins. */
-export function hstRun(ctx: TemplateContext, command: string): string {
-  return `hst${ctx.inRepoPlugins ? '' : ` --plugin-dir ${shown(ctx, ctx.pluginsDir)}`} run ${ctx.name} ${command}`;
+/**
+ * `hst run <name> <command> [args]` as run from the plugin's directory, whose
+ * parent is where hosts look for it. `npx hst` where npm finds an installed
+ * hst from there (the project's own, or the application's around it).
+ */
+export function hstRun(ctx: TemplateContext, command: string, ownHst = false): string {
+  return `${ownHst || ctx.hstInstalled ? 'npx hst' : 'hst'} --plugin-dir .. run ${ctx.name} ${command}`;
 }
 
 export interface ReadmeSections {
@@ -111,10 +102,11 @@ export interface ReadmeSections {
   files: Array<[path: string, what: string]>;
   /** Language-specific advice for adding a command. */
   change: string;
+  /** The project has hst as its own dependency (npx finds it there). */
+  ownHst?: boolean;
 }
 
 export function readme(ctx: TemplateContext, s: ReadmeSections): string {
-  const fromRepo = ctx.insideRepo ? 'from the repository root' : `from the hst repository (${ctx.repo})`;
   return `# ${ctx.name}
 
 A plugin for hst in ${s.language}, made by \`hst new\`. ${s.about}
@@ -145,7 +137,7 @@ Nothing else: no writing, environment, processes, network, KV or temp files.
 
 ## Build
 
-Run these ${fromRepo}.
+Run these in this directory.
 
 \`\`\`
 ${s.build}
@@ -154,13 +146,13 @@ ${s.build}
 ## Run
 
 \`\`\`
-${hstRun(ctx, 'hello')}
-${hstRun(ctx, 'hello name=Ada')}
-${hstRun(ctx, 'files')}
+${hstRun(ctx, 'hello', s.ownHst)}
+${hstRun(ctx, 'hello name=Ada', s.ownHst)}
+${hstRun(ctx, 'files', s.ownHst)}
 \`\`\`
 
 Arguments are \`name=value\` pairs, or plain values in the order \`plugin.yaml\` declares them
-(\`${hstRun(ctx, 'hello Ada')}\`); the host checks them against the manifest first.
+(\`${hstRun(ctx, 'hello Ada', s.ownHst)}\`); the host checks them against the manifest first.
 
 ## Test
 
@@ -177,6 +169,6 @@ ${s.files.map(([path, what]) => `- \`${path}\`: ${what}`).join('\n')}
 - Add a command: declare it in \`plugin.yaml\` under \`commands\` (its arguments too; the host checks
   them before the plugin sees them). ${s.change}
 - Use another host service: grant its capability in \`plugin.yaml\` first; a call without one is refused
-  with \`PERMISSION_DENIED\` and audited. docs/manifest.md lists the capabilities.
+  with \`PERMISSION_DENIED\` and audited. hst's docs/manifest.md lists the capabilities.
 `;
 }

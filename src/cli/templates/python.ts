@@ -1,16 +1,15 @@
 /**
- * The Python skeleton of `hst new`: main.py on the SDK in the repository's
- * sdk/python (put on sys.path, as plugins/pylelister does), and a unittest
- * file that runs the command handlers with a fake host. Nothing to build.
+ * The Python skeleton of `hst new`: main.py on hst's Python SDK (the package
+ * hst-plugin, `import hst_plugin`), installed with pip from the hst package
+ * that made the plugin, and a unittest file that runs the command handlers
+ * with a fake host. Nothing to build.
  */
-import { isAbsolute, join } from 'node:path';
-import { HANDSHAKE, hstRun, manifest, pathFrom, readme, shown, type Skeleton, type TemplateContext } from './common.js';
+import { join } from 'node:path';
+import { HANDSHAKE, hstRun, manifest, pathFrom, readme, type Skeleton, type TemplateContext } from './common.js';
 
 function mainFile(ctx: TemplateContext): string {
-  const sdk = pathFrom(ctx, ctx.pluginDir, join(ctx.repo, 'sdk', 'python'));
-  const sdkPath = isAbsolute(sdk) ? JSON.stringify(sdk) : `os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(__file__)), ${JSON.stringify(sdk)}))`;
   return `#!/usr/bin/env python3
-"""${ctx.name}: an hst plugin in Python, on the SDK in sdk/python.
+"""${ctx.name}: an hst plugin in Python, on hst's Python SDK (hst_plugin).
 
 Commands (hst.plugin.v1.Commands), declared in plugin.yaml:
 
@@ -21,15 +20,10 @@ Every file it sees comes through the host's Filesystem service, which checks
 each call against plugin.yaml. test_main.py tests the commands without a host.
 """
 
-${isAbsolute(sdk) ? '' : 'import os\n'}import sys
+import grpc
 
-# The SDK is not packaged; it is in the hst repository.
-sys.path.insert(0, ${sdkPath})
-
-import grpc  # noqa: E402
-
-from hst_plugin import CommandContext, CommandError, HandshakeConfig, Logger, ServeConfig, host_services, serve  # noqa: E402
-from hst_plugin.gen.hst.host.v1 import filesystem_pb2  # noqa: E402
+from hst_plugin import CommandContext, CommandError, HandshakeConfig, Logger, ServeConfig, host_services, serve
+from hst_plugin.gen.hst.host.v1 import filesystem_pb2
 
 # The handshake plugin.yaml declares.
 HANDSHAKE = HandshakeConfig(protocol_version=${HANDSHAKE.protocolVersion}, magic_cookie_key="${HANDSHAKE.key}", magic_cookie_value="${HANDSHAKE.value}")
@@ -68,15 +62,16 @@ if __name__ == "__main__":
 }
 
 function testFile(ctx: TemplateContext): string {
-  return `"""Tests of ${ctx.name}'s commands, with a fake host: python3 -m unittest discover -s ${shown(ctx, ctx.pluginDir)}"""
+  return `"""Tests of ${ctx.name}'s commands, with a fake host: python3 -m unittest"""
 
 import unittest
 from unittest import mock
 
 import grpc
 
-import main  # first: it puts the SDK on sys.path
 from hst_plugin.gen.hst.host.v1 import filesystem_pb2
+
+import main
 
 
 class Context:
@@ -158,33 +153,34 @@ if __name__ == "__main__":
 
 export function pythonSkeleton(ctx: TemplateContext): Skeleton {
   const at = (file: string) => join(ctx.pluginDir, file);
-  const test = `python3 -m unittest discover -s ${shown(ctx, ctx.pluginDir)}`;
-  const sdk = join(ctx.repo, 'sdk', 'python');
+  const sdk = join(ctx.packageRoot, 'sdk', 'python');
+  const install = `pip install ${pathFrom(ctx.pluginDir, sdk)}`;
+  const test = 'python3 -m unittest';
   return {
     language: 'Python',
     dirs: [ctx.pluginDir],
     files: [
-      { path: at('plugin.yaml'), content: manifest(ctx, { runtime: 'python', command: 'main.py', notes: [`${ctx.name}: an hst plugin in Python, on sdk/python; it needs the SDK's packages (sdk/python/requirements.txt)`] }) },
+      { path: at('plugin.yaml'), content: manifest(ctx, { runtime: 'python', command: 'main.py', notes: [`${ctx.name}: an hst plugin in Python, on hst's Python SDK: ${install}`] }) },
       {
         path: at('README.md'),
         content: readme(ctx, {
           language: 'Python',
-          about: `It runs on the repository's Python SDK (\`hst_plugin\`), which \`main.py\` finds at \`${pathFrom(ctx, ctx.pluginDir, sdk)}\`; the host starts it as \`python3 main.py\` (\`runtime: python\`). Python 3.11 or later.`,
-          build: `pip install -r ${shown(ctx, join(sdk, 'requirements.txt'))}   # the SDK's packages; there is nothing to compile`,
+          about: `It runs on hst's Python SDK (\`hst_plugin\`, the pip package \`hst-plugin\`), which comes with the hst package that made the plugin; the host starts it as \`python3 main.py\` (\`runtime: python\`), so install the SDK for the \`python3\` the host finds on its PATH (a virtual environment works: activate it first). Python 3.11 or later.`,
+          build: `${install}   # the SDK and its packages (grpcio, protobuf, cryptography); there is nothing to compile\n${install.replace('pip install ', 'pip install -e ')}   # instead, to work on the SDK itself`,
           test,
           files: [
             ['plugin.yaml', 'the manifest: how to start it, its handshake, capabilities and commands'],
             ['main.py', 'the plugin: one function per command, given to `serve()`'],
             ['test_main.py', 'tests of the commands, with a fake host'],
           ],
-          change: 'Write a function taking the context (`ctx.args`, `ctx.output()`, `ctx.progress()`) and returning the result, add it to `commands` in `main()`, and test it in `test_main.py`. Raise `CommandError(message, exit_code)` for another exit code. Host services are `host_services().<service>` (`filesystem`, `kv`, `environment`, ...), with messages from `hst_plugin.gen.hst.host.v1.<file>_pb2`.',
+          change: 'Write a function taking the context (`ctx.args`, `ctx.values`, `ctx.output()`, `ctx.progress()`) and returning the result, add it to `commands` in `main()`, and test it in `test_main.py`. Raise `CommandError(message, exit_code)` for another exit code. Host services are `host_services().<service>` (`filesystem`, `kv`, `environment`, ...), with messages from `hst_plugin.gen.hst.host.v1.<file>_pb2`.',
         }),
       },
       { path: at('main.py'), content: mainFile(ctx), mode: 0o755 },
       { path: at('test_main.py'), content: testFile(ctx) },
+      { path: at('.gitignore'), content: '__pycache__/\n' },
     ],
-    links: [],
-    needs: [{ path: join(sdk, 'hst_plugin'), what: 'the Python SDK' }],
-    next: [hstRun(ctx, 'hello'), test],
+    needs: [{ path: join(sdk, 'pyproject.toml'), what: "hst's Python SDK" }],
+    next: [install, hstRun(ctx, 'hello'), test],
   };
 }

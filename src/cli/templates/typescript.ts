@@ -1,13 +1,16 @@
 /**
- * The TypeScript skeleton of `hst new`: main.ts on the SDK (`import ... from
- * 'hst/plugin'`), compiled in place to main.js, and a node:test file that runs the
- * plugin through PluginManager as `hst run` does. Under the repository's
- * plugins/ `npm run build` type-checks it and bundles it (`hst build`); anywhere else
- * it gets a tsconfig.json of its own, and outside the repository also a
- * package.json (ESM) and a node_modules/hst link, so 'hst' resolves there too.
+ * The TypeScript skeleton of `hst new`: a project of its own. main.ts is on
+ * the SDK (`import ... from 'hst/plugin'`) and `hst build` bundles it into
+ * main.js, which carries what it uses of hst and needs no node_modules at run
+ * time. main.test.ts, compiled by tsc into build/, runs the plugin through
+ * PluginManager as `hst run` does. hst is a dependency by path: the package
+ * that made the plugin, so SDK and host are one version.
  */
 import { join } from 'node:path';
-import { HANDSHAKE, hstRun, manifest, pathFrom, readme, shown, type Skeleton, type TemplateContext } from './common.js';
+import { HANDSHAKE, hstRun, manifest, pathFrom, readme, type Skeleton, type TemplateContext } from './common.js';
+
+/** The compiler and Node's types: the versions hst itself is built with. */
+const DEV_DEPENDENCIES = { typescript: '^5.9.3', '@types/node': '^20.19.43' };
 
 function mainFile(ctx: TemplateContext): string {
   return `/**
@@ -50,7 +53,7 @@ function testFile(ctx: TemplateContext): string {
   return `/**
  * Runs ${ctx.name} as \`hst run\` does: found by PluginManager, started from
  * plugin.yaml, its host calls decided by the manifest's capabilities.
- * After building: node --test ${shown(ctx, join(ctx.pluginDir, 'main.test.js'))}
+ * npm test builds the plugin, compiles this file into build/ and runs it.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,8 +63,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PluginManager, silentLogger } from 'hst/host';
 
-/** The directory holding this plugin's directory, where the manager looks for plugins. */
-const pluginsDir = dirname(dirname(fileURLToPath(import.meta.url)));
+/** The directory holding this plugin's directory (this file runs from build/), where the manager looks for plugins. */
+const pluginsDir = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 interface Run {
   output: string;
@@ -115,80 +118,71 @@ describe(${JSON.stringify(ctx.name)}, () => {
 `;
 }
 
-/**
- * Compiles the plugin in place where tsconfig.plugins.json does not reach. An
- * explicit exclude: the default one would exclude outDir, which is the sources' directory.
- */
-function tsconfig(ctx: TemplateContext): string {
-  return `// Compiles ${ctx.name} in place (main.ts to main.js): npx tsc -p ${shown(ctx, ctx.pluginDir)}, from the hst repository.
-{
-  "extends": ${JSON.stringify(pathFrom(ctx, ctx.pluginDir, join(ctx.repo, 'tsconfig.json')))},
-  "compilerOptions": {
-    "rootDir": ".",
-    "outDir": ".",
-    "declaration": false,
-    "incremental": false,
-    "typeRoots": [${JSON.stringify(pathFrom(ctx, ctx.pluginDir, join(ctx.repo, 'node_modules', '@types')))}]
-  },
-  "include": ["*.ts"],
-  "exclude": ["*.d.ts"]
-}
-`;
+/** Compiles both files into build/ (the test runs from there; the plugin runs from hst build's bundle). */
+function tsconfig(): string {
+  const config = {
+    compilerOptions: {
+      target: 'es2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      skipLibCheck: true,
+      types: ['node'],
+      rootDir: '.',
+      outDir: 'build',
+      sourceMap: true,
+    },
+    include: ['*.ts'],
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-/** Outside the repository: ESM for node and tsc, and hst as a dependency (\`npm install\` re-creates the link). */
+/** ESM, the scripts the README names, and hst by path: the package that made the plugin. */
 function packageJson(ctx: TemplateContext): string {
-  return `${JSON.stringify({ name: ctx.name, private: true, type: 'module', dependencies: { hst: `file:${ctx.repo}` } }, null, 2)}\n`;
+  const pkg = {
+    name: ctx.name,
+    version: '0.1.0',
+    private: true,
+    type: 'module',
+    scripts: { build: 'hst build .', typecheck: 'tsc --noEmit', test: 'hst build . && tsc && node --test build/main.test.js' },
+    devDependencies: { hst: `file:${pathFrom(ctx.pluginDir, ctx.packageRoot)}`, ...DEV_DEPENDENCIES },
+  };
+  return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
 export function typescriptSkeleton(ctx: TemplateContext): Skeleton {
   const at = (file: string) => join(ctx.pluginDir, file);
-  const shownTest = shown(ctx, at('main.test.js'));
-  const build = ctx.inRepoPlugins ? 'npm run build' : `npx tsc -p ${shown(ctx, ctx.pluginDir)}`;
-  const files: Array<[string, string]> = [
-    ['plugin.yaml', 'the manifest: how to start it, its handshake, capabilities and commands'],
-    ['main.ts', 'the plugin; compiled to `main.js`, which the manifest starts (`runtime: node`)'],
-    ['main.test.ts', 'the test; compiled to `main.test.js`'],
-  ];
-  if (!ctx.inRepoPlugins) files.push(['tsconfig.json', "compiles the plugin in place, on the repository's settings"]);
-  if (!ctx.insideRepo) {
-    files.push(['package.json', 'makes the `.js` files ES modules and names hst as a dependency']);
-    files.push(['node_modules/hst', 'a link to the hst package, so `import ... from \'hst\'` resolves (`npm install` makes it again)']);
-  }
-  const skeleton: Skeleton = {
+  return {
     language: 'TypeScript',
     dirs: [ctx.pluginDir],
     files: [
-      { path: at('plugin.yaml'), content: manifest(ctx, { runtime: 'node', command: 'main.js', notes: [`${ctx.name}: an hst plugin in TypeScript. Build: ${build}`] }) },
+      { path: at('plugin.yaml'), content: manifest(ctx, { runtime: 'node', command: 'main.js', notes: [`${ctx.name}: an hst plugin in TypeScript. Build: npm install && npm run build`] }) },
       {
         path: at('README.md'),
         content: readme(ctx, {
           language: 'TypeScript',
-          about: ctx.inRepoPlugins
-            ? '`main.ts` imports the plugin side of the SDK, `hst/plugin`; `npm run build` type-checks it (through `tsconfig.plugins.json`) and bundles it with `hst build` into `main.js`, which the manifest starts.'
-            : `\`main.ts\` imports the plugin side of the SDK, \`hst/plugin\`, and its own \`tsconfig.json\` compiles it in place to \`main.js\`, which the manifest starts. To ship it, \`hst build ${shown(ctx, ctx.pluginDir)}\` bundles \`main.ts\` into one \`main.js\` that needs no \`node_modules\` and starts faster.`,
-          build,
-          test: `node --test ${shownTest}`,
-          files,
+          about:
+            '`main.ts` imports the plugin side of the SDK, `hst/plugin`. `hst build` bundles it into `main.js`, which the manifest starts (`runtime: node`): one file with what it uses of hst, needing no `node_modules` when it runs, so the sandbox gives it nothing but its own directory. hst is a dependency by path, the package that made the plugin, so SDK and host are one version.',
+          build: "npm install        # hst (by path), TypeScript and Node's types\nnpm run build      # hst build: main.ts to main.js\nnpm run typecheck  # tsc",
+          test: 'npm test           # builds, compiles main.test.ts into build/ and runs it',
+          files: [
+            ['plugin.yaml', 'the manifest: how to start it, its handshake, capabilities and commands'],
+            ['main.ts', 'the plugin; bundled into `main.js`, which the manifest starts'],
+            ['main.test.ts', 'the test: starts the plugin through `PluginManager` and runs both commands'],
+            ['package.json', "the scripts, and hst, TypeScript and Node's types as dependencies"],
+            ['tsconfig.json', 'type-checks both files and compiles them into `build/` for the test'],
+          ],
           change: 'Add a handler of the same name to `commands` in `main.ts`: it gets `{ args, output, progress, signal }` and returns the result; throw `CommandError` (from `hst/plugin`) for another exit code. Add a case to `main.test.ts`.',
+          ownHst: true,
         }),
       },
       { path: at('main.ts'), content: mainFile(ctx) },
       { path: at('main.test.ts'), content: testFile(ctx) },
+      { path: at('package.json'), content: packageJson(ctx) },
+      { path: at('tsconfig.json'), content: tsconfig() },
+      { path: at('.gitignore'), content: '/node_modules/\n/build/\n/main.js\n/hst-chunks/\n' },
     ],
-    links: [],
     needs: [],
-    next: [build, hstRun(ctx, 'hello'), `node --test ${shownTest}`],
+    next: ['npm install', 'npm test', hstRun(ctx, 'hello', true)],
   };
-  if (!ctx.inRepoPlugins) {
-    skeleton.files.push({ path: at('tsconfig.json'), content: tsconfig(ctx) });
-    skeleton.files.push({ path: at('.gitignore'), content: `*.js\n*.js.map\n${ctx.insideRepo ? '' : '/node_modules/\n'}` });
-    skeleton.needs.push({ path: join(ctx.repo, 'tsconfig.json'), what: "the hst repository's tsconfig.json, which the plugin's extends" });
-    skeleton.needs.push({ path: join(ctx.repo, 'node_modules', '@types', 'node'), what: "Node's types (npm install in the hst repository)" });
-  }
-  if (!ctx.insideRepo) {
-    skeleton.files.push({ path: at('package.json'), content: packageJson(ctx) });
-    skeleton.links.push({ path: at(join('node_modules', 'hst')), target: ctx.repo });
-  }
-  return skeleton;
 }

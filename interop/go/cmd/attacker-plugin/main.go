@@ -27,8 +27,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
-	hostv1 "hst.local/interop/gen/hst/host/v1"
-	"hst.local/interop/hostconn"
+	hostv1 "hst.local/sdk/gen/hst/host/v1"
+	"hst.local/sdk/hostconn"
 )
 
 type attacker struct {

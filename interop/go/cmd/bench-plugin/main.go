@@ -1,6 +1,6 @@
 // Command bench-plugin is the benchmark's go-plugin Go plugin (npm run
 // bench): it serves hst.bench.v1.Bench, and its Drive calls the hst host's
-// services through interop/go/hostconn with the generated clients, timed
+// services through sdk/go/hostconn with the generated clients, timed
 // with Go's clock. The handshake and plugin name match bench/contract.ts.
 package main
 
@@ -20,8 +20,8 @@ import (
 
 	"hst.local/interop/bench"
 	benchv1 "hst.local/interop/gen/hst/bench/v1"
-	hostv1 "hst.local/interop/gen/hst/host/v1"
-	"hst.local/interop/hostconn"
+	hostv1 "hst.local/sdk/gen/hst/host/v1"
+	"hst.local/sdk/hostconn"
 )
 
 // fsReadChunk is the chunk the hst host streams files in (defaultLimits.streamChunkBytes).

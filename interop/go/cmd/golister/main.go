@@ -25,9 +25,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	hostv1 "hst.local/interop/gen/hst/host/v1"
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
-	"hst.local/interop/hostconn"
+	hostv1 "hst.local/sdk/gen/hst/host/v1"
+	pluginv1 "hst.local/sdk/gen/hst/plugin/v1"
+	"hst.local/sdk/hostconn"
 )
 
 // The handshake every example plugin's manifest declares.

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"hst.local/interop/hostconn"
+	"hst.local/sdk/hostconn"
 )
 
 const language = "Go"

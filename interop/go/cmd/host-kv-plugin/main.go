@@ -19,8 +19,8 @@ import (
 	"github.com/hashicorp/go-plugin/examples/grpc/shared"
 	"google.golang.org/grpc"
 
-	hostv1 "hst.local/interop/gen/hst/host/v1"
-	"hst.local/interop/hostconn"
+	hostv1 "hst.local/sdk/gen/hst/host/v1"
+	"hst.local/sdk/hostconn"
 )
 
 type kvServer struct {

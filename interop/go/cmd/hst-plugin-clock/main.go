@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"hst.local/interop/hostconn"
+	"hst.local/sdk/hostconn"
 )
 
 // The handshake a plugin found by name must use: hst's conventional one, as `hst new` writes it.

@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	notesv1 "hst.local/interop/gen/acme/notes/v1"
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
-	"hst.local/interop/hostconn"
+	pluginv1 "hst.local/sdk/gen/hst/plugin/v1"
+	"hst.local/sdk/hostconn"
 )
 
 var handshake = plugin.HandshakeConfig{

@@ -968,8 +968,8 @@ const file_hst_host_v1_system_proto_rawDesc = "" +
 	"\x06Uptime\x12\x1a.hst.host.v1.UptimeRequest\x1a\x1b.hst.host.v1.UptimeResponse\x12P\n" +
 	"\vLoadAverage\x12\x1f.hst.host.v1.LoadAverageRequest\x1a .hst.host.v1.LoadAverageResponse\x128\n" +
 	"\x03Now\x12\x17.hst.host.v1.NowRequest\x1a\x18.hst.host.v1.NowResponse\x12G\n" +
-	"\bUserInfo\x12\x1c.hst.host.v1.UserInfoRequest\x1a\x1d.hst.host.v1.UserInfoResponseB\x96\x01\n" +
-	"\x0fcom.hst.host.v1B\vSystemProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\bUserInfo\x12\x1c.hst.host.v1.UserInfoRequest\x1a\x1d.hst.host.v1.UserInfoResponseB\x92\x01\n" +
+	"\x0fcom.hst.host.v1B\vSystemProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_system_proto_rawDescOnce sync.Once

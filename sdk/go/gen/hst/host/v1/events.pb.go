@@ -511,8 +511,8 @@ const file_hst_host_v1_events_proto_rawDesc = "" +
 	"\aPublish\x12\x1b.hst.host.v1.PublishRequest\x1a\x1c.hst.host.v1.PublishResponse\x12L\n" +
 	"\tSubscribe\x12\x1d.hst.host.v1.SubscribeRequest\x1a\x1e.hst.host.v1.SubscribeResponse0\x01\x12M\n" +
 	"\n" +
-	"ListTopics\x12\x1e.hst.host.v1.ListTopicsRequest\x1a\x1f.hst.host.v1.ListTopicsResponseB\x96\x01\n" +
-	"\x0fcom.hst.host.v1B\vEventsProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"ListTopics\x12\x1e.hst.host.v1.ListTopicsRequest\x1a\x1f.hst.host.v1.ListTopicsResponseB\x92\x01\n" +
+	"\x0fcom.hst.host.v1B\vEventsProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_events_proto_rawDescOnce sync.Once

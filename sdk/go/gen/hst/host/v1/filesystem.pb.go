@@ -2489,8 +2489,8 @@ const file_hst_host_v1_filesystem_proto_rawDesc = "" +
 	"\x0eReadFileStream\x12\".hst.host.v1.ReadFileStreamRequest\x1a#.hst.host.v1.ReadFileStreamResponse0\x01\x12^\n" +
 	"\x0fWriteFileStream\x12#.hst.host.v1.WriteFileStreamRequest\x1a$.hst.host.v1.WriteFileStreamResponse(\x01\x12@\n" +
 	"\x05Watch\x12\x19.hst.host.v1.WatchRequest\x1a\x1a.hst.host.v1.WatchResponse0\x01\x12J\n" +
-	"\tDiskUsage\x12\x1d.hst.host.v1.DiskUsageRequest\x1a\x1e.hst.host.v1.DiskUsageResponseB\x9a\x01\n" +
-	"\x0fcom.hst.host.v1B\x0fFilesystemProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\tDiskUsage\x12\x1d.hst.host.v1.DiskUsageRequest\x1a\x1e.hst.host.v1.DiskUsageResponseB\x96\x01\n" +
+	"\x0fcom.hst.host.v1B\x0fFilesystemProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_filesystem_proto_rawDescOnce sync.Once

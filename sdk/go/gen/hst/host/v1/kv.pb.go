@@ -888,8 +888,8 @@ const file_hst_host_v1_kv_proto_rawDesc = "" +
 	"\x06Delete\x12\".hst.host.v1.KeyValueDeleteRequest\x1a#.hst.host.v1.KeyValueDeleteResponse\x12K\n" +
 	"\x04List\x12 .hst.host.v1.KeyValueListRequest\x1a!.hst.host.v1.KeyValueListResponse\x12i\n" +
 	"\x0eCompareAndSwap\x12*.hst.host.v1.KeyValueCompareAndSwapRequest\x1a+.hst.host.v1.KeyValueCompareAndSwapResponse\x12P\n" +
-	"\x05Watch\x12!.hst.host.v1.KeyValueWatchRequest\x1a\".hst.host.v1.KeyValueWatchResponse0\x01B\x92\x01\n" +
-	"\x0fcom.hst.host.v1B\aKvProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\x05Watch\x12!.hst.host.v1.KeyValueWatchRequest\x1a\".hst.host.v1.KeyValueWatchResponse0\x01B\x8e\x01\n" +
+	"\x0fcom.hst.host.v1B\aKvProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_kv_proto_rawDescOnce sync.Once

@@ -337,8 +337,8 @@ const file_hst_host_v1_permissions_proto_rawDesc = "" +
 	"\vPermissions\x12T\n" +
 	"\x05Query\x12$.hst.host.v1.PermissionsQueryRequest\x1a%.hst.host.v1.PermissionsQueryResponse\x12Z\n" +
 	"\aRequest\x12&.hst.host.v1.PermissionsRequestRequest\x1a'.hst.host.v1.PermissionsRequestResponse\x12Q\n" +
-	"\x04List\x12#.hst.host.v1.PermissionsListRequest\x1a$.hst.host.v1.PermissionsListResponseB\x9b\x01\n" +
-	"\x0fcom.hst.host.v1B\x10PermissionsProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\x04List\x12#.hst.host.v1.PermissionsListRequest\x1a$.hst.host.v1.PermissionsListResponseB\x97\x01\n" +
+	"\x0fcom.hst.host.v1B\x10PermissionsProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_permissions_proto_rawDescOnce sync.Once

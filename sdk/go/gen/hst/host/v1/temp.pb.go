@@ -642,8 +642,8 @@ const file_hst_host_v1_temp_proto_rawDesc = "" +
 	"\bListTemp\x12\x1c.hst.host.v1.ListTempRequest\x1a\x1d.hst.host.v1.ListTempResponse\x12M\n" +
 	"\n" +
 	"RemoveTemp\x12\x1e.hst.host.v1.RemoveTempRequest\x1a\x1f.hst.host.v1.RemoveTempResponse\x12P\n" +
-	"\vCleanupTemp\x12\x1f.hst.host.v1.CleanupTempRequest\x1a .hst.host.v1.CleanupTempResponseB\x94\x01\n" +
-	"\x0fcom.hst.host.v1B\tTempProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\vCleanupTemp\x12\x1f.hst.host.v1.CleanupTempRequest\x1a .hst.host.v1.CleanupTempResponseB\x90\x01\n" +
+	"\x0fcom.hst.host.v1B\tTempProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_temp_proto_rawDescOnce sync.Once

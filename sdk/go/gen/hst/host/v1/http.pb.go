@@ -360,8 +360,8 @@ const file_hst_host_v1_http_proto_rawDesc = "" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x1c\n" +
 	"\ttruncated\x18\x03 \x01(\bR\ttruncated2H\n" +
 	"\x04Http\x12@\n" +
-	"\x05Fetch\x12\x19.hst.host.v1.FetchRequest\x1a\x1a.hst.host.v1.FetchResponse0\x01B\x94\x01\n" +
-	"\x0fcom.hst.host.v1B\tHttpProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\x05Fetch\x12\x19.hst.host.v1.FetchRequest\x1a\x1a.hst.host.v1.FetchResponse0\x01B\x90\x01\n" +
+	"\x0fcom.hst.host.v1B\tHttpProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_http_proto_rawDescOnce sync.Once

@@ -1436,8 +1436,8 @@ const file_hst_host_v1_handles_proto_rawDesc = "" +
 	"\n" +
 	"StatHandle\x12\x1e.hst.host.v1.StatHandleRequest\x1a\x1f.hst.host.v1.StatHandleResponse\x12L\n" +
 	"\tReadLines\x12\x1d.hst.host.v1.ReadLinesRequest\x1a\x1e.hst.host.v1.ReadLinesResponse0\x01\x12P\n" +
-	"\vListHandles\x12\x1f.hst.host.v1.ListHandlesRequest\x1a .hst.host.v1.ListHandlesResponseB\x97\x01\n" +
-	"\x0fcom.hst.host.v1B\fHandlesProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\vListHandles\x12\x1f.hst.host.v1.ListHandlesRequest\x1a .hst.host.v1.ListHandlesResponseB\x93\x01\n" +
+	"\x0fcom.hst.host.v1B\fHandlesProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_handles_proto_rawDescOnce sync.Once

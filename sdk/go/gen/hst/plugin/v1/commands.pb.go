@@ -278,8 +278,8 @@ const file_hst_plugin_v1_commands_proto_rawDesc = "" +
 	"\x04json\x18\x01 \x01(\tR\x04json\x12\x1b\n" +
 	"\texit_code\x18\x02 \x01(\x05R\bexitCode2X\n" +
 	"\bCommands\x12L\n" +
-	"\x03Run\x12 .hst.plugin.v1.RunCommandRequest\x1a!.hst.plugin.v1.RunCommandResponse0\x01B\xa6\x01\n" +
-	"\x11com.hst.plugin.v1B\rCommandsProtoP\x01Z,hst.local/interop/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
+	"\x03Run\x12 .hst.plugin.v1.RunCommandRequest\x1a!.hst.plugin.v1.RunCommandResponse0\x01B\xa2\x01\n" +
+	"\x11com.hst.plugin.v1B\rCommandsProtoP\x01Z(hst.local/sdk/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
 
 var (
 	file_hst_plugin_v1_commands_proto_rawDescOnce sync.Once

@@ -14,8 +14,10 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
+	pluginv1 "hst.local/sdk/gen/hst/plugin/v1"
 )
 
 // EstablishWait bounds how long Conn waits for the host's Establish, which
@@ -73,6 +75,32 @@ func (s *establisher) Establish(_ context.Context, req *pluginv1.EstablishReques
 	s.link.conn = conn
 	close(s.link.ready)
 	return &pluginv1.EstablishResponse{}, nil
+}
+
+// Client is a client of one host service on the link's connection, e.g.
+// Client(ctx, link, hostv1.NewFilesystemClient). It waits for the host as Conn
+// does; a host that never establishes is FAILED_PRECONDITION.
+func Client[T any](ctx context.Context, l *Link, newClient func(grpc.ClientConnInterface) T) (T, error) {
+	conn, err := l.Conn(ctx)
+	if err != nil {
+		var none T
+		return none, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return newClient(conn), nil
+}
+
+// Serve runs a plugin that uses host services until the host stops it:
+// go-plugin's plugin.Serve with the handshake its manifest declares and one
+// gRPC plugin called name, whose server gets HostConnection beside what
+// register adds (RegisterCommands, RegisterModule, RegisterHTTP, or any
+// service of its own). register gets the link to reach the host's services.
+func Serve(handshake plugin.HandshakeConfig, name string, register func(s *grpc.Server, link *Link)) {
+	link := New()
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: handshake,
+		Plugins:         plugin.PluginSet{name: link.Plugin(name, func(s *grpc.Server) { register(s, link) })},
+		GRPCServer:      plugin.DefaultGRPCServer,
+	})
 }
 
 // Plugin is the plugin side of a go-plugin GRPCPlugin for a plugin that

@@ -345,8 +345,8 @@ const file_hst_plugin_v1_http_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x122\n" +
 	"\aheaders\x18\x02 \x03(\v2\x18.hst.plugin.v1.HttpFieldR\aheaders2K\n" +
 	"\x04Http\x12C\n" +
-	"\x06Handle\x12\x1a.hst.plugin.v1.HttpRequest\x1a\x1b.hst.plugin.v1.HttpResponse0\x01B\xa2\x01\n" +
-	"\x11com.hst.plugin.v1B\tHttpProtoP\x01Z,hst.local/interop/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
+	"\x06Handle\x12\x1a.hst.plugin.v1.HttpRequest\x1a\x1b.hst.plugin.v1.HttpResponse0\x01B\x9e\x01\n" +
+	"\x11com.hst.plugin.v1B\tHttpProtoP\x01Z(hst.local/sdk/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
 
 var (
 	file_hst_plugin_v1_http_proto_rawDescOnce sync.Once

@@ -567,8 +567,8 @@ const file_hst_host_v1_environment_proto_rawDesc = "" +
 	"\aListEnv\x12\x1b.hst.host.v1.ListEnvRequest\x1a\x1c.hst.host.v1.ListEnvResponse\x12J\n" +
 	"\tExpandEnv\x12\x1d.hst.host.v1.ExpandEnvRequest\x1a\x1e.hst.host.v1.ExpandEnvResponse\x12M\n" +
 	"\n" +
-	"WorkingDir\x12\x1e.hst.host.v1.WorkingDirRequest\x1a\x1f.hst.host.v1.WorkingDirResponseB\x9b\x01\n" +
-	"\x0fcom.hst.host.v1B\x10EnvironmentProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"WorkingDir\x12\x1e.hst.host.v1.WorkingDirRequest\x1a\x1f.hst.host.v1.WorkingDirResponseB\x97\x01\n" +
+	"\x0fcom.hst.host.v1B\x10EnvironmentProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_environment_proto_rawDescOnce sync.Once

@@ -1103,8 +1103,8 @@ const file_hst_host_v1_processes_proto_rawDesc = "" +
 	"WriteStdin\x12\x1e.hst.host.v1.WriteStdinRequest\x1a\x1f.hst.host.v1.WriteStdinResponse\x12A\n" +
 	"\x06Signal\x12\x1a.hst.host.v1.SignalRequest\x1a\x1b.hst.host.v1.SignalResponse\x12;\n" +
 	"\x04Wait\x12\x18.hst.host.v1.WaitRequest\x1a\x19.hst.host.v1.WaitResponse\x12V\n" +
-	"\rListProcesses\x12!.hst.host.v1.ListProcessesRequest\x1a\".hst.host.v1.ListProcessesResponseB\x99\x01\n" +
-	"\x0fcom.hst.host.v1B\x0eProcessesProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\rListProcesses\x12!.hst.host.v1.ListProcessesRequest\x1a\".hst.host.v1.ListProcessesResponseB\x95\x01\n" +
+	"\x0fcom.hst.host.v1B\x0eProcessesProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_processes_proto_rawDescOnce sync.Once

@@ -124,8 +124,8 @@ const file_hst_plugin_v1_host_connection_proto_rawDesc = "" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\"\x13\n" +
 	"\x11EstablishResponse2`\n" +
 	"\x0eHostConnection\x12N\n" +
-	"\tEstablish\x12\x1f.hst.plugin.v1.EstablishRequest\x1a .hst.plugin.v1.EstablishResponseB\xac\x01\n" +
-	"\x11com.hst.plugin.v1B\x13HostConnectionProtoP\x01Z,hst.local/interop/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
+	"\tEstablish\x12\x1f.hst.plugin.v1.EstablishRequest\x1a .hst.plugin.v1.EstablishResponseB\xa8\x01\n" +
+	"\x11com.hst.plugin.v1B\x13HostConnectionProtoP\x01Z(hst.local/sdk/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
 
 var (
 	file_hst_plugin_v1_host_connection_proto_rawDescOnce sync.Once

@@ -200,8 +200,8 @@ const file_hst_host_v1_log_proto_rawDesc = "" +
 	"\x0eLOG_LEVEL_WARN\x10\x04\x12\x13\n" +
 	"\x0fLOG_LEVEL_ERROR\x10\x052?\n" +
 	"\x03Log\x128\n" +
-	"\x03Log\x12\x17.hst.host.v1.LogRequest\x1a\x18.hst.host.v1.LogResponseB\x93\x01\n" +
-	"\x0fcom.hst.host.v1B\bLogProtoP\x01Z(hst.local/interop/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
+	"\x03Log\x12\x17.hst.host.v1.LogRequest\x1a\x18.hst.host.v1.LogResponseB\x8f\x01\n" +
+	"\x0fcom.hst.host.v1B\bLogProtoP\x01Z$hst.local/sdk/gen/hst/host/v1;hostv1\xa2\x02\x03HHX\xaa\x02\vHst.Host.V1\xca\x02\vHst\\Host\\V1\xe2\x02\x17Hst\\Host\\V1\\GPBMetadata\xea\x02\rHst::Host::V1b\x06proto3"
 
 var (
 	file_hst_host_v1_log_proto_rawDescOnce sync.Once

@@ -283,8 +283,8 @@ const file_hst_plugin_v1_module_proto_rawDesc = "" +
 	"\amethods\x18\x02 \x03(\tR\amethods2\xae\x01\n" +
 	"\x06Module\x12K\n" +
 	"\x04Call\x12 .hst.plugin.v1.ModuleCallRequest\x1a!.hst.plugin.v1.ModuleCallResponse\x12W\n" +
-	"\bDescribe\x12$.hst.plugin.v1.ModuleDescribeRequest\x1a%.hst.plugin.v1.ModuleDescribeResponseB\xa4\x01\n" +
-	"\x11com.hst.plugin.v1B\vModuleProtoP\x01Z,hst.local/interop/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
+	"\bDescribe\x12$.hst.plugin.v1.ModuleDescribeRequest\x1a%.hst.plugin.v1.ModuleDescribeResponseB\xa0\x01\n" +
+	"\x11com.hst.plugin.v1B\vModuleProtoP\x01Z(hst.local/sdk/gen/hst/plugin/v1;pluginv1\xa2\x02\x03HPX\xaa\x02\rHst.Plugin.V1\xca\x02\rHst\\Plugin\\V1\xe2\x02\x19Hst\\Plugin\\V1\\GPBMetadata\xea\x02\x0fHst::Plugin::V1b\x06proto3"
 
 var (
 	file_hst_plugin_v1_module_proto_rawDescOnce sync.Once

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
+	pluginv1 "hst.local/sdk/gen/hst/plugin/v1"
 )
 
 // HTTPRequest is one request to a route or widget the manifest declares,

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	pluginv1 "hst.local/interop/gen/hst/plugin/v1"
+	pluginv1 "hst.local/sdk/gen/hst/plugin/v1"
 )
 
 // ModuleFunc is one exported function or method: JSON-like arguments in
