@@ -30,7 +30,8 @@ const workspace = join(scratch, 'workspace');
 /** The environment of someone working in the application: its virtual environment active, nothing pointing into this checkout. */
 function userEnv(): NodeJS.ProcessEnv {
   const { NODE_TEST_CONTEXT: _, NODE_OPTIONS: __, INIT_CWD: ___, ...env } = process.env;
-  for (const key of Object.keys(env)) if (key.startsWith('npm_')) delete env[key];
+  // The outer npm's settings for this run go; where node-gyp finds this Node's headers stays (CI's other Node versions).
+  for (const key of Object.keys(env)) if (key.startsWith('npm_') && key !== 'npm_config_nodedir') delete env[key];
   return { ...env, PATH: `${join(venv, 'bin')}:${env.PATH ?? ''}`, VIRTUAL_ENV: venv };
 }
 

@@ -2,6 +2,8 @@
  * hst for applications (`hst/host`): starting plugins (PluginClient,
  * PluginManager), the host services they call, and the types a host shares
  * with its plugins.
+ *
+ * @module hst/host
  */
 export { PluginClient, PluginStartError, type PluginClientOptions, type PluginCommand, type ReattachConfig } from './plugin-client.js';
 export { cleanupClients } from './managed.js';

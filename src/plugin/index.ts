@@ -4,6 +4,8 @@
  * the manager, SQLite, the CLI or the TUI, and gRPC's code loads only when
  * the host is not hst (the module-graph test holds it to that): a plugin starts
  * and idles on what it uses.
+ *
+ * @module hst/plugin
  */
 export { serve, type ServeConfig, type ServingPlugin } from './serve.js';
 export { hostServiceClient, hostServices, requiredService, hostServiceDefinitions, type HostServiceClients } from './host-services-client.js';
