@@ -156,7 +156,7 @@ program
 
 program
   .command('new')
-  .description('create a plugin skeleton (manifest, entry, README, test) that `hst run <name> hello` calls once built')
+  .description('create a plugin as a project of its own (manifest, source, test, build files, README) on the SDK in this package, which `hst run <name> hello` calls once built')
   .argument('[name]', 'the plugin name: a-z, 0-9 and "-", as plugin.yaml requires')
   .option('--lang <lang>', 'ts, go or python (see --list)')
   .option('--dir <dir>', 'where the plugin directory is made', './plugins')

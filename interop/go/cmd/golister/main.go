@@ -26,7 +26,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	hostv1 "hst.local/sdk/gen/hst/host/v1"
-	pluginv1 "hst.local/sdk/gen/hst/plugin/v1"
 	"hst.local/sdk/hostconn"
 )
 
@@ -71,68 +70,23 @@ func (e entry) line(color bool) string {
 }
 
 type commands struct {
-	pluginv1.UnimplementedCommandsServer
 	link *hostconn.Link
 }
 
-// run is one command's output stream.
-type run struct {
-	stream pluginv1.Commands_RunServer
-}
-
-func (r run) output(text string) error {
-	return r.stream.Send(&pluginv1.RunCommandResponse{Event: &pluginv1.RunCommandResponse_Output{Output: text}})
-}
-
-func (r run) progress(text string) error {
-	return r.stream.Send(&pluginv1.RunCommandResponse{Event: &pluginv1.RunCommandResponse_Progress{Progress: text}})
-}
-
-func (r run) result(value any, exitCode int32) error {
-	data, err := json.Marshal(value)
-	if err != nil {
-		return err
-	}
-	return r.stream.Send(&pluginv1.RunCommandResponse{Event: &pluginv1.RunCommandResponse_Result{
-		Result: &pluginv1.CommandResult{Json: string(data), ExitCode: exitCode},
-	}})
-}
-
-// failed ends a run whose host call failed: a failed run is a result, not an RPC error.
-func (r run) failed(err error) error {
-	message := status.Convert(err).Message()
-	if sendErr := r.output(message + "\n"); sendErr != nil {
-		return sendErr
-	}
-	return r.result(map[string]string{"error": message}, 1)
-}
-
-func arg(req *pluginv1.RunCommandRequest, name, fallback string) string {
-	if v, ok := req.GetArgs()[name]; ok && v != "" {
-		return v
-	}
-	return fallback
-}
-
-func (c *commands) Run(req *pluginv1.RunCommandRequest, stream pluginv1.Commands_RunServer) error {
-	ctx := stream.Context()
-	r := run{stream: stream}
-	switch req.GetCommand() {
-	case "list":
-		return c.list(ctx, r, arg(req, "path", defaultPath), req.GetColor())
-	case "save":
-		return c.save(ctx, r, arg(req, "path", defaultPath), arg(req, "out", defaultOut))
-	default:
-		return status.Errorf(codes.NotFound, "no command %q; this plugin has list, save", req.GetCommand())
+// run maps each command plugin.yaml declares to its function.
+func (c *commands) run() hostconn.Commands {
+	return hostconn.Commands{
+		"list": func(run *hostconn.Run) (any, error) {
+			return c.list(run, run.Arg("path", defaultPath))
+		},
+		"save": func(run *hostconn.Run) (any, error) {
+			return c.save(run, run.Arg("path", defaultPath), run.Arg("out", defaultOut))
+		},
 	}
 }
 
 func (c *commands) filesystem(ctx context.Context) (hostv1.FilesystemClient, error) {
-	conn, err := c.link.Conn(ctx)
-	if err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
-	}
-	return hostv1.NewFilesystemClient(conn), nil
+	return hostconn.Client(ctx, c.link, hostv1.NewFilesystemClient)
 }
 
 func (c *commands) readDir(ctx context.Context, dir string) ([]entry, error) {
@@ -151,42 +105,42 @@ func (c *commands) readDir(ctx context.Context, dir string) ([]entry, error) {
 	return entries, nil
 }
 
-func (c *commands) list(ctx context.Context, r run, dir string, color bool) error {
-	entries, err := c.readDir(ctx, dir)
+func (c *commands) list(run *hostconn.Run, dir string) (any, error) {
+	entries, err := c.readDir(run.Context(), dir)
 	if err != nil {
-		return r.failed(err)
+		return nil, err
 	}
 	for _, e := range entries {
-		if err := r.output(e.line(color)); err != nil {
-			return err
+		if err := run.Output(e.line(run.Color())); err != nil {
+			return nil, err
 		}
 	}
-	return r.result(map[string]any{"path": dir, "entries": entries}, 0)
+	return map[string]any{"path": dir, "entries": entries}, nil
 }
 
-func (c *commands) save(ctx context.Context, r run, dir, out string) error {
-	if err := r.progress("listing " + dir); err != nil {
-		return err
+func (c *commands) save(run *hostconn.Run, dir, out string) (any, error) {
+	if err := run.Progress("listing " + dir); err != nil {
+		return nil, err
 	}
-	entries, err := c.readDir(ctx, dir)
+	entries, err := c.readDir(run.Context(), dir)
 	if err != nil {
-		return r.failed(err)
+		return nil, err
 	}
 	var listing strings.Builder
 	for _, e := range entries {
 		listing.WriteString(e.line(false))
 	}
-	if err := r.progress("writing " + out); err != nil {
-		return err
+	if err := run.Progress("writing " + out); err != nil {
+		return nil, err
 	}
-	written, err := c.writeFile(ctx, out, []byte(listing.String()))
+	written, err := c.writeFile(run.Context(), out, []byte(listing.String()))
 	if err != nil {
-		return r.failed(err)
+		return nil, err
 	}
-	if err := r.output(fmt.Sprintf("saved %d entries of %s to %s\n", len(entries), dir, out)); err != nil {
-		return err
+	if err := run.Output(fmt.Sprintf("saved %d entries of %s to %s\n", len(entries), dir, out)); err != nil {
+		return nil, err
 	}
-	return r.result(map[string]any{"path": dir, "out": out, "entries": len(entries), "bytes": written}, 0)
+	return map[string]any{"path": dir, "out": out, "entries": len(entries), "bytes": written}, nil
 }
 
 // writeFile writes data to out, creating out's directory when it is missing.
@@ -247,16 +201,11 @@ func (c *commands) httpHandlers() map[string]hostconn.HTTPHandler {
 	}
 }
 
-// listerPlugin serves Commands, Http and HostConnection on the plugin's gRPC server.
+// main serves Commands, Http and HostConnection on the plugin's gRPC server.
 func main() {
-	link := hostconn.New()
-	lister := &commands{link: link}
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: handshake,
-		Plugins: plugin.PluginSet{"golister": link.Plugin("golister", func(s *grpc.Server) {
-			pluginv1.RegisterCommandsServer(s, lister)
-			hostconn.RegisterHTTP(s, lister.httpHandlers())
-		})},
-		GRPCServer: plugin.DefaultGRPCServer,
+	hostconn.Serve(handshake, "golister", func(s *grpc.Server, link *hostconn.Link) {
+		lister := &commands{link: link}
+		hostconn.RegisterCommands(s, lister.run())
+		hostconn.RegisterHTTP(s, lister.httpHandlers())
 	})
 }

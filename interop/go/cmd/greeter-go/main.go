@@ -51,10 +51,5 @@ var exports = hostconn.ModuleExports{
 }
 
 func main() {
-	link := hostconn.New()
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{"greeter-go": link.Plugin("greeter-go", func(s *grpc.Server) { hostconn.RegisterModule(s, exports) })},
-		GRPCServer:      plugin.DefaultGRPCServer,
-	})
+	hostconn.Serve(handshake, "greeter-go", func(s *grpc.Server, _ *hostconn.Link) { hostconn.RegisterModule(s, exports) })
 }

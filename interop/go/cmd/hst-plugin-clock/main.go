@@ -42,10 +42,5 @@ var exports = hostconn.ModuleExports{
 }
 
 func main() {
-	link := hostconn.New()
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{"clock": link.Plugin("clock", func(s *grpc.Server) { hostconn.RegisterModule(s, exports) })},
-		GRPCServer:      plugin.DefaultGRPCServer,
-	})
+	hostconn.Serve(handshake, "clock", func(s *grpc.Server, _ *hostconn.Link) { hostconn.RegisterModule(s, exports) })
 }

@@ -10,17 +10,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"strconv"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	notesv1 "hst.local/interop/gen/acme/notes/v1"
-	pluginv1 "hst.local/sdk/gen/hst/plugin/v1"
 	"hst.local/sdk/hostconn"
 )
 
@@ -30,68 +25,38 @@ var handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "hst-example-v1",
 }
 
-type commands struct {
-	pluginv1.UnimplementedCommandsServer
-	link *hostconn.Link
-}
-
-func send(stream pluginv1.Commands_RunServer, output string, result any, exitCode int32) error {
-	if err := stream.Send(&pluginv1.RunCommandResponse{Event: &pluginv1.RunCommandResponse_Output{Output: output + "\n"}}); err != nil {
-		return err
-	}
-	data, err := json.Marshal(result)
-	if err != nil {
-		return err
-	}
-	return stream.Send(&pluginv1.RunCommandResponse{Event: &pluginv1.RunCommandResponse_Result{
-		Result: &pluginv1.CommandResult{Json: string(data), ExitCode: exitCode},
-	}})
-}
-
-// failed ends a run whose host call failed: a failed run is a result with the host's message, not an RPC error.
-func failed(stream pluginv1.Commands_RunServer, err error) error {
-	message := status.Convert(err).Message()
-	return send(stream, message, map[string]string{"error": message}, 1)
-}
-
-func (c *commands) notes(ctx context.Context) (notesv1.NotesClient, error) {
-	conn, err := c.link.Conn(ctx)
-	if err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
-	}
-	return notesv1.NewNotesClient(conn), nil
-}
-
-func (c *commands) Run(req *pluginv1.RunCommandRequest, stream pluginv1.Commands_RunServer) error {
-	ctx := stream.Context()
-	notes, err := c.notes(ctx)
-	if err != nil {
-		return err
-	}
-	args := req.GetArgs()
-	switch req.GetCommand() {
-	case "put":
-		res, err := notes.Put(ctx, &notesv1.PutNoteRequest{Name: args["name"], Text: args["text"]})
-		if err != nil {
-			return failed(stream, err)
-		}
-		return send(stream, args["name"]+": revision "+strconv.FormatInt(res.GetRevision(), 10), map[string]int64{"revision": res.GetRevision()}, 0)
-	case "get":
-		res, err := notes.Get(ctx, &notesv1.GetNoteRequest{Name: args["name"]})
-		if err != nil {
-			return failed(stream, err)
-		}
-		return send(stream, res.GetText(), map[string]any{"text": res.GetText(), "revision": res.GetRevision(), "writtenBy": res.GetWrittenBy()}, 0)
-	default:
-		return status.Errorf(codes.NotFound, "no command %q; this plugin has put, get", req.GetCommand())
+// commands are put and get, on the Notes client the link gives. A failed
+// call ends the run with exit code 1 and the host's message.
+func commands(link *hostconn.Link) hostconn.Commands {
+	return hostconn.Commands{
+		"put": func(run *hostconn.Run) (any, error) {
+			notes, err := hostconn.Client(run.Context(), link, notesv1.NewNotesClient)
+			if err != nil {
+				return nil, err
+			}
+			name := run.Arg("name", "")
+			res, err := notes.Put(run.Context(), &notesv1.PutNoteRequest{Name: name, Text: run.Arg("text", "")})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]int64{"revision": res.GetRevision()}, run.Output(name + ": revision " + strconv.FormatInt(res.GetRevision(), 10) + "\n")
+		},
+		"get": func(run *hostconn.Run) (any, error) {
+			notes, err := hostconn.Client(run.Context(), link, notesv1.NewNotesClient)
+			if err != nil {
+				return nil, err
+			}
+			res, err := notes.Get(run.Context(), &notesv1.GetNoteRequest{Name: run.Arg("name", "")})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"text": res.GetText(), "revision": res.GetRevision(), "writtenBy": res.GetWrittenBy()}, run.Output(res.GetText() + "\n")
+		},
 	}
 }
 
 func main() {
-	link := hostconn.New()
-	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: handshake,
-		Plugins:         plugin.PluginSet{"notes-go": link.Plugin("notes-go", func(s *grpc.Server) { pluginv1.RegisterCommandsServer(s, &commands{link: link}) })},
-		GRPCServer:      plugin.DefaultGRPCServer,
+	hostconn.Serve(handshake, "notes-go", func(s *grpc.Server, link *hostconn.Link) {
+		hostconn.RegisterCommands(s, commands(link))
 	})
 }
