@@ -645,18 +645,27 @@ export const filesystemService = hostService({
         nonNegative(operation, path, 'length', length);
         const { fd } = openFile(operation, resolveIn(caller, operation, path), path);
         const signal = callSignal(ctx.signal);
+        const readAt = async (at: number, want: number) => {
+          const chunk = Buffer.allocUnsafe(want);
+          return chunk.subarray(0, await readInto(fd, chunk, at));
+        };
+        let position = offset;
+        let left = length === 0 ? Infinity : length;
+        // Each chunk is read while the one before it is sent: the file and the socket work at once.
+        let next = left > 0 ? readAt(position, Math.min(limits.streamChunkBytes, left)) : undefined;
         try {
-          let position = offset;
-          let left = length === 0 ? Infinity : length;
-          while (left > 0 && !signal.aborted) {
-            const chunk = Buffer.allocUnsafe(Math.min(limits.streamChunkBytes, left));
-            const n = await readInto(fd, chunk, position);
-            if (n === 0) return;
-            yield { data: chunk.subarray(0, n), offset: position };
-            position += n;
-            left -= n;
+          while (next && !signal.aborted) {
+            const data = await next;
+            if (data.length === 0) return;
+            const at = position;
+            position += data.length;
+            left -= data.length;
+            next = left > 0 ? readAt(position, Math.min(limits.streamChunkBytes, left)) : undefined;
+            yield { data, offset: at };
           }
         } finally {
+          // A read still running holds the descriptor: closed only after it, so no later file reuses its number mid-read.
+          await next?.catch(() => undefined);
           closeSync(fd);
         }
       },

@@ -425,7 +425,7 @@ function resolveExecutable(command: string): string {
   return found;
 }
 
-interface NodeInfo {
+export interface NodeInfo {
   executable: string;
   permissionFlag: string | undefined;
   disableWarning: boolean;
@@ -447,21 +447,26 @@ const nodeInfos = new Map<string, Promise<NodeInfo>>();
 
 function nodeInfo(interpreter: string): Promise<NodeInfo> {
   const executable = realpathSync(resolveExecutable(interpreter));
-  return remembered(nodeInfos, executable, async () =>
-    describeNode(executable, executable === realpathSync(process.execPath) ? process.version : (await execText(executable, ['--version'])).trim()),
-  );
+  return remembered(nodeInfos, executable, async () => {
+    if (executable === realpathSync(process.execPath)) return describeNode(executable, process.version, process.allowedNodeEnvironmentFlags);
+    const [version = '', ...flags] = (await execText(executable, ['-p', "[process.version, ...process.allowedNodeEnvironmentFlags].join('\\n')"])).trim().split('\n');
+    return describeNode(executable, version, new Set(flags));
+  });
 }
 
-function describeNode(executable: string, version: string): NodeInfo {
-  const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
-  const at = (m: number, n: number) => major > m || (major === m && minor >= n);
-  // 20.7 made --allow-fs-read repeatable; 22.13 and 23.5 renamed --experimental-permission to --permission.
-  const permissionFlag = !at(20, 7) ? undefined : at(23, 5) || (major === 22 && minor >= 13) ? '--permission' : '--experimental-permission';
+/**
+ * What this node's permission model is called, decided by the flags the node
+ * says it accepts rather than by its version: --experimental-permission
+ * (20.7 to 22.12, where --allow-fs-read is repeatable) became --permission
+ * (22.13, 23.5), and Node 24 accepts only the new name.
+ */
+export function describeNode(executable: string, version: string, flags: ReadonlySet<string>): NodeInfo {
+  const permissionFlag = !flags.has('--allow-fs-read') ? undefined : flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined;
   return {
     executable,
     permissionFlag,
-    disableWarning: at(22, 0) || (major === 21 && minor >= 3) || (major === 20 && minor >= 11),
-    reason: permissionFlag ? '' : `node ${version} has no usable permission model (needs 20.7 or later)`,
+    disableWarning: flags.has('--disable-warning'),
+    reason: permissionFlag ? '' : `node ${version} has no usable permission model (--permission or --experimental-permission with --allow-fs-read)`,
   };
 }
 
