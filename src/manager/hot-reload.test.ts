@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ignorable } from './hot-reload.js';
 import type { PluginManager } from './manager.js';
 import type { ReloadEvent, ReloadStep } from './plugin-info.js';
 import { managerFactory } from '../../test/support/managers.js';
@@ -159,4 +160,9 @@ it('a new plugin directory loads, a removed manifest unloads and stops the plugi
   } finally {
     await m.shutdown();
   }
+});
+
+it("the watcher passes over editors' files, dotfiles and a plugin's node_modules, not the plugin's own files", () => {
+  for (const path of ['/p/greeter/.plugin.yaml.swp', '/p/greeter/main.ts~', '/p/greeter/x.swx', '/p/greeter/.git', '/p/greeter/node_modules']) assert.equal(ignorable(path), true, path);
+  for (const path of ['/p/greeter/plugin.yaml', '/p/greeter/main.js', '/p/greeter/bin', '/p/greeter/hst-chunks', '/p/hst-plugin-clock']) assert.equal(ignorable(path), false, path);
 });

@@ -18,9 +18,10 @@ export const DEFAULT_DEBOUNCE_MS = 500;
 export const DEFAULT_DRAIN_MS = 10_000;
 
 /** Editors' swap and backup files, and dotfiles: saving a manifest must not count twice, nor a swap file once. */
-function ignorable(path: string): boolean {
+export function ignorable(path: string): boolean {
   const name = basename(path);
-  return name.startsWith('.') || name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.swx');
+  // A plugin's node_modules (a project made by hst new has one) churns with every npm install; what runs is the bundle beside it.
+  return name === 'node_modules' || name.startsWith('.') || name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.swx');
 }
 
 export class PluginDirWatcher {

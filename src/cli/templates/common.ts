@@ -3,7 +3,7 @@
  * manifest (least privilege, two commands), the README's common sections, and
  * the shape a language template fills in.
  */
-import { relative } from 'node:path';
+import { relative, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { CONVENTIONAL_HANDSHAKE } from '../../manager/discovery.js';
 
@@ -22,9 +22,16 @@ export interface TemplateContext {
   hstInstalled: boolean;
 }
 
-/** `to` as a file in `fromDir` refers to it: relative, so a project and the hst beside it can move together. */
+/**
+ * `to` as a file in `fromDir` refers to it: relative, so a project and the hst
+ * beside it can move together, unless the two share nothing but the root
+ * (a plugin in /tmp made from a checkout in /work), where the absolute path
+ * says more than a climb to / does.
+ */
 export function pathFrom(fromDir: string, to: string): string {
   const path = relative(fromDir, to) || '.';
+  const climbs = path.split(sep).filter((part) => part === '..').length;
+  if (climbs > 0 && climbs >= fromDir.split(sep).filter(Boolean).length) return to;
   return path.startsWith('.') ? path : `./${path}`;
 }
 
