@@ -10,11 +10,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { goToolchain, pythonPeer, repo } from './support/peers.js';
+import { succeeds } from './support/assertions.js';
 
 const go = goToolchain();
 const python = pythonPeer();
@@ -29,7 +29,7 @@ const workspace = join(scratch, 'workspace');
 
 /** The environment of someone working in the application: its virtual environment active, nothing pointing into this checkout. */
 function userEnv(): NodeJS.ProcessEnv {
-  const { NODE_TEST_CONTEXT: _, NODE_OPTIONS: __, INIT_CWD: ___, ...env } = process.env;
+  const { NODE_OPTIONS: _, INIT_CWD: __, ...env } = process.env;
   // The outer npm's settings for this run go; where node-gyp finds this Node's headers stays (CI's other Node versions).
   for (const key of Object.keys(env)) if (key.startsWith('npm_') && key !== 'npm_config_nodedir') delete env[key];
   return { ...env, PATH: `${join(venv, 'bin')}:${env.PATH ?? ''}`, VIRTUAL_ENV: venv };
@@ -37,13 +37,12 @@ function userEnv(): NodeJS.ProcessEnv {
 
 /** Runs one command as the user would; it must succeed. Its stdout, then its stderr. */
 function step(cwd: string, command: string, args: string[]): string {
-  return stdoutOf(cwd, command, args, true);
+  const { stdout, stderr } = succeeds(cwd, command, args, userEnv());
+  return stdout + stderr;
 }
 
-function stdoutOf(cwd: string, command: string, args: string[], andStderr = false): string {
-  const done = spawnSync(command, args, { cwd, env: userEnv(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(done.status, 0, `${command} ${args.join(' ')} in ${relative(scratch, cwd) || '.'}:\n${done.stdout}${done.stderr}`);
-  return andStderr ? done.stdout + done.stderr : done.stdout;
+function stdoutOf(cwd: string, command: string, args: string[]): string {
+  return succeeds(cwd, command, args, userEnv()).stdout;
 }
 
 function files(dir: string): string[] {

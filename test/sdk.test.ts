@@ -6,17 +6,16 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { goToolchain, pythonPeer, repo } from './support/peers.js';
+import { succeeds } from './support/assertions.js';
 
 const go = goToolchain();
 const python = pythonPeer();
 
 function passes(cwd: string, command: string, args: string[]): string {
-  const run = spawnSync(command, args, { cwd, encoding: 'utf8' });
-  assert.equal(run.status, 0, `${command} ${args.join(' ')}:\n${run.stdout}${run.stderr}`);
-  return run.stdout + run.stderr;
+  const { stdout, stderr } = succeeds(cwd, command, args);
+  return stdout + stderr;
 }
 
 describe('the Go SDK (sdk/go)', { skip: 'skip' in go ? go.skip : false }, () => {

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { build, type Message, type Plugin } from 'esbuild';
 import { pluginCandidates } from '../manager/discovery.js';
-import { BUNDLE_BANNER } from '../manager/runtime.js';
+import { BUNDLE_BANNER, typescriptSource } from '../manager/runtime.js';
 import { parseManifest } from '../security/manifest.js';
 import { MANIFEST_FILE, readManifestBytes } from '../security/signature.js';
 import { errorMessage } from './output.js';
@@ -111,7 +111,7 @@ export async function bundlePlugin(dir: string): Promise<Bundled> {
   if (manifest.runtime !== 'node') throw new BuildError(`${label}: runtime ${manifest.runtime} has nothing for hst build to bundle`);
   const output = resolve(dir, manifest.command);
   if (extname(output) === '.cjs') throw new BuildError(`${label}: hst build makes ES modules; name the command ${basename(output, '.cjs')}.js or .mjs instead of ${manifest.command}`);
-  const source = output.replace(/\.(m?)js$/, '.$1ts');
+  const source = typescriptSource(output);
   if (source === output || !existsSync(source)) {
     throw new BuildError(`${label}: no TypeScript entry ${relative(process.cwd(), source) || source} for command ${manifest.command}; hst build bundles one`);
   }

@@ -6,10 +6,10 @@
  * exiting, as the other commands here do: 0 created, 2 refused (a bad name or
  * language, a directory that exists, a missing SDK), 1 writing failed.
  */
-import { existsSync, lstatSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ManifestError, parseManifest } from '../security/manifest.js';
-import { repoRoot } from './paths.js';
+import { installedPackage, packageRoot as hstPackage } from '../util/package-root.js';
 import type { PluginLanguage, Skeleton, TemplateContext } from './templates/common.js';
 import { goSkeleton } from './templates/go.js';
 import { pythonSkeleton } from './templates/python.js';
@@ -52,7 +52,7 @@ export async function newPlugin(opts: NewPluginOptions): Promise<NewPluginResult
   const make = Object.hasOwn(skeletons, opts.lang) ? skeletons[opts.lang] : undefined;
   if (!make) return refused(`unknown language ${JSON.stringify(opts.lang)}; choose one of ${Object.keys(skeletons).join(', ')}`);
 
-  const packageRoot = realpathSync(repoRoot);
+  const packageRoot = realpathSync(hstPackage);
   let pluginsDir: string;
   try {
     pluginsDir = realPathOf(resolve(opts.dir));
@@ -60,7 +60,7 @@ export async function newPlugin(opts: NewPluginOptions): Promise<NewPluginResult
     return refused((err as Error).message);
   }
   const pluginDir = join(pluginsDir, opts.name);
-  const skeleton = make({ name: opts.name, pluginDir, pluginsDir, packageRoot, hstInstalled: installedHstAbove(pluginsDir) });
+  const skeleton = make({ name: opts.name, pluginDir, pluginsDir, packageRoot, hstInstalled: installedPackage(pluginsDir, 'hst') !== undefined });
 
   // The manifest's own rule decides the name, before anything under it is looked at on disk.
   const nameProblem = checkManifest(skeleton);
@@ -118,14 +118,6 @@ function checkManifest(skeleton: Skeleton): string | undefined {
     if (!(err instanceof ManifestError)) throw err;
     const name = err.issues.find((issue) => issue.field === 'name');
     return name ? `invalid plugin name: ${name.problem}; expected ${name.expected}` : err.message;
-  }
-}
-
-/** Whether Node, resolving from `dir`, finds an installed hst (node_modules/hst), as in an application that depends on it. */
-function installedHstAbove(dir: string): boolean {
-  for (let at = dir; ; at = dirname(at)) {
-    if (existsSync(join(at, 'node_modules', 'hst', 'package.json'))) return true;
-    if (dirname(at) === at) return false;
   }
 }
 

@@ -1,8 +1,8 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
 
-/** The repository root, from dist/src/cli. */
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The repository root (the package's, in a checkout). */
+export const repoRoot = packageRoot;
 
 /** Where the host keeps its state: HST_DATA_DIR, or .hst in the working directory. */
 export function dataDir(): string {

@@ -5,12 +5,8 @@
  * what the executable is.
  */
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { COOKIE_MISMATCH_MESSAGE } from '../protocol/constants.js';
-
-/** hst's Python SDK in this package (dist/src/host/ and dist/src/bundle/ are three levels below the package). */
-const PYTHON_SDK = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sdk', 'python');
+import { PYTHON_SDK_INSTALL } from '../util/package-root.js';
 
 export interface StartFacts {
   plugin: string;
@@ -103,7 +99,7 @@ export function diagnose(facts: StartFacts): string {
 
   const pythonModule = /ModuleNotFoundError: No module named '([^'.]+)/.exec(stderr)?.[1];
   if (pythonModule === 'hst_plugin' || pythonModule === 'grpc') {
-    notes.push(`the plugin could not import ${pythonModule}: install hst's Python SDK for the python3 that runs plugins: pip install ${PYTHON_SDK}`);
+    notes.push(`the plugin could not import ${pythonModule}: install hst's Python SDK for the python3 that runs plugins: ${PYTHON_SDK_INSTALL}`);
   }
 
   if (facts.stdoutLine !== undefined && facts.stdoutLine.trim() !== '' && facts.stdoutLine.split('|').length < 4) {

@@ -6,10 +6,10 @@
 import { execFile } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import type { PluginCommand, PluginSandboxOptions } from '../host/plugin-client.js';
 import type { Manifest } from '../security/manifest.js';
+import { installedPackage, packageRoot, PYTHON_SDK_INSTALL } from '../util/package-root.js';
 
 export interface RuntimeOptions {
   /** The node executable for node plugins; default the one running the host. */
@@ -18,11 +18,6 @@ export interface RuntimeOptions {
   pythonCommand?: string;
 }
 
-/** The hst package: dist/src/manager/ is three levels below it. */
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Installs the SDK and every package it imports. */
-const PYTHON_SDK_HINT = `pip install ${join(packageRoot, 'sdk', 'python')}`;
 /** Everything sdk/python imports beyond the standard library. */
 const PYTHON_CHECK = `
 import sys
@@ -52,7 +47,7 @@ function checkPython(command: string): Promise<PythonCheck> {
         if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return resolve({ problem: `${command} not found` });
         if (err) return resolve({ problem: `${command} failed: ${stderr.trim().split('\n').pop() || err.message}` });
         const [executable = '', verdict = ''] = stdout.trim().split('\n');
-        if (verdict.startsWith('missing ')) return resolve({ problem: `${PYTHON_SDK_HINT} (no module ${verdict.slice('missing '.length)})` });
+        if (verdict.startsWith('missing ')) return resolve({ problem: `${PYTHON_SDK_INSTALL} (no module ${verdict.slice('missing '.length)})` });
         resolve(verdict === 'ok' && executable.startsWith('/') ? { executable } : { problem: `${command} did not report its executable` });
       }),
     );
@@ -87,6 +82,11 @@ export async function runtimeProblem(manifest: Manifest, options: RuntimeOptions
   return undefined;
 }
 
+/** The TypeScript file `hst build` makes a `.js` (or `.mjs`) entry from; the entry itself when it is neither. */
+export function typescriptSource(entry: string): string {
+  return entry.replace(/\.(m?)js$/, '.$1ts');
+}
+
 /**
  * How to build a plugin whose command is missing: the repository's scripts for
  * its own plugins, else what the plugin's directory shows (a Go module, an npm
@@ -97,7 +97,7 @@ function buildHint(manifest: Manifest): string {
   const dir = manifest.dir;
   if (manifest.runtime === 'binary' && existsSync(join(dir, 'go.mod'))) return `build it: cd ${dir} && go build -o ${manifest.command} .`;
   if (manifest.runtime === 'node' && existsSync(join(dir, 'package.json'))) return `build it: cd ${dir} && npm install && npm run build`;
-  if (manifest.runtime === 'node' && existsSync(entryOf(manifest).replace(/\.(m?)js$/, '.$1ts'))) return `build it: hst build ${dir}`;
+  if (manifest.runtime === 'node' && existsSync(typescriptSource(entryOf(manifest)))) return `build it: hst build ${dir}`;
   return 'build it (its README says how)';
 }
 
@@ -157,15 +157,6 @@ function hstClosure(): string[] {
   visit(packageRoot);
   closure = [...found].filter((path) => existsSync(path));
   return closure;
-}
-
-/** Where Node resolves package `name` from `dir`: the first node_modules/<name> up from it. */
-function installedPackage(dir: string, name: string): string | undefined {
-  for (let at = dir; ; at = dirname(at)) {
-    const candidate = join(at, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (dirname(at) === at) return undefined;
-  }
 }
 
 export interface LaunchPlan {

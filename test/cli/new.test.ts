@@ -18,6 +18,7 @@ import { PluginManager, type PluginManagerOptions } from '../../src/manager/mana
 import { loadManifest } from '../../src/security/manifest.js';
 import { discoverPlugins } from '../../src/manager/discovery.js';
 import { goToolchain, pythonPeer, repo } from '../support/peers.js';
+import { succeeds } from '../support/assertions.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hst-new-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -112,13 +113,10 @@ async function unbuilt(dir: string, name: string): Promise<string | undefined> {
   return found?.problem;
 }
 
-/** Runs a command of a skeleton's README in its directory; it must succeed. */
-function step(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
-  // Without this, a child test runner reports to ours in its binary protocol instead of printing.
-  const { NODE_TEST_CONTEXT: _, ...rest } = env;
-  const done = spawnSync(command, args, { cwd, env: rest, encoding: 'utf8' });
-  assert.equal(done.status, 0, `${command} ${args.join(' ')} in ${cwd}:\n${done.stdout}${done.stderr}`);
-  return done.stdout + done.stderr;
+/** Runs a command of a skeleton's README in its directory; it must succeed. What it printed, stdout then stderr. */
+function step(cwd: string, command: string, args: string[]): string {
+  const { stdout, stderr } = succeeds(cwd, command, args);
+  return stdout + stderr;
 }
 
 describe('hst new: refusals', () => {

@@ -4,6 +4,7 @@
  * failure messages.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { Code, RpcError } from '../../src/rpc/status.js';
@@ -131,4 +132,16 @@ export function seededRandom(seed: number): (n: number) => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
   };
+}
+
+/**
+ * Runs a program to its end in `cwd` as a user would: it must exit 0, else the
+ * assertion shows what it printed. A test runner it starts prints for people,
+ * not to ours in our runner's protocol.
+ */
+export function succeeds(cwd: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { stdout: string; stderr: string } {
+  const { NODE_TEST_CONTEXT: _, ...rest } = env;
+  const done = spawnSync(command, args, { cwd, env: rest, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(done.status, 0, `${command} ${args.join(' ')} in ${cwd}:\n${done.stdout}${done.stderr}`);
+  return { stdout: done.stdout, stderr: done.stderr };
 }
