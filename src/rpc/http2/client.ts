@@ -25,6 +25,7 @@ import { FlowQueue } from './flow-queue.js';
 import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
 import { encodeTimeout, GRPC_CONTENT_TYPE, metadataHeaders, statusIn, statusOfHttp } from './grpc-headers.js';
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
+import { encodeMessage } from '../codec.js';
 import { SESSION_OPTIONS } from './session-options.js';
 
 /** A fresh byte stream to the server, for each HTTP/2 session the connection makes. */
@@ -134,7 +135,7 @@ export class Http2Connection implements ClientConnection {
 
   private method(path: string, method: MethodDefinition): (input: any, options?: CallOptions) => unknown {
     const { requestType, responseType } = method;
-    const encode = (request: unknown) => requestType.encode(requestType.fromPartial(request ?? {})).finish();
+    const encode = (request: unknown) => encodeMessage(requestType, requestType.fromPartial(request ?? {}));
     const describe = this.options.describeError;
     const fail: Fail = (err) => Promise.resolve(describe ? describe(err, path) : err);
     const baseHeaders: OutgoingHttpHeaders = { ':method': 'POST', ':path': path, 'content-type': GRPC_CONTENT_TYPE, te: 'trailers' };

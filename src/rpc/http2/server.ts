@@ -17,6 +17,7 @@ import { FlowQueue } from './flow-queue.js';
 import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
 import { GRPC_CONTENT_TYPE, metadataOf, parseTimeout, statusHeaders } from './grpc-headers.js';
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
+import { encodeMessage } from '../codec.js';
 import { ForwardedServices, type Forwarder } from '../forwarding.js';
 import { SESSION_OPTIONS } from './session-options.js';
 
@@ -236,7 +237,7 @@ class ServerCall implements CallContext {
   private writeOne(result: unknown): void {
     if (this.finished || this.stream.closed) return;
     const { responseType } = this.route.method;
-    const bytes = responseType.encode(responseType.fromPartial(result ?? {})).finish();
+    const bytes = encodeMessage(responseType, responseType.fromPartial(result ?? {}));
     this.settle();
     this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     this.stream.once('wantTrailers', () => this.stream.sendTrailers(statusHeaders()));
@@ -248,7 +249,7 @@ class ServerCall implements CallContext {
     for await (const response of responses) {
       if (this.finished || this.stream.closed) return;
       if (!this.stream.headersSent) this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      if (!writeMessage(this.stream, responseType.encode(responseType.fromPartial(response ?? {})).finish())) await drained(this.stream);
+      if (!writeMessage(this.stream, encodeMessage(responseType, responseType.fromPartial(response ?? {})))) await drained(this.stream);
     }
   }
 

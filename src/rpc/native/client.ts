@@ -12,7 +12,7 @@ import {
 } from '../definition.js';
 import { Code, RpcError } from '../status.js';
 import type { ErrorDescriber } from '../transport.js';
-import { encodeMessage } from './codec.js';
+import { encodeMessage } from '../codec.js';
 import { Inbox } from './inbox.js';
 import type { Session, Stream, StreamSink } from './session.js';
 

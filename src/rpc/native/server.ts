@@ -7,7 +7,7 @@ import type { Server as NetServer } from 'node:net';
 import { methodPath, type CallContext, type Metadata, type MethodDefinition, type ServiceDefinition, type ServiceImplementation } from '../definition.js';
 import { Code, RpcError } from '../status.js';
 import type { TransportServer } from '../transport.js';
-import { encodeMessage } from './codec.js';
+import { encodeMessage } from '../codec.js';
 import { Inbox } from './inbox.js';
 import type { OpenHeader } from './payloads.js';
 import { ForwardedServices, type Forwarder } from '../forwarding.js';
