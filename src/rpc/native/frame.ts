@@ -35,6 +35,12 @@ export const enum Flag {
 
 /** Larger messages travel as fragments of this size, so small calls are never queued behind one. */
 export const FRAGMENT_BYTES = 64 * 1024;
+/**
+ * A message at most this much over FRAGMENT_BYTES still goes whole: a chunk
+ * of a 64 KiB stream with its field tags is a few bytes over, and cutting
+ * those off cost the receiver a copy of the whole message to join it.
+ */
+export const FRAGMENT_SLACK_BYTES = 1024;
 /** A frame longer than this is a protocol error (only Open with huge metadata could come near). */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 

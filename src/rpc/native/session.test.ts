@@ -11,7 +11,7 @@ import { NativeServer } from './server.js';
 import { openSession, sessionChannels } from './transport.js';
 import type { Session } from './session.js';
 import { connectedSockets } from '../../../test/support/peers.js';
-import { FRAGMENT_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
 
 /** All four kinds of call, on one message type. */
 const Echo = {
@@ -177,6 +177,35 @@ describe('native transport', () => {
     const res = await client.client(Echo).unary({ data: big });
     assert.equal(Buffer.compare(Buffer.from(res.data), big), 0);
     close();
+  });
+
+  it('sends a message a few bytes over the fragment size whole, and one past the slack in fragments', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'native-'));
+    const [hostSocket, pluginSocket] = await connectedSockets(dir);
+    rmSync(dir, { recursive: true, force: true });
+    const host = openSession(hostSocket, 'host', 'plugin "test"');
+    const plugin = openSession(pluginSocket, 'plugin', 'host');
+    const server = new NativeServer();
+    server.addService(Echo, echoing({ unary: (req) => ({ data: req.data.subarray(0, 1) }) }));
+    plugin.accept(0, server.acceptor());
+    // What the plugin reads, framed a second time beside its session: the Message frames and their flags.
+    const messageFrames: Array<{ partial: boolean; bytes: number }> = [];
+    const tap = new FrameReader((type, flags, _stream, payload) => {
+      if (type === FrameType.Message) messageFrames.push({ partial: (flags & Flag.Partial) !== 0, bytes: payload.length });
+    });
+    pluginSocket.on('data', (chunk: Buffer) => tap.push(chunk));
+    const echo = new NativeConnection(host, 0, { ownsSession: true }).client(Echo);
+    try {
+      // Field tag and length take 4 bytes of the message beside the data.
+      await echo.unary({ data: Buffer.alloc(FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES - 4, 1) });
+      assert.deepEqual(messageFrames, [{ partial: false, bytes: FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES }]);
+      messageFrames.length = 0;
+      await echo.unary({ data: Buffer.alloc(FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES - 3, 2) });
+      assert.deepEqual(messageFrames, [{ partial: true, bytes: FRAGMENT_BYTES }, { partial: false, bytes: FRAGMENT_SLACK_BYTES + 1 }]);
+    } finally {
+      host.close();
+      plugin.close();
+    }
   });
 
   it('refuses a message over the receiver\'s limit, both ways, with RESOURCE_EXHAUSTED', async () => {

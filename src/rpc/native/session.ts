@@ -13,7 +13,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { Code, RpcError } from '../status.js';
-import { Flag, FRAGMENT_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
 import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encodeStatus, type OpenHeader } from './payloads.js';
 
 /** Bytes a receiver lets one stream have in flight before it has to credit more. */
@@ -294,7 +294,7 @@ export class Session {
   sendMessage(stream: Stream, message: Uint8Array, end: boolean): void {
     if (this.closedWith) return;
     const length = message.length;
-    if (stream.queue.length === 0 && length <= FRAGMENT_BYTES && length <= stream.sendWindow) {
+    if (stream.queue.length === 0 && length <= FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES && length <= stream.sendWindow) {
       stream.sendWindow -= length;
       this.writer.frame(FrameType.Message, end ? Flag.End : 0, stream.id, message);
       this.scheduleFlush();
@@ -418,7 +418,7 @@ export class Session {
       const room = Math.min(max, stream.sendWindow);
       // Blocked by the window: the stream waits for a Window frame (an empty message still goes).
       if (room <= 0 && left > 0) break;
-      const n = Math.min(left, room);
+      const n = left <= max + FRAGMENT_SLACK_BYTES && left <= stream.sendWindow ? left : Math.min(left, room);
       const last = n === left;
       this.writer.frame(FrameType.Message, last ? item.flags : Flag.Partial, stream.id, payload.subarray(item.offset, item.offset + n));
       stream.sendWindow -= n;
