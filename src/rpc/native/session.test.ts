@@ -196,10 +196,12 @@ describe('native transport', () => {
     pluginSocket.on('data', (chunk: Buffer) => tap.push(chunk));
     const echo = new NativeConnection(host, 0, { ownsSession: true }).client(Echo);
     try {
-      // Field tag and length take 4 bytes of the message beside the data.
-      await echo.unary({ data: Buffer.alloc(FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES - 4, 1) });
-      assert.deepEqual(messageFrames, [{ partial: false, bytes: FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES }]);
-      messageFrames.length = 0;
+      // Field tag and length take 4 bytes of the message beside the data: a 64 KiB chunk is 64 KiB and 4 bytes.
+      for (const over of [4, FRAGMENT_SLACK_BYTES]) {
+        await echo.unary({ data: Buffer.alloc(FRAGMENT_BYTES + over - 4, 1) });
+        assert.deepEqual(messageFrames, [{ partial: false, bytes: FRAGMENT_BYTES + over }]);
+        messageFrames.length = 0;
+      }
       await echo.unary({ data: Buffer.alloc(FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES - 3, 2) });
       assert.deepEqual(messageFrames, [{ partial: true, bytes: FRAGMENT_BYTES }, { partial: false, bytes: FRAGMENT_SLACK_BYTES + 1 }]);
     } finally {
