@@ -44,6 +44,7 @@ import { Code, RpcError } from '../rpc/status.js';
 import { normalizePath, O_PATH, pathOfFd, type ConfinedRoot } from '../security/confine.js';
 import type { Caller } from './caller.js';
 import { hostService } from './operation.js';
+import { allocFromSlab } from '../util/slab.js';
 
 /** Directory levels a recursive operation descends; each level holds one fd while below it. */
 const MAX_TREE_DEPTH = 256;
@@ -363,7 +364,7 @@ export const filesystemService = hostService({
         try {
           if (size > limits.maxReadBytes) throw tooBig(`${size} bytes`);
           // One byte more than expected tells a file that grew since fstat.
-          let buffer = Buffer.allocUnsafe(size + 1);
+          let buffer = allocFromSlab(size + 1);
           // A small file (always a regular one here) is read at once, as it was opened and stat'ed: a trip
           // through the thread pool costs more than such a read. A short read of a regular file is its end.
           let length = size < SYNC_READ_BYTES ? readSync(fd, buffer, 0, buffer.length, 0) : await readInto(fd, buffer, 0);

@@ -18,6 +18,7 @@
  */
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { MessageType } from './definition.js';
+import { allocFromSlab } from '../util/slab.js';
 
 interface WriterFields {
   buffer: Uint8Array;
@@ -43,31 +44,9 @@ function useBuffer(self: WriterFields, buffer: Uint8Array): void {
   self.viewCache = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/**
- * Copies of messages up to a quarter of a slab are cut from a shared one, as
- * Node's Buffer pool does under 4 KiB: a fresh ArrayBuffer for each 4 KiB
- * reply cost more than copying it (profiled on ReadFile of 4 KiB at 32 in
- * flight). A slab lives as long as a message cut from it; the transports
- * hold encoded messages only until they are written.
- */
-const SLAB_BYTES = 256 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-let slabUsed = 0;
-
+/** A small message's copy comes from a shared slab (see util/slab.ts); the transports hold it only until it is written. */
 function copyOut(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const length = bytes.length;
-  if (length > SLAB_BYTES / 4) {
-    const own = Buffer.allocUnsafeSlow(length) as Uint8Array<ArrayBuffer>;
-    own.set(bytes);
-    return own;
-  }
-  if (slabUsed + length > SLAB_BYTES) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = slab.subarray(slabUsed, slabUsed + length) as Uint8Array<ArrayBuffer>;
-  // Each copy starts 8-byte aligned, as Node's pool does.
-  slabUsed += (length + 7) & ~7;
+  const out = allocFromSlab(bytes.length);
   out.set(bytes);
   return out;
 }
