@@ -27,6 +27,7 @@ import { encodeTimeout, GRPC_CONTENT_TYPE, metadataHeaders, statusIn, statusOfHt
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
 import { encodeMessage } from '../codec.js';
 import { SESSION_OPTIONS } from './session-options.js';
+import { openRequest } from './lean-request.js';
 
 /** A fresh byte stream to the server, for each HTTP/2 session the connection makes. */
 export type Dialer = () => Duplex;
@@ -125,7 +126,7 @@ export class Http2Connection implements ClientConnection {
   /** Opens a call's stream; the connection's session stays referenced until the stream closes. */
   private open(headers: OutgoingHttpHeaders): ClientHttp2Stream {
     const session = this.current();
-    const stream = session.request(headers, { endStream: false });
+    const stream = openRequest(session, headers);
     if (this.active++ === 0) session.ref();
     stream.once('close', () => {
       if (--this.active === 0) session.unref();

@@ -1,0 +1,61 @@
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { connect, createServer, type ClientHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { openRequest } from './lean-request.js';
+
+async function withServer(run: (url: string) => Promise<void>): Promise<void> {
+  const server = createServer((req, res) => req.on('data', () => undefined).on('end', () => res.end('answer')));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+const answer = (stream: ClientHttp2Stream) =>
+  new Promise<string>((resolve, reject) => {
+    let body = '';
+    stream.on('data', (chunk: Buffer) => (body += chunk)).on('end', () => resolve(body)).on('error', reject);
+  });
+
+it('opens a request that a server answers, and leaves AsyncResource.bind as Node has it', async () => {
+  const bind = AsyncResource.prototype.bind;
+  await withServer(async (url) => {
+    const session = connect(url);
+    try {
+      const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
+      assert.equal(AsyncResource.prototype.bind, bind);
+      stream.end('question');
+      assert.equal(await answer(stream), 'answer');
+    } finally {
+      session.close();
+    }
+    // A request() that throws restores it too.
+    assert.throws(() => openRequest(session, { ':method': 'POST', ':path': '/x' }), /session/i);
+    assert.equal(AsyncResource.prototype.bind, bind);
+  });
+});
+
+it('runs the deferred start of a request made while connecting in the async context of its caller', async () => {
+  const context = new AsyncLocalStorage<string>();
+  await withServer(async (url) => {
+    const session = connect(url);
+    try {
+      assert.equal(session.connecting, true);
+      const { stream, seen } = context.run('the caller', () => {
+        const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
+        // 'ready' is emitted from the connect callback that request() bound.
+        const seen = new Promise<string | undefined>((resolve) => stream.once('ready', () => resolve(context.getStore())));
+        return { stream, seen };
+      });
+      stream.end('question');
+      assert.equal(await answer(stream), 'answer');
+      assert.equal(await seen, 'the caller');
+    } finally {
+      session.close();
+    }
+  });
+});
