@@ -65,3 +65,29 @@ it('runs the deferred start of a request made while connecting in the async cont
     }
   });
 });
+
+it("leaves a bind someone else installed in place, and calls it", async () => {
+  const nodeBind = AsyncResource.prototype.bind;
+  let calls = 0;
+  const theirs = function (this: AsyncResource, ...args: Parameters<typeof nodeBind>) {
+    calls++;
+    return nodeBind.apply(this, args);
+  } as typeof nodeBind;
+  AsyncResource.prototype.bind = theirs;
+  try {
+    await withServer(async (url) => {
+      const session = connect(url);
+      try {
+        const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
+        assert.equal(AsyncResource.prototype.bind, theirs);
+        stream.end('question');
+        assert.equal(await answer(stream), 'answer');
+        assert.ok(calls >= 1, 'their bind was not called');
+      } finally {
+        session.close();
+      }
+    });
+  } finally {
+    AsyncResource.prototype.bind = nodeBind;
+  }
+});

@@ -46,7 +46,8 @@ const OPTIONS = { endStream: false, parent: 0, exclusive: false, silent: false }
 
 /** `session.request(headers, { endStream: false })`, without the per-request costs above. */
 export function openRequest(session: ClientHttp2Session, headers: OutgoingHttpHeaders): ClientHttp2Stream {
-  if (!swap) return session.request(headers, OPTIONS);
+  // A bind someone else installed since (a tracing agent's, say) is theirs to keep.
+  if (!swap || proto.bind !== nodeBind) return session.request(headers, OPTIONS);
   proto.bind = leanBind;
   try {
     return session.request(headers, OPTIONS);
