@@ -1,16 +1,19 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
-import { connect, createServer, type ClientHttp2Stream } from 'node:http2';
+import { connect, createServer, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { openRequest } from './lean-request.js';
 
-async function withServer(run: (url: string) => Promise<void>): Promise<void> {
+/** A client session, still connecting, to a server that answers every request with 'answer'; both closed after `run`. */
+async function withSession(run: (session: ClientHttp2Session) => Promise<void>): Promise<void> {
   const server = createServer((req, res) => req.on('data', () => undefined).on('end', () => res.end('answer')));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   try {
-    await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    await run(session);
   } finally {
+    session.close();
     await new Promise((resolve) => server.close(resolve));
   }
 }
@@ -26,9 +29,8 @@ it('opens a request that a server answers, without a warning, and leaves AsyncRe
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
   process.on('warning', onWarning);
-  await withServer(async (url) => {
-    const session = connect(url);
-    try {
+  try {
+    await withSession(async (session) => {
       const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
       assert.equal(AsyncResource.prototype.bind, bind);
       stream.end('question');
@@ -38,31 +40,25 @@ it('opens a request that a server answers, without a warning, and leaves AsyncRe
       // A request() that throws restores it too.
       assert.throws(() => openRequest(session, { ':method': 'POST', ':path': '/x', ':bogus': 'x' }), { code: 'ERR_HTTP2_INVALID_PSEUDOHEADER' });
       assert.equal(AsyncResource.prototype.bind, bind);
-    } finally {
-      process.off('warning', onWarning);
-      session.close();
-    }
-  });
+    });
+  } finally {
+    process.off('warning', onWarning);
+  }
 });
 
 it('runs the deferred start of a request made while connecting in the async context of its caller', async () => {
   const context = new AsyncLocalStorage<string>();
-  await withServer(async (url) => {
-    const session = connect(url);
-    try {
-      assert.equal(session.connecting, true);
-      const { stream, seen } = context.run('the caller', () => {
-        const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
-        // 'ready' is emitted from the connect callback that request() bound.
-        const seen = new Promise<string | undefined>((resolve) => stream.once('ready', () => resolve(context.getStore())));
-        return { stream, seen };
-      });
-      stream.end('question');
-      assert.equal(await answer(stream), 'answer');
-      assert.equal(await seen, 'the caller');
-    } finally {
-      session.close();
-    }
+  await withSession(async (session) => {
+    assert.equal(session.connecting, true);
+    const { stream, seen } = context.run('the caller', () => {
+      const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
+      // 'ready' is emitted from the connect callback that request() bound.
+      const seen = new Promise<string | undefined>((resolve) => stream.once('ready', () => resolve(context.getStore())));
+      return { stream, seen };
+    });
+    stream.end('question');
+    assert.equal(await answer(stream), 'answer');
+    assert.equal(await seen, 'the caller');
   });
 });
 
@@ -75,17 +71,12 @@ it("leaves a bind someone else installed in place, and calls it", async () => {
   } as typeof nodeBind;
   AsyncResource.prototype.bind = theirs;
   try {
-    await withServer(async (url) => {
-      const session = connect(url);
-      try {
-        const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
-        assert.equal(AsyncResource.prototype.bind, theirs);
-        stream.end('question');
-        assert.equal(await answer(stream), 'answer');
-        assert.ok(calls >= 1, 'their bind was not called');
-      } finally {
-        session.close();
-      }
+    await withSession(async (session) => {
+      const stream = openRequest(session, { ':method': 'POST', ':path': '/x' });
+      assert.equal(AsyncResource.prototype.bind, theirs);
+      stream.end('question');
+      assert.equal(await answer(stream), 'answer');
+      assert.ok(calls >= 1, 'their bind was not called');
     });
   } finally {
     AsyncResource.prototype.bind = nodeBind;

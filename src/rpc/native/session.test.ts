@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StdioData } from '../../gen/plugin/grpc_stdio.js';
@@ -38,7 +39,10 @@ function echoing(impl: Partial<EchoImpl>): EchoImpl {
 }
 
 /** Two sessions joined by a connected socket, as the host and the plugin hold them. */
-async function pair(impl: Partial<EchoImpl>, maxMessageBytes?: number): Promise<{ client: NativeConnection; host: Session; plugin: Session; close: () => void }> {
+async function pair(
+  impl: Partial<EchoImpl>,
+  maxMessageBytes?: number,
+): Promise<{ client: NativeConnection; host: Session; plugin: Session; pluginSocket: Socket; close: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'native-'));
   const [hostSocket, pluginSocket] = await connectedSockets(dir);
   rmSync(dir, { recursive: true, force: true });
@@ -48,7 +52,7 @@ async function pair(impl: Partial<EchoImpl>, maxMessageBytes?: number): Promise<
   server.addService(Echo, echoing(impl));
   plugin.accept(0, server.acceptor());
   const client = new NativeConnection(host, 0, { ownsSession: true });
-  return { client, host, plugin, close: () => (host.close(), plugin.close()) };
+  return { client, host, plugin, pluginSocket, close: () => (host.close(), plugin.close()) };
 }
 
 describe('native transport', () => {
@@ -180,21 +184,14 @@ describe('native transport', () => {
   });
 
   it('sends a message a few bytes over the fragment size whole, and one past the slack in fragments', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'native-'));
-    const [hostSocket, pluginSocket] = await connectedSockets(dir);
-    rmSync(dir, { recursive: true, force: true });
-    const host = openSession(hostSocket, 'host', 'plugin "test"');
-    const plugin = openSession(pluginSocket, 'plugin', 'host');
-    const server = new NativeServer();
-    server.addService(Echo, echoing({ unary: (req) => ({ data: req.data.subarray(0, 1) }) }));
-    plugin.accept(0, server.acceptor());
+    const { client, pluginSocket, close } = await pair({ unary: (req) => ({ data: req.data.subarray(0, 1) }) });
     // What the plugin reads, framed a second time beside its session: the Message frames and their flags.
     const messageFrames: Array<{ partial: boolean; bytes: number }> = [];
     const tap = new FrameReader((type, flags, _stream, payload) => {
       if (type === FrameType.Message) messageFrames.push({ partial: (flags & Flag.Partial) !== 0, bytes: payload.length });
     });
     pluginSocket.on('data', (chunk: Buffer) => tap.push(chunk));
-    const echo = new NativeConnection(host, 0, { ownsSession: true }).client(Echo);
+    const echo = client.client(Echo);
     try {
       // Field tag and length take 4 bytes of the message beside the data: a 64 KiB chunk is 64 KiB and 4 bytes.
       for (const over of [4, FRAGMENT_SLACK_BYTES]) {
@@ -205,8 +202,7 @@ describe('native transport', () => {
       await echo.unary({ data: Buffer.alloc(FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES - 3, 2) });
       assert.deepEqual(messageFrames, [{ partial: true, bytes: FRAGMENT_BYTES }, { partial: false, bytes: FRAGMENT_SLACK_BYTES + 1 }]);
     } finally {
-      host.close();
-      plugin.close();
+      close();
     }
   });
 

@@ -294,7 +294,7 @@ export class Session {
   sendMessage(stream: Stream, message: Uint8Array, end: boolean): void {
     if (this.closedWith) return;
     const length = message.length;
-    if (stream.queue.length === 0 && length <= FRAGMENT_BYTES + FRAGMENT_SLACK_BYTES && length <= stream.sendWindow) {
+    if (stream.queue.length === 0 && goesWhole(length, FRAGMENT_BYTES, stream)) {
       stream.sendWindow -= length;
       this.writer.frame(FrameType.Message, end ? Flag.End : 0, stream.id, message);
       this.scheduleFlush();
@@ -418,7 +418,7 @@ export class Session {
       const room = Math.min(max, stream.sendWindow);
       // Blocked by the window: the stream waits for a Window frame (an empty message still goes).
       if (room <= 0 && left > 0) break;
-      const n = left <= max + FRAGMENT_SLACK_BYTES && left <= stream.sendWindow ? left : Math.min(left, room);
+      const n = goesWhole(left, max, stream) ? left : Math.min(left, room);
       const last = n === left;
       this.writer.frame(FrameType.Message, last ? item.flags : Flag.Partial, stream.id, payload.subarray(item.offset, item.offset + n));
       stream.sendWindow -= n;
@@ -488,4 +488,9 @@ export class Session {
     }
     stream.sink = acceptor(stream, header);
   }
+}
+
+/** Whether the rest of a message, `bytes`, leaves in one frame: it fits the window and is at most a little over `max` (FRAGMENT_SLACK_BYTES). */
+function goesWhole(bytes: number, max: number, stream: Stream): boolean {
+  return bytes <= max + FRAGMENT_SLACK_BYTES && bytes <= stream.sendWindow;
 }
