@@ -40,6 +40,7 @@ import {
 } from '../gen/hst/host/v1/filesystem.js';
 import type { DeepPartial } from '../rpc/definition.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
+import { handOver } from '../rpc/codec.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { normalizePath, O_PATH, pathOfFd, type ConfinedRoot } from '../security/confine.js';
 import type { Caller } from './caller.js';
@@ -375,6 +376,8 @@ export const filesystemService = hostService({
             buffer = grown;
             length += await readInto(fd, buffer.subarray(length), length);
           }
+          // Read into memory of this call's own (large) or cut from the slab: not written again either way.
+          handOver(buffer);
           return { data: buffer.subarray(0, length) };
         } finally {
           closeSync(fd);
@@ -648,6 +651,8 @@ export const filesystemService = hostService({
         const signal = callSignal(ctx.signal);
         const readAt = async (at: number, want: number) => {
           const chunk = Buffer.allocUnsafe(want);
+          // Each chunk is its own and never written again: the transport may send it from where it lies.
+          handOver(chunk);
           return chunk.subarray(0, await readInto(fd, chunk, at));
         };
         let position = offset;

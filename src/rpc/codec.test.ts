@@ -1,7 +1,7 @@
-import { it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { encodeMessage } from './codec.js';
+import { decodeMessage, encodeMessage, encodeMessageParts, handOver } from './codec.js';
 import type { MessageType } from './definition.js';
 
 /** A message written as a list of fields of the kinds generated encoders write, and a throw when asked. */
@@ -56,4 +56,57 @@ it('starts clean after an encoder throws halfway, even inside a nested message',
   assert.throws(() => encodeMessage(Fields, [{ bytes: bytesOf(100_000, 5) }, { nested: [{ text: 'x' }, { fail: true }] }]), /asked to fail/);
   const next: Field[] = [{ text: 'next' }, { double: 6.5 }];
   assert.ok(Buffer.from(encodeMessage(Fields, next)).equals(plain(next)));
+});
+
+describe('a message in parts', () => {
+  const joined = (parts: Uint8Array | Uint8Array[]) => Buffer.concat(Array.isArray(parts) ? parts : [parts]);
+  const handed = (size: number, fill: number) => {
+    const bytes = bytesOf(size, fill);
+    handOver(bytes);
+    return bytes;
+  };
+
+  it('sends a large bytes field handed over from where it lies, the rest around it as written', () => {
+    const big = handed(100_000, 6);
+    const other = handed(40_000, 7);
+    const fields: Field[] = [{ text: 'before' }, { bytes: big }, { double: 7.5 }, { bytes: other }];
+    const parts = encodeMessageParts(Fields, fields);
+    assert.ok(Array.isArray(parts));
+    assert.ok(joined(parts).equals(plain(fields)));
+    assert.ok(parts.includes(big) && parts.includes(other), 'the handed-over fields are parts of their own, not copies');
+  });
+
+  it('copies what was not handed over, what is small, and what lies inside a nested message', () => {
+    const small = handed(1000, 8);
+    const cases: Field[][] = [
+      [{ bytes: bytesOf(100_000, 9) }, { double: 8.5 }],
+      [{ bytes: small }, { text: 'x' }],
+      [{ text: 'outer' }, { nested: [{ bytes: handed(100_000, 10) }, { fixed64: 3n }] }],
+    ];
+    for (const fields of cases) {
+      const parts = encodeMessageParts(Fields, fields);
+      assert.ok(!Array.isArray(parts), 'one buffer');
+      assert.ok(Buffer.from(parts).equals(plain(fields)));
+    }
+  });
+
+  it('may send back the bytes of a received message as they came', () => {
+    const received = Buffer.from(plain([{ bytes: bytesOf(50_000, 11) }]));
+    const echo: MessageType<Uint8Array> = {
+      encode: (payload, w = new BinaryWriter()) => w.uint32(10).bytes(payload),
+      decode: (bytes) => bytes.subarray(bytes.length - 50_000),
+      fromPartial: (payload: Uint8Array) => payload,
+    };
+    const payload = decodeMessage(echo, received);
+    const parts = encodeMessageParts(echo, payload);
+    assert.ok(Array.isArray(parts) && parts.includes(payload));
+    assert.ok(joined(parts).equals(received));
+  });
+
+  it('starts clean after an encoder throws with a field already referenced', () => {
+    assert.throws(() => encodeMessageParts(Fields, [{ bytes: handed(100_000, 12) }, { fail: true }]), /asked to fail/);
+    const next: Field[] = [{ text: 'next' }, { double: 9.5 }];
+    const parts = encodeMessageParts(Fields, next);
+    assert.ok(!Array.isArray(parts) && Buffer.from(parts).equals(plain(next)));
+  });
 });

@@ -33,6 +33,30 @@ const HAND_OVER_BYTES = 64 * 1024;
 /** A buffer grown for one huge message is not kept for the small ones after it. */
 const KEEP_BYTES = 4 * 1024 * 1024;
 const INITIAL_BYTES = 1024;
+/** A bytes field at least this large, in memory handed over, is referenced rather than copied. */
+const REFERENCE_BYTES = 16 * 1024;
+
+/**
+ * Memory no one will write to again (see handOver): a bytes field in it may
+ * leave by reference, written to the peer from where it lies.
+ */
+const handedOver = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Promises that `bytes` (and the rest of its ArrayBuffer) are not changed
+ * again, so a message carrying them need not copy them. Received messages are
+ * handed over by decodeMessage: an echo sends its request's bytes back as
+ * they came. Anything a caller might reuse (a read buffer) must not be.
+ */
+export function handOver(bytes: Uint8Array): void {
+  handedOver.add(bytes.buffer);
+}
+
+/** Decodes a received message; its bytes fields are views of `bytes`, which the transport never writes to again. */
+export function decodeMessage<T>(type: MessageType<T>, bytes: Uint8Array): T {
+  handedOver.add(bytes.buffer);
+  return type.decode(bytes);
+}
 
 function fields(writer: BinaryWriter): WriterFields {
   return writer as unknown as WriterFields;
@@ -52,6 +76,21 @@ function copyOut(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 }
 
 class ReusedWriter extends BinaryWriter {
+  /**
+   * While encodeMessageParts runs: each referenced bytes field as the
+   * position in `buffer` it belongs at, then the bytes themselves.
+   */
+  refs: Array<number | Uint8Array> | undefined;
+
+  override bytes(value: Uint8Array): this {
+    const refs = this.refs;
+    // Only at the top level: a field inside a nested message counts towards that message's length prefix, written from the buffer.
+    if (refs === undefined || value.length < REFERENCE_BYTES || fields(this).stackPos.length > 0 || !handedOver.has(value.buffer)) return super.bytes(value);
+    this.uint32(value.length);
+    refs.push(fields(this).pos, value);
+    return this;
+  }
+
   override finish(): Uint8Array<ArrayBuffer> {
     const self = fields(this);
     const length = self.pos;
@@ -118,4 +157,32 @@ export function encodeMessage<T>(type: MessageType<T>, message: T): Uint8Array {
     fields(shared).stackPos = [];
     throw err;
   }
+}
+
+/**
+ * The message's wire bytes as parts to be sent in order: one part, unless a
+ * large bytes field at its top level lies in memory handed over (handOver),
+ * which is then a part of its own instead of a copy.
+ */
+export function encodeMessageParts<T>(type: MessageType<T>, message: T): Uint8Array | Uint8Array[] {
+  if (!shared) return type.encode(message).finish();
+  const writer = shared as ReusedWriter;
+  const refs: Array<number | Uint8Array> = (writer.refs = []);
+  let head: Uint8Array;
+  try {
+    head = encodeMessage(type, message);
+  } finally {
+    writer.refs = undefined;
+  }
+  if (refs.length === 0) return head;
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (let i = 0; i < refs.length; i += 2) {
+    const at = refs[i] as number;
+    if (at > from) parts.push(head.subarray(from, at));
+    parts.push(refs[i + 1] as Uint8Array);
+    from = at;
+  }
+  if (from < head.length) parts.push(head.subarray(from));
+  return parts;
 }

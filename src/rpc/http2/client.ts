@@ -25,7 +25,7 @@ import { FlowQueue } from './flow-queue.js';
 import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
 import { encodeTimeout, GRPC_CONTENT_TYPE, metadataHeaders, statusIn, statusOfHttp } from './grpc-headers.js';
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
-import { encodeMessage } from '../codec.js';
+import { decodeMessage, encodeMessageParts } from '../codec.js';
 import { SESSION_OPTIONS } from './session-options.js';
 import { openRequest } from './lean-request.js';
 
@@ -136,7 +136,7 @@ export class Http2Connection implements ClientConnection {
 
   private method(path: string, method: MethodDefinition): (input: any, options?: CallOptions) => unknown {
     const { requestType, responseType } = method;
-    const encode = (request: unknown) => encodeMessage(requestType, requestType.fromPartial(request ?? {}));
+    const encode = (request: unknown) => encodeMessageParts(requestType, requestType.fromPartial(request ?? {}));
     const describe = this.options.describeError;
     const fail: Fail = (err) => Promise.resolve(describe ? describe(err, path) : err);
     const baseHeaders: OutgoingHttpHeaders = { ':method': 'POST', ':path': path, 'content-type': GRPC_CONTENT_TYPE, te: 'trailers' };
@@ -172,7 +172,7 @@ export class Http2Connection implements ClientConnection {
                 outcome = { code: Code.UNIMPLEMENTED, message: `the server sent ${response === undefined ? 'no response message' : 'more than one response message'}` };
               }
               if (outcome.code !== Code.OK) void failed(outcome).then(reject);
-              else resolve(responseType.decode(response as Buffer));
+              else resolve(decodeMessage(responseType, response as Buffer));
             },
           );
           if (started instanceof RpcError) return void fail(prefixed(started, path)).then(reject);
@@ -181,7 +181,7 @@ export class Http2Connection implements ClientConnection {
     }
     return (input, options) => {
       const queue = new FlowQueue<unknown>();
-      const started = start(options, (m) => queue.push(responseType.decode(m)), (outcome) => {
+      const started = start(options, (m) => queue.push(decodeMessage(responseType, m)), (outcome) => {
         if (outcome.code === Code.OK) queue.end();
         else void failed(outcome).then((e) => queue.fail(e));
       });
@@ -292,7 +292,7 @@ function closedWithout(stream: ClientHttp2Stream, httpStatus: number): Outcome {
 }
 
 /** Writes requests with backpressure, then half-closes; a failing source cancels the call. */
-async function pump(requests: AsyncIterable<unknown> | Iterable<unknown>, stream: ClientHttp2Stream, encode: (r: unknown) => Uint8Array): Promise<void> {
+async function pump(requests: AsyncIterable<unknown> | Iterable<unknown>, stream: ClientHttp2Stream, encode: (r: unknown) => Uint8Array | Uint8Array[]): Promise<void> {
   try {
     for await (const request of requests) {
       if (stream.closed || stream.destroyed) return;

@@ -19,19 +19,29 @@ function frameHeader(length: number): Buffer {
   return header;
 }
 
-/** Writes one message with its prefix; false when the stream wants a drain first. */
-export function writeMessage(stream: Writable, message: Uint8Array): boolean {
-  if (message.byteLength < COPY_BELOW_BYTES) return stream.write(framed(message));
+/**
+ * Writes one message with its prefix; false when the stream wants a drain
+ * first. A message in parts (see encodeMessageParts) goes out part by part.
+ */
+export function writeMessage(stream: Writable, message: Uint8Array | readonly Uint8Array[]): boolean {
+  if (!Array.isArray(message)) {
+    const bytes = message as Uint8Array;
+    if (bytes.byteLength < COPY_BELOW_BYTES) return stream.write(framed(bytes));
+    message = [bytes];
+  }
+  let length = 0;
+  for (const part of message as readonly Uint8Array[]) length += part.byteLength;
   stream.cork();
-  stream.write(frameHeader(message.byteLength));
-  const more = stream.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+  stream.write(frameHeader(length));
+  let more = true;
+  for (const part of message as readonly Uint8Array[]) more = stream.write(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
   stream.uncork();
   return more;
 }
 
 /** Writes one message and ends the stream: for small messages one write carries both. */
-export function endWithMessage(stream: Writable, message: Uint8Array): void {
-  if (message.byteLength < COPY_BELOW_BYTES) stream.end(framed(message));
+export function endWithMessage(stream: Writable, message: Uint8Array | readonly Uint8Array[]): void {
+  if (!Array.isArray(message) && (message as Uint8Array).byteLength < COPY_BELOW_BYTES) stream.end(framed(message as Uint8Array));
   else {
     writeMessage(stream, message);
     stream.end();

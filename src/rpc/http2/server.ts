@@ -17,7 +17,7 @@ import { FlowQueue } from './flow-queue.js';
 import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
 import { GRPC_CONTENT_TYPE, metadataOf, parseTimeout, statusHeaders } from './grpc-headers.js';
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
-import { encodeMessage } from '../codec.js';
+import { decodeMessage, encodeMessageParts } from '../codec.js';
 import { ForwardedServices, type Forwarder } from '../forwarding.js';
 import { SESSION_OPTIONS } from './session-options.js';
 
@@ -217,7 +217,7 @@ class ServerCall implements CallContext {
     const queue = new FlowQueue<unknown>();
     // A handler that stops reading early may still answer: the rest of its requests are dropped.
     queue.controls(this.stream, () => this.stream.resume());
-    const reader = new MessageReader(MAX_MESSAGE_BYTES, (m) => queue.push(requestType.decode(m)));
+    const reader = new MessageReader(MAX_MESSAGE_BYTES, (m) => queue.push(decodeMessage(requestType, m)));
     this.stream.on('data', (chunk: Buffer) => {
       try {
         reader.push(chunk);
@@ -237,7 +237,7 @@ class ServerCall implements CallContext {
   private writeOne(result: unknown): void {
     if (this.finished || this.stream.closed) return;
     const { responseType } = this.route.method;
-    const bytes = encodeMessage(responseType, responseType.fromPartial(result ?? {}));
+    const bytes = encodeMessageParts(responseType, responseType.fromPartial(result ?? {}));
     this.settle();
     this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     this.stream.once('wantTrailers', () => this.stream.sendTrailers(statusHeaders()));
@@ -249,7 +249,7 @@ class ServerCall implements CallContext {
     for await (const response of responses) {
       if (this.finished || this.stream.closed) return;
       if (!this.stream.headersSent) this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      if (!writeMessage(this.stream, encodeMessage(responseType, responseType.fromPartial(response ?? {})))) await drained(this.stream);
+      if (!writeMessage(this.stream, encodeMessageParts(responseType, responseType.fromPartial(response ?? {})))) await drained(this.stream);
     }
   }
 

@@ -21,6 +21,7 @@ import { connectedSockets } from '../../../test/support/peers.js';
 import { failure as rejection, fails, until } from '../../../test/support/assertions.js';
 import type { CallContext, ServiceImplementation } from '../definition.js';
 import { Code, RpcError } from '../status.js';
+import { handOver } from '../codec.js';
 import type { TlsMaterial, TransportServer } from '../transport.js';
 import { Http2Connection } from './client.js';
 import { Http2GrpcServer } from './server.js';
@@ -196,6 +197,33 @@ describe('gRPC on node:http2', () => {
       let rest = 0;
       for (let r = await slow.next(); !r.done; r = await slow.next()) rest++;
       assert.equal(rest, 399);
+    } finally {
+      close();
+    }
+  });
+
+  it('sends messages from memory handed over part by part, intact and in order', async () => {
+    const sizes = [20_000, 100_000, 3 * 1024 * 1024];
+    const { connection, close } = await pair((s) =>
+      s.addService(GRPCStdioDefinition, {
+        async *streamStdio() {
+          for (const [i, size] of sizes.entries()) {
+            const data = Buffer.alloc(size, i + 1);
+            data.writeUInt32BE(size, size - 4);
+            handOver(data);
+            yield { channel: 1, data };
+          }
+        },
+      }),
+    );
+    try {
+      const got: number[] = [];
+      for await (const { data } of connection.client(GRPCStdioDefinition).streamStdio({})) {
+        const bytes = Buffer.from(data);
+        assert.ok(bytes.subarray(0, bytes.length - 4).every((b) => b === got.length + 1));
+        got.push(bytes.readUInt32BE(bytes.length - 4));
+      }
+      assert.deepEqual(got, sizes);
     } finally {
       close();
     }

@@ -12,9 +12,10 @@ import {
 } from '../definition.js';
 import { Code, RpcError } from '../status.js';
 import type { ErrorDescriber } from '../transport.js';
-import { encodeMessage } from '../codec.js';
+import { decodeMessage, encodeMessageParts } from '../codec.js';
 import { Inbox } from './inbox.js';
 import type { Session, Stream, StreamSink } from './session.js';
+import type { Payload } from './frame.js';
 
 type Fail = (error: RpcError) => Promise<Error>;
 
@@ -51,8 +52,8 @@ export class NativeConnection implements ClientConnection {
 
   private method(path: string, method: MethodDefinition): (input: any, options?: CallOptions) => unknown {
     const { requestType, responseType } = method;
-    const encode = (request: unknown) => encodeMessage(requestType, requestType.fromPartial(request ?? {}));
-    const decode = (bytes: Uint8Array) => responseType.decode(bytes);
+    const encode = (request: unknown) => encodeMessageParts(requestType, requestType.fromPartial(request ?? {}));
+    const decode = (bytes: Uint8Array) => decodeMessage(responseType, bytes);
     const describe = this.options.describeError;
     const fail: Fail = (err) => (describe ? Promise.resolve(describe(err, path)) : Promise.resolve(err));
     const open = (sink: StreamSink, options: CallOptions | undefined): Stream | undefined => {
@@ -260,7 +261,7 @@ class StreamingCall extends ClientCall {
 }
 
 /** Writes requests as the stream's window allows, then half-closes; a failing source cancels the call. */
-async function pump(requests: AsyncIterable<unknown> | Iterable<unknown>, stream: Stream, encode: (r: unknown) => Uint8Array): Promise<void> {
+async function pump(requests: AsyncIterable<unknown> | Iterable<unknown>, stream: Stream, encode: (r: unknown) => Payload): Promise<void> {
   try {
     await stream.sendAll(requests, encode);
     stream.halfClose();

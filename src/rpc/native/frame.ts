@@ -45,6 +45,33 @@ export const FRAGMENT_SLACK_BYTES = 1024;
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 /**
+ * A message's bytes: one buffer, or parts to be sent one after another as if
+ * joined (a large bytes field referenced where it lies, see rpc/codec.ts).
+ */
+export type Payload = Uint8Array | readonly Uint8Array[];
+
+export function payloadLength(payload: Payload): number {
+  if (!Array.isArray(payload)) return (payload as Uint8Array).length;
+  let n = 0;
+  for (const part of payload as readonly Uint8Array[]) n += part.length;
+  return n;
+}
+
+/** Bytes `from` to `to` of a payload, without copying. */
+export function slicePayload(payload: Payload, from: number, to: number): Payload {
+  if (!Array.isArray(payload)) return (payload as Uint8Array).subarray(from, to);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const part of payload as readonly Uint8Array[]) {
+    const end = at + part.length;
+    if (end > from && at < to) out.push(part.subarray(Math.max(from - at, 0), Math.min(to, end) - at));
+    at = end;
+    if (at >= to) break;
+  }
+  return out.length === 1 ? (out[0] as Uint8Array) : out;
+}
+
+/**
  * Builds frames into large shared slabs: a batch of small frames is one
  * contiguous slice, written with one syscall. A payload above COPY_LIMIT is
  * not copied: it becomes a segment of its own (written with writev).
@@ -58,22 +85,38 @@ export class FrameWriter {
   bytes = 0;
   frames = 0;
 
-  frame(type: FrameType, flags: number, stream: number, payload?: Uint8Array): void {
-    const length = payload ? payload.length : 0;
+  frame(type: FrameType, flags: number, stream: number, payload?: Payload): void {
+    if (Array.isArray(payload)) return this.frameParts(type, flags, stream, payload);
+    const length = payload ? (payload as Uint8Array).length : 0;
     this.frames++;
-    if (length > COPY_LIMIT) {
-      this.header(type, flags, stream, length);
-      this.seal();
-      this.segments.push(Buffer.from(payload!.buffer, payload!.byteOffset, length));
-      this.bytes += length;
-      return;
-    }
     this.header(type, flags, stream, length);
-    if (length) {
-      this.slab.set(payload!, this.end);
-      this.end += length;
-      this.bytes += length;
+    if (length > COPY_LIMIT) this.segment(payload as Uint8Array);
+    else if (length) this.copy(payload as Uint8Array);
+  }
+
+  /** One frame whose payload is the parts in order: small parts are copied, large ones written from where they are. */
+  private frameParts(type: FrameType, flags: number, stream: number, parts: readonly Uint8Array[]): void {
+    this.frames++;
+    this.header(type, flags, stream, payloadLength(parts), true);
+    for (const part of parts) {
+      if (part.length > COPY_LIMIT) this.segment(part);
+      else if (part.length) {
+        this.reserve(part.length);
+        this.copy(part);
+      }
     }
+  }
+
+  private segment(bytes: Uint8Array): void {
+    this.seal();
+    this.segments.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    this.bytes += bytes.length;
+  }
+
+  private copy(bytes: Uint8Array): void {
+    this.slab.set(bytes, this.end);
+    this.end += bytes.length;
+    this.bytes += bytes.length;
   }
 
   /** Everything framed since the last take, as the segments to write in order. */
@@ -86,8 +129,9 @@ export class FrameWriter {
     return out;
   }
 
-  private header(type: FrameType, flags: number, stream: number, length: number): void {
-    this.reserve(HEADER_BYTES + (length > COPY_LIMIT ? 0 : length));
+  /** Writes a frame header, with room behind it for the payload unless that is written apart (large, or in parts). */
+  private header(type: FrameType, flags: number, stream: number, length: number, parts = false): void {
+    this.reserve(HEADER_BYTES + (parts || length > COPY_LIMIT ? 0 : length));
     this.writeHeader(this.end, type, flags, stream, length);
     this.end += HEADER_BYTES;
     this.bytes += HEADER_BYTES;

@@ -7,11 +7,12 @@ import type { Server as NetServer } from 'node:net';
 import { methodPath, type CallContext, type Metadata, type MethodDefinition, type ServiceDefinition, type ServiceImplementation } from '../definition.js';
 import { Code, RpcError } from '../status.js';
 import type { TransportServer } from '../transport.js';
-import { encodeMessage } from '../codec.js';
+import { decodeMessage, encodeMessageParts } from '../codec.js';
 import { Inbox } from './inbox.js';
 import type { OpenHeader } from './payloads.js';
 import { ForwardedServices, type Forwarder } from '../forwarding.js';
 import type { Stream, StreamAcceptor, StreamSink } from './session.js';
+import type { Payload } from './frame.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
 
@@ -107,7 +108,7 @@ class NativeCallContext implements CallContext {
 function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Entry): StreamSink {
   const ctx = new NativeCallContext(header.metadata ?? NO_METADATA, stream.session.peer, header.path);
   const { requestType, responseType } = method;
-  const encode = (response: unknown) => encodeMessage(responseType, responseType.fromPartial(response ?? {}));
+  const encode = (response: unknown) => encodeMessageParts(responseType, responseType.fromPartial(response ?? {}));
   let timer: NodeJS.Timeout | undefined;
   const finish = (code: Code, details: string) => {
     if (timer) clearTimeout(timer);
@@ -120,7 +121,7 @@ function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Ent
   };
   const reply = (response: unknown) => {
     if (stream.done) return;
-    let bytes: Uint8Array;
+    let bytes: Payload;
     try {
       bytes = encode(response);
     } catch (err) {
@@ -145,7 +146,7 @@ function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Ent
       message(bytes) {
         if (received) return fail(new RpcError(Code.INTERNAL, `${header.path}: more than one request for a unary method`));
         try {
-          request = requestType.decode(bytes);
+          request = decodeMessage(requestType, bytes);
           received = true;
         } catch (err) {
           fail(new RpcError(Code.INTERNAL, `${header.path}: request could not be decoded: ${(err as Error).message}`));
@@ -185,7 +186,7 @@ function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Ent
     message(bytes, credit) {
       let value: unknown;
       try {
-        value = requestType.decode(bytes);
+        value = decodeMessage(requestType, bytes);
       } catch (err) {
         return fail(new RpcError(Code.INTERNAL, `${header.path}: request could not be decoded: ${(err as Error).message}`));
       }

@@ -12,7 +12,8 @@ import { NativeServer } from './server.js';
 import { openSession, sessionChannels } from './transport.js';
 import type { Session } from './session.js';
 import { connectedSockets } from '../../../test/support/peers.js';
-import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload } from './frame.js';
+import { handOver } from '../codec.js';
 
 /** All four kinds of call, on one message type. */
 const Echo = {
@@ -56,6 +57,37 @@ async function pair(
 }
 
 describe('native transport', () => {
+  it('delivers messages sent from memory handed over, whole and in fragments, intact and in order', async () => {
+    const sizes = [20_000, FRAGMENT_BYTES + 8, 3 * FRAGMENT_BYTES + 17, 1_000_000];
+    const { client, close } = await pair({
+      async *serverStream() {
+        for (const [i, size] of sizes.entries()) {
+          const data = Buffer.alloc(size, i + 1);
+          data.writeUInt32BE(size, size - 4);
+          handOver(data);
+          yield { channel: i, data };
+        }
+      },
+      // Sends the request's bytes back as they came (received memory is handed over).
+      unary: (req) => ({ channel: req.channel, data: req.data }),
+    });
+    const echo = client.client(Echo);
+    let i = 0;
+    for await (const res of echo.serverStream({})) {
+      const size = sizes[i] as number;
+      assert.equal(res.channel, i);
+      assert.equal(res.data.length, size);
+      assert.equal(Buffer.from(res.data).readUInt32BE(size - 4), size);
+      assert.ok(Buffer.from(res.data).subarray(0, size - 4).every((b) => b === i + 1));
+      i++;
+    }
+    assert.equal(i, sizes.length);
+    const sent = Buffer.alloc(2 * FRAGMENT_BYTES + 99, 7);
+    const back = await echo.unary({ channel: 2, data: sent });
+    assert.ok(Buffer.from(back.data).equals(sent));
+    close();
+  });
+
   it('carries all four kinds of call with their messages and metadata', async () => {
     const seen: Record<string, string> = {};
     const { client, close } = await pair({
@@ -305,6 +337,29 @@ describe('native transport', () => {
 });
 
 describe('native frames', () => {
+  it('carry a payload in parts as if it were joined', () => {
+    const writer = new FrameWriter();
+    const parts = [Buffer.from('head'), Buffer.alloc(40_000, 1), Buffer.alloc(0), Buffer.alloc(300, 2), Buffer.alloc(20_000, 3)];
+    writer.frame(FrameType.Message, 0, 1, Buffer.from('before'));
+    writer.frame(FrameType.Message, Flag.End, 3, parts);
+    writer.frame(FrameType.Message, 0, 5, Buffer.from('after'));
+    const got: Buffer[] = [];
+    new FrameReader((_t, _f, _s, payload) => got.push(Buffer.from(payload))).push(Buffer.concat(writer.take()));
+    assert.deepEqual(got.map(String), ['before', Buffer.concat(parts).toString(), 'after']);
+  });
+
+  it('are cut from a payload in parts at any bytes, without losing or repeating one', () => {
+    const parts = [Buffer.from('abc'), Buffer.from('defgh'), Buffer.alloc(0), Buffer.from('ijklmnop'), Buffer.from('q')];
+    const whole = Buffer.concat(parts).toString();
+    assert.equal(payloadLength(parts), whole.length);
+    for (let from = 0; from <= whole.length; from++) {
+      for (let to = from; to <= whole.length; to++) {
+        const slice = slicePayload(parts, from, to);
+        assert.equal(Buffer.concat(Array.isArray(slice) ? slice : [slice]).toString(), whole.slice(from, to), `${from}..${to}`);
+      }
+    }
+  });
+
   it('are read back the same whatever the socket splits them into', () => {
     const writer = new FrameWriter();
     const sent: Array<[number, number, string]> = [];

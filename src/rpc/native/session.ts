@@ -13,7 +13,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { Code, RpcError } from '../status.js';
-import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload, type Payload } from './frame.js';
 import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encodeStatus, type OpenHeader } from './payloads.js';
 
 /** Bytes a receiver lets one stream have in flight before it has to credit more. */
@@ -56,7 +56,9 @@ export type StreamAcceptor = (stream: Stream, header: OpenHeader) => StreamSink;
 interface OutItem {
   type: FrameType;
   flags: number;
-  payload: Uint8Array | undefined;
+  payload: Payload | undefined;
+  /** The payload's length, and how much of it is already sent. */
+  length: number;
   offset: number;
 }
 
@@ -88,7 +90,7 @@ export class Stream {
   ) {}
 
   /** Sends one message; `end` half-closes with it. Check writable() first to respect backpressure. */
-  send(message: Uint8Array, end = false): void {
+  send(message: Payload, end = false): void {
     if (this.done || this.localEnded) return;
     if (end) this.localEnded = true;
     this.session.sendMessage(this, message, end);
@@ -119,7 +121,7 @@ export class Stream {
    * is queued); stops, leaving the rest of the source unread, once the stream
    * is over or `stopped()` says so. A stream that stops early ends its source.
    */
-  async sendAll(messages: AsyncIterable<unknown> | Iterable<unknown>, encode: (message: unknown) => Uint8Array, stopped: () => boolean = () => false): Promise<void> {
+  async sendAll(messages: AsyncIterable<unknown> | Iterable<unknown>, encode: (message: unknown) => Payload, stopped: () => boolean = () => false): Promise<void> {
     for await (const message of messages) {
       if (this.done || stopped()) return;
       this.send(encode(message));
@@ -291,16 +293,16 @@ export class Session {
   }
 
   /** @internal */
-  sendMessage(stream: Stream, message: Uint8Array, end: boolean): void {
+  sendMessage(stream: Stream, message: Payload, end: boolean): void {
     if (this.closedWith) return;
-    const length = message.length;
+    const length = payloadLength(message);
     if (stream.queue.length === 0 && goesWhole(length, FRAGMENT_BYTES, stream)) {
       stream.sendWindow -= length;
       this.writer.frame(FrameType.Message, end ? Flag.End : 0, stream.id, message);
       this.scheduleFlush();
       return;
     }
-    stream.queue.push({ type: FrameType.Message, flags: end ? Flag.End : 0, payload: message, offset: 0 });
+    stream.queue.push({ type: FrameType.Message, flags: end ? Flag.End : 0, payload: message, length, offset: 0 });
     stream.queuedBytes += length;
     this.bulk.add(stream);
     this.scheduleFlush();
@@ -310,7 +312,7 @@ export class Session {
   sendControl(stream: Stream, type: FrameType, payload: Uint8Array | undefined): void {
     if (this.closedWith) return;
     if (stream.queue.length === 0) this.writer.frame(type, 0, stream.id, payload);
-    else stream.queue.push({ type, flags: 0, payload, offset: 0 });
+    else stream.queue.push({ type, flags: 0, payload, length: payload?.length ?? 0, offset: 0 });
     this.scheduleFlush();
   }
 
@@ -413,14 +415,14 @@ export class Session {
         continue;
       }
       if (sent > 0) break;
-      const payload = item.payload as Uint8Array;
-      const left = payload.length - item.offset;
+      const payload = item.payload as Payload;
+      const left = item.length - item.offset;
       const room = Math.min(max, stream.sendWindow);
       // Blocked by the window: the stream waits for a Window frame (an empty message still goes).
       if (room <= 0 && left > 0) break;
       const n = goesWhole(left, max, stream) ? left : Math.min(left, room);
       const last = n === left;
-      this.writer.frame(FrameType.Message, last ? item.flags : Flag.Partial, stream.id, payload.subarray(item.offset, item.offset + n));
+      this.writer.frame(FrameType.Message, last ? item.flags : Flag.Partial, stream.id, slicePayload(payload, item.offset, item.offset + n));
       stream.sendWindow -= n;
       stream.queuedBytes -= n;
       sent += n;
