@@ -13,7 +13,8 @@ import { Code, RpcError } from '../rpc/status.js';
 import { ConfinedRoot, normalizePath, type ConfinedRootOptions } from '../security/confine.js';
 import type { SandboxLayer, SandboxResources } from '../security/sandbox.js';
 import type { Limits } from './limits.js';
-import { currentCall } from './call-scope.js';
+import { callScope, type CallScope } from './call-scope.js';
+import type { CallContext } from '../rpc/definition.js';
 import { DeniedError } from './errors.js';
 import { makeDirs } from '../util/make-dirs.js';
 
@@ -48,6 +49,11 @@ export interface ExecSandboxProfile {
   readOnlyPaths?: string[];
 }
 
+/** The roots themselves follow no symlink: only a call's view of them does, with the call's check (see resolve). */
+function refuseOutsideCall(): never {
+  throw new DeniedError('a symbolic link was met outside any host call, so no capability covers it', 'no call');
+}
+
 const ALLOW_ALL: PermissionCheck = () => ({ allowed: true, rule: 'no policy' });
 
 export class Caller {
@@ -75,7 +81,7 @@ export class Caller {
     private readonly rootOptions: ConfinedRootOptions = {},
   ) {
     this.owner = identity.owner;
-    this.workspace = new ConfinedRoot(identity.workspace, (segments) => this.checkFollowed(segments.join('/') || '.'), rootOptions);
+    this.workspace = new ConfinedRoot(identity.workspace, refuseOutsideCall, rootOptions);
     this.tempHostPath = join(tempBase, this.clientId);
     this.logger = logger.child({ client_id: this.clientId, owner: this.owner });
   }
@@ -94,28 +100,31 @@ export class Caller {
     return this.controller.signal.aborted;
   }
 
-  /** A symlink inside the root leads to `path`: the current call must be allowed there too. */
-  private checkFollowed(path: string): void {
-    const call = currentCall.getStore();
-    if (!call) return;
+  /** A symlink inside the root leads to `path`: the call must be allowed there too. */
+  private checkFollowed(call: CallScope, path: string): void {
     const verdict = this.verdict(call.capability, path);
     if (!verdict.allowed) throw new DeniedError(`${call.operation}: a symbolic link leads to ${path}, which is denied by ${verdict.rule}`, verdict.rule);
   }
 
-  /** The confined root and root-relative path a plugin path refers to. */
-  resolve(path: string): { root: ConfinedRoot; path: string } {
+  /**
+   * The confined root and root-relative path a plugin path refers to, for the
+   * call `ctx`: a symlink met on the way must lead where that call may go.
+   */
+  resolve(path: string, ctx: CallContext): { root: ConfinedRoot; path: string } {
     const segments = normalizePath(path);
-    if (segments[0] === TEMP_PREFIX) return { root: this.temp(), path: segments.slice(1).join('/') || '.' };
-    return { root: this.workspace, path: segments.join('/') || '.' };
+    if (segments[0] === TEMP_PREFIX) return { root: this.temp(ctx), path: segments.slice(1).join('/') || '.' };
+    const call = callScope(ctx);
+    return { root: this.workspace.forCall((followed) => this.checkFollowed(call, followed.join('/') || '.')), path: segments.join('/') || '.' };
   }
 
-  /** The private temp directory, created on first use. */
-  temp(): ConfinedRoot {
+  /** The private temp directory (created on first use), for the call `ctx`. */
+  temp(ctx: CallContext): ConfinedRoot {
     if (!this.tempRoot) {
       makeDirs(this.tempHostPath, 0o700);
-      this.tempRoot = new ConfinedRoot(this.tempHostPath, (segments) => this.checkFollowed([TEMP_PREFIX, ...segments].join('/')), this.rootOptions);
+      this.tempRoot = new ConfinedRoot(this.tempHostPath, refuseOutsideCall, this.rootOptions);
     }
-    return this.tempRoot;
+    const call = callScope(ctx);
+    return this.tempRoot.forCall((followed) => this.checkFollowed(call, [TEMP_PREFIX, ...followed].join('/')));
   }
 
   /**

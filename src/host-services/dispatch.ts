@@ -9,7 +9,7 @@ import type { CallContext, MethodDefinition, ServiceDefinition, ServiceImplement
 import { isRpcError, RpcError } from '../rpc/status.js';
 import type { Caller } from './caller.js';
 import { DeniedError, toRpcError } from './errors.js';
-import { currentCall } from './call-scope.js';
+import { enterCall } from './call-scope.js';
 import type { HostContext } from './host-context.js';
 import type { HostServiceModule, OperationSpec } from './operation.js';
 
@@ -137,7 +137,8 @@ function wrap(
       return async (request, ctx) => {
         const { finish, scope } = await begin(request, ctx);
         try {
-          const res = await currentCall.run(scope, () => handler(request, ctx));
+          enterCall(ctx, scope);
+          const res = await handler(request, ctx);
           finish();
           return res;
         } catch (err) {
@@ -149,7 +150,8 @@ function wrap(
       const { first, rest } = await peek(requests);
       const { finish, scope } = await begin(first, ctx);
       try {
-        const res = await currentCall.run(scope, () => handler(rest, ctx));
+        enterCall(ctx, scope);
+        const res = await handler(rest, ctx);
         finish();
         return res;
       } catch (err) {
@@ -169,11 +171,11 @@ function wrap(
         started = await begin(input, ctx);
       }
       const { finish, scope } = started;
-      // Each step of the stream runs inside the call's scope.
-      const it = currentCall.run(scope, () => (handler(request, ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator]());
+      enterCall(ctx, scope);
+      const it = (handler(request, ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
       let completed = false;
       try {
-        for (let step = await currentCall.run(scope, () => it.next()); !step.done; step = await currentCall.run(scope, () => it.next())) {
+        for (let step = await it.next(); !step.done; step = await it.next()) {
           yield step.value;
         }
         completed = true;
@@ -184,7 +186,7 @@ function wrap(
       } finally {
         // The reader went away early: let the handler clean up, and record the call.
         if (!completed) {
-          await currentCall.run(scope, () => it.return?.());
+          await it.return?.();
           finish();
         }
       }

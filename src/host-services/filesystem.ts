@@ -38,7 +38,7 @@ import {
   type FileInfo,
   type WatchResponse,
 } from '../gen/hst/host/v1/filesystem.js';
-import type { DeepPartial } from '../rpc/definition.js';
+import type { CallContext, DeepPartial } from '../rpc/definition.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
 import { handOver } from '../rpc/codec.js';
 import { Code, RpcError } from '../rpc/status.js';
@@ -81,10 +81,10 @@ export interface Resolved {
   visible: string;
 }
 
-/** caller.resolve, with path errors naming the operation. */
-export function resolveIn(caller: Caller, operation: string, path: string): Resolved {
+/** caller.resolve for the call `ctx`, with path errors naming the operation. */
+export function resolveIn(caller: Caller, operation: string, path: string, ctx: CallContext): Resolved {
   try {
-    const { root, path: inRoot } = caller.resolve(path);
+    const { root, path: inRoot } = caller.resolve(path, ctx);
     return { root, path: inRoot, visible: visiblePath(path) };
   } catch (err) {
     if (err instanceof RpcError) throw new RpcError(err.code, `${operation}: ${err.details}`);
@@ -344,9 +344,9 @@ export const filesystemService = hostService({
     };
 
     return {
-      readDir({ path }) {
+      readDir({ path }, ctx) {
         const operation = 'Filesystem/ReadDir';
-        const dir = resolveIn(caller, operation, path);
+        const dir = resolveIn(caller, operation, path, ctx);
         const entries = dir.root.withDir(dir.path, (_dirPath, ref) =>
           listNames(ref.fd, { limit: limits.maxEntries, error: tooMany(operation, path) }).flatMap((name) => {
             const st = lstatIn(ref.fd, name);
@@ -356,9 +356,9 @@ export const filesystemService = hostService({
         return { entries };
       },
 
-      async readFile({ path }) {
+      async readFile({ path }, ctx) {
         const operation = 'Filesystem/ReadFile';
-        const { fd, stats } = openFile(operation, resolveIn(caller, operation, path), path);
+        const { fd, stats } = openFile(operation, resolveIn(caller, operation, path, ctx), path);
         const size = stats.size;
         const tooBig = (size: string) =>
           failure(Code.OUT_OF_RANGE, operation, path, `${size} is more than the host's limit of ${limits.maxReadBytes} bytes for one read; use ReadFileStream`);
@@ -384,10 +384,10 @@ export const filesystemService = hostService({
         }
       },
 
-      async writeFile({ path, data, mode, perm }) {
+      async writeFile({ path, data, mode, perm }, ctx) {
         const operation = 'Filesystem/WriteFile';
         checkWriteSize(operation, path, data.length, 'use WriteFileStream');
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         const flags = writeFlags(operation, path, mode);
         const { fd } = target.root.open(target.path, flags, permOf(operation, path, perm, DEFAULT_FILE_PERM));
         try {
@@ -397,10 +397,10 @@ export const filesystemService = hostService({
         }
       },
 
-      async appendFile({ path, data, perm }) {
+      async appendFile({ path, data, perm }, ctx) {
         const operation = 'Filesystem/AppendFile';
         checkWriteSize(operation, path, data.length, 'append in smaller pieces');
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         const mode = permOf(operation, path, perm, DEFAULT_FILE_PERM);
         const { fd } = target.root.open(target.path, C.O_WRONLY | C.O_APPEND | C.O_CREAT, mode);
         try {
@@ -410,18 +410,18 @@ export const filesystemService = hostService({
         }
       },
 
-      stat({ path }) {
-        const target = resolveIn(caller, 'Filesystem/Stat', path);
+      stat({ path }, ctx) {
+        const target = resolveIn(caller, 'Filesystem/Stat', path, ctx);
         return { info: fileInfo(target.root.stat(target.path, true), target.visible) };
       },
 
-      lstat({ path }) {
-        const target = resolveIn(caller, 'Filesystem/Lstat', path);
+      lstat({ path }, ctx) {
+        const target = resolveIn(caller, 'Filesystem/Lstat', path, ctx);
         return { info: fileInfo(target.root.stat(target.path, false), target.visible) };
       },
 
-      exists({ path }) {
-        const target = resolveIn(caller, 'Filesystem/Exists', path);
+      exists({ path }, ctx) {
+        const target = resolveIn(caller, 'Filesystem/Exists', path, ctx);
         try {
           target.root.stat(target.path, true);
           return { exists: true };
@@ -432,9 +432,9 @@ export const filesystemService = hostService({
         }
       },
 
-      mkdir({ path, recursive, perm }) {
+      mkdir({ path, recursive, perm }, ctx) {
         const operation = 'Filesystem/Mkdir';
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         const mode = permOf(operation, path, perm, DEFAULT_DIR_PERM);
         if (!recursive) {
           if (target.path === '.') throw failure(Code.ALREADY_EXISTS, operation, path, 'already exists');
@@ -457,9 +457,9 @@ export const filesystemService = hostService({
         return {};
       },
 
-      remove({ path }) {
+      remove({ path }, ctx) {
         const operation = 'Filesystem/Remove';
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         if (target.path === '.') throw failure(Code.INVALID_ARGUMENT, operation, path, 'the root directory cannot be removed');
         target.root.withParent(target.path, (namePath) => {
           try {
@@ -472,9 +472,9 @@ export const filesystemService = hostService({
         return {};
       },
 
-      async removeAll({ path }) {
+      async removeAll({ path }, ctx) {
         const operation = 'Filesystem/RemoveAll';
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         if (target.path === '.') throw failure(Code.INVALID_ARGUMENT, operation, path, 'the root directory cannot be removed');
         let parent;
         try {
@@ -490,10 +490,10 @@ export const filesystemService = hostService({
         }
       },
 
-      rename({ from, to }) {
+      rename({ from, to }, ctx) {
         const operation = 'Filesystem/Rename';
-        const source = resolveIn(caller, operation, from);
-        const dest = resolveIn(caller, operation, to);
+        const source = resolveIn(caller, operation, from, ctx);
+        const dest = resolveIn(caller, operation, to, ctx);
         for (const [t, p] of [[source, from], [dest, to]] as const) {
           if (t.path === '.') throw failure(Code.INVALID_ARGUMENT, operation, p, 'the root directory cannot be renamed or replaced');
         }
@@ -501,10 +501,10 @@ export const filesystemService = hostService({
         return {};
       },
 
-      async copy({ from, to, overwrite }) {
+      async copy({ from, to, overwrite }, ctx) {
         const operation = 'Filesystem/Copy';
-        const source = resolveIn(caller, operation, from);
-        const dest = resolveIn(caller, operation, to);
+        const source = resolveIn(caller, operation, from, ctx);
+        const dest = resolveIn(caller, operation, to, ctx);
         const { fd: input, stats: st } = openFile(operation, source, from);
         try {
           // No O_TRUNC yet: the destination may turn out to be the source itself.
@@ -533,9 +533,9 @@ export const filesystemService = hostService({
         }
       },
 
-      chmod({ path, mode }) {
+      chmod({ path, mode }, ctx) {
         const operation = 'Filesystem/Chmod';
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         if (mode < 0 || mode > 0o777) throw failure(Code.INVALID_ARGUMENT, operation, path, `mode must be within 0777, got 0${mode.toString(8)}`);
         // An O_PATH fd needs no read or write access to the file, and chmod
         // through its /proc magic link acts on that very inode (fchmod refuses O_PATH fds).
@@ -548,10 +548,10 @@ export const filesystemService = hostService({
         return {};
       },
 
-      async truncate({ path, size }) {
+      async truncate({ path, size }, ctx) {
         const operation = 'Filesystem/Truncate';
         nonNegative(operation, path, 'size', size);
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         const { fd } = target.root.open(target.path, C.O_WRONLY);
         try {
           await truncateFd(fd, size);
@@ -561,9 +561,9 @@ export const filesystemService = hostService({
         return {};
       },
 
-      readlink({ path }) {
+      readlink({ path }, ctx) {
         const operation = 'Filesystem/Readlink';
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         if (target.path === '.') throw failure(Code.INVALID_ARGUMENT, operation, path, 'not a symbolic link');
         return target.root.withParent(target.path, (namePath) => {
           try {
@@ -584,7 +584,7 @@ export const filesystemService = hostService({
         if (normalized.split('/').includes('..')) throw failure(Code.INVALID_ARGUMENT, operation, pattern, '".." is not allowed');
         const scan = picomatch.scan(normalized);
         if (scan.negated) throw failure(Code.INVALID_ARGUMENT, operation, pattern, 'negated patterns are not supported');
-        const base = resolveIn(caller, operation, scan.base || '.');
+        const base = resolveIn(caller, operation, scan.base || '.', ctx);
         if (!scan.isGlob) {
           try {
             return { matches: [fileInfo(base.root.stat(base.path, false), base.visible)] };
@@ -629,7 +629,7 @@ export const filesystemService = hostService({
       async *walk({ path, maxDepth }, ctx) {
         const operation = 'Filesystem/Walk';
         nonNegative(operation, path, 'max_depth', maxDepth);
-        const start = resolveIn(caller, operation, path);
+        const start = resolveIn(caller, operation, path, ctx);
         const dir = start.root.openDir(start.path);
         try {
           let sent = 0;
@@ -647,7 +647,7 @@ export const filesystemService = hostService({
         const operation = 'Filesystem/ReadFileStream';
         nonNegative(operation, path, 'offset', offset);
         nonNegative(operation, path, 'length', length);
-        const { fd } = openFile(operation, resolveIn(caller, operation, path), path);
+        const { fd } = openFile(operation, resolveIn(caller, operation, path, ctx), path);
         const signal = callSignal(ctx.signal);
         const readAt = async (at: number, want: number) => {
           const chunk = Buffer.allocUnsafe(want);
@@ -676,7 +676,7 @@ export const filesystemService = hostService({
         }
       },
 
-      async writeFileStream(requests) {
+      async writeFileStream(requests, ctx) {
         const operation = 'Filesystem/WriteFileStream';
         let fd: number | undefined;
         let path = '';
@@ -685,7 +685,7 @@ export const filesystemService = hostService({
           for await (const request of requests) {
             if (fd === undefined) {
               path = request.path;
-              const target = resolveIn(caller, operation, path);
+              const target = resolveIn(caller, operation, path, ctx);
               const flags = writeFlags(operation, path, request.mode);
               fd = target.root.open(target.path, flags, permOf(operation, path, request.perm, DEFAULT_FILE_PERM)).fd;
             }
@@ -701,7 +701,7 @@ export const filesystemService = hostService({
 
       async *watch({ path, recursive }, ctx) {
         const operation = 'Filesystem/Watch';
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         // The host path of what the confined walk reached, checked to be inside
         // the root, so the watcher starts on the same file the plugin may see.
         const { fd } = target.root.open(target.path, O_PATH);
@@ -754,7 +754,7 @@ export const filesystemService = hostService({
 
       async diskUsage({ path, subtree }, ctx) {
         const operation = 'Filesystem/DiskUsage';
-        const target = resolveIn(caller, operation, path || '.');
+        const target = resolveIn(caller, operation, path || '.', ctx);
         const { fd } = target.root.open(target.path, O_PATH);
         let space;
         let top: Stats;

@@ -151,9 +151,9 @@ export const fileHandlesService = hostService({
     };
 
     return {
-      open({ path, read, write, append, create, exclusive, truncate, perm }) {
+      open({ path, read, write, append, create, exclusive, truncate, perm }, ctx) {
         const operation = 'FileHandles/Open';
-        const target = resolveIn(caller, operation, path);
+        const target = resolveIn(caller, operation, path, ctx);
         const writing = write || append;
         if (!read && !writing) throw failure(Code.INVALID_ARGUMENT, operation, path, 'open for at least one of read, write, append');
         if (exclusive && !create) throw failure(Code.INVALID_ARGUMENT, operation, path, 'exclusive needs create');

@@ -31,7 +31,7 @@ import {
   type ProcessOutputResponse,
 } from '../gen/hst/host/v1/processes.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
-import type { DeepPartial } from '../rpc/definition.js';
+import type { CallContext, DeepPartial } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { ENV_UNIX_SOCKET_DIR } from '../protocol/constants.js';
 import { normalizePath, pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
@@ -331,7 +331,7 @@ interface WorkingDir {
  * private directory of its own, so a plugin that may run a program needs no
  * right to its workspace for that. The caller closes the fd.
  */
-function workingDir(operation: string, caller: Caller, cwd: string): WorkingDir {
+function workingDir(operation: string, caller: Caller, cwd: string, ctx: CallContext): WorkingDir {
   if (cwd === '') {
     const scratch = mkdtempSync(posix.join(tmpdir(), 'hst-exec-cwd-'));
     let removed = false;
@@ -349,7 +349,7 @@ function workingDir(operation: string, caller: Caller, cwd: string): WorkingDir 
   const shown = JSON.stringify(cwd);
   let opened: { fd: number; root: ConfinedRoot };
   try {
-    const { root, path } = caller.resolve(cwd);
+    const { root, path } = caller.resolve(cwd, ctx);
     opened = { fd: root.openDir(path).fd, root };
   } catch (err) {
     if (err instanceof PathError) throw invalid(`Processes/${operation} cwd ${shown}: ${err.details}`);
@@ -530,7 +530,7 @@ class ProcessTable {
   }
 
   /** Checks everything, then starts the program in its own process group. */
-  async start(operation: string, request: Launch): Promise<ManagedProcess> {
+  async start(operation: string, request: Launch, ctx: CallContext): Promise<ManagedProcess> {
     const { limits } = this.caller;
     const where = `Processes/${operation} ${JSON.stringify(request.program)}`;
     if (request.args.some((a) => a.includes('\0'))) throw invalid(`${where}: arguments must not contain NUL`);
@@ -555,7 +555,7 @@ class ProcessTable {
     this.starting++;
     let launched: Launched | undefined;
     try {
-      const cwd = workingDir(operation, this.caller, request.cwd);
+      const cwd = workingDir(operation, this.caller, request.cwd, ctx);
       try {
         const profile = this.caller.execSandbox;
         launched = profile ? await launchSandboxed(operation, this.caller, profile, target, cwd) : launchOnHost(target, cwd.fd);
@@ -643,7 +643,7 @@ export const processesService = hostService({
       exec: async (request, ctx) => {
         const started = performance.now();
         const timeoutMs = execTimeout(caller, request.timeoutMs);
-        const proc = await table.start('Exec', request);
+        const proc = await table.start('Exec', request, ctx);
         proc.child.stdin?.end(request.stdin);
         let timedOut = false;
         const timer = setTimeout(() => {
@@ -672,8 +672,8 @@ export const processesService = hostService({
         };
       },
 
-      spawn: async (request) => {
-        const proc = await table.start('Spawn', request);
+      spawn: async (request, ctx) => {
+        const proc = await table.start('Spawn', request, ctx);
         if (request.stdin.length > 0) proc.child.stdin?.write(request.stdin);
         const id = randomUUID();
         table.handles.set(id, proc);

@@ -80,19 +80,19 @@ export const tempService = hostService({
     cleanupTemp: { capability: 'temp', resource: () => TEMP_PREFIX },
   },
   create: (caller, host) => ({
-    createTempFile: ({ prefix, suffix }) => {
+    createTempFile: ({ prefix, suffix }, ctx) => {
       const name = tempName('CreateTempFile', prefix, suffix);
-      const { fd } = caller.temp().open(name, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600);
+      const { fd } = caller.temp(ctx).open(name, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600);
       closeSync(fd);
       return { path: `${TEMP_PREFIX}/${name}` };
     },
-    createTempDir: ({ prefix, suffix }) => {
+    createTempDir: ({ prefix, suffix }, ctx) => {
       const name = tempName('CreateTempDir', prefix, suffix);
-      caller.temp().withParent(name, (path) => mkdirSync(path, { mode: 0o700 }));
+      caller.temp(ctx).withParent(name, (path) => mkdirSync(path, { mode: 0o700 }));
       return { path: `${TEMP_PREFIX}/${name}` };
     },
-    listTemp: () =>
-      caller.temp().withDir('.', (dirPath) => {
+    listTemp: (_request, ctx) =>
+      caller.temp(ctx).withDir('.', (dirPath) => {
         const names = readdirSync(dirPath).sort();
         const kept = names.slice(0, host.limits.maxEntries);
         const entries = kept.map((name) => {
@@ -101,12 +101,12 @@ export const tempService = hostService({
         });
         return { entries, truncated: kept.length < names.length };
       }),
-    removeTemp: ({ path }) => {
+    removeTemp: ({ path }, ctx) => {
       const inside = insideTemp('RemoveTemp', path);
-      return { removed: caller.temp().withParent(inside, (_namePath, parent) => removeEntry(pathOfFd(parent.fd), parent.name)) };
+      return { removed: caller.temp(ctx).withParent(inside, (_namePath, parent) => removeEntry(pathOfFd(parent.fd), parent.name)) };
     },
-    cleanupTemp: () =>
-      caller.temp().withDir('.', (dirPath) => ({
+    cleanupTemp: (_request, ctx) =>
+      caller.temp(ctx).withDir('.', (dirPath) => ({
         removed: readdirSync(dirPath).reduce((sum, name) => sum + removeEntry(dirPath, name), 0),
       })),
   }),

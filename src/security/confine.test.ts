@@ -146,3 +146,31 @@ describe('confined root', () => {
     }
   });
 });
+
+describe('a root as one call sees it', () => {
+  it('puts the symlinks it meets to its own check, leaves the root to its own, and cannot close the root', () => {
+    const s = sandbox();
+    const root = new ConfinedRoot(s.root, () => {
+      throw new Error('the root itself follows nothing');
+    });
+    try {
+      mkdirSync(join(s.root, 'real'));
+      writeFileSync(join(s.root, 'real', 'f'), 'inside');
+      symlinkSync('real', join(s.root, 'link'));
+      const followed: string[] = [];
+      const view = root.forCall((segments) => void followed.push(segments.join('/')));
+      assert.equal(read(view, 'link/f'), 'inside');
+      assert.deepEqual(followed, ['real']);
+      assert.throws(() => read(root, 'link/f'), /follows nothing/);
+      view.close();
+      assert.equal(read(root, 'real/f'), 'inside', 'closing the view closed the root');
+      const refusing = root.forCall(() => {
+        throw new Error('not for this call');
+      });
+      assert.throws(() => refusing.stat('link', true), /not for this call/);
+    } finally {
+      root.close();
+      s.cleanup();
+    }
+  });
+});

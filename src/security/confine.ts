@@ -96,24 +96,47 @@ export interface ConfinedRootOptions {
 export class ConfinedRoot {
   readonly hostPath: string;
   private readonly rootFd: number;
-  private closed = false;
+  /** Shared with the views of this root (forCall): closed for all at once. */
+  private readonly state: { closed: boolean };
+  /** A view (forCall) leaves closing to the root it was made from. */
+  private readonly isView: boolean;
 
   /**
    * `onFollow` sees the path a symlink leads to, before it is taken, and may
    * throw: the policy checks that path, so the path checked is the path opened.
+   * `viewOf` is forCall's: the view shares that root's open directory.
    */
   constructor(
     hostPath: string,
     private readonly onFollow?: (segments: readonly string[]) => void,
     private readonly options: ConfinedRootOptions = {},
+    viewOf?: ConfinedRoot,
   ) {
+    if (viewOf) {
+      this.hostPath = viewOf.hostPath;
+      this.rootFd = viewOf.rootFd;
+      this.state = viewOf.state;
+      this.isView = true;
+      return;
+    }
     this.hostPath = realpathSync(hostPath);
     this.rootFd = openSync(this.hostPath, C.O_RDONLY | C.O_DIRECTORY);
+    this.state = { closed: false };
+    this.isView = false;
+  }
+
+  /**
+   * This root as one call sees it: the symlinks the call meets go to
+   * `onFollow` (its own policy check) instead of the root's. The view shares
+   * the root's open directory; closing is left to the root itself.
+   */
+  forCall(onFollow: (segments: readonly string[]) => void): ConfinedRoot {
+    return new ConfinedRoot(this.hostPath, onFollow, this.options, this);
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isView || this.state.closed) return;
+    this.state.closed = true;
     closeSync(this.rootFd);
   }
 
@@ -301,7 +324,7 @@ export class ConfinedRoot {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new RpcError(Code.FAILED_PRECONDITION, 'the workspace is closed');
+    if (this.state.closed) throw new RpcError(Code.FAILED_PRECONDITION, 'the workspace is closed');
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Code } from '../../src/rpc/status.js';
@@ -276,6 +276,15 @@ describe('filesystem attacks', () => {
       it(`${m.label} of the denied file through an in-root symlink to its directory`, async () => {
         const { outcome } = await scene.attack({ name: m.label, service: m.service, method: m.method, request: m.request('public/docs/p/key.txt'), expect: 'deny' });
         assert.ok(!outcome.raw.includes(privateText));
+      });
+    }
+    // WriteFileStream opens its file after awaiting its first message: the check must still know whose call it is.
+    for (const m of methods.filter((m) => ['WriteFile', 'WriteFileStream', 'Open(write)'].includes(m.label))) {
+      it(`${m.label} into a write-denied directory through an in-root symlink to it`, async (t) => {
+        scene.policy.grant(ATTACKER, 'deny:fs.write:public/private/**');
+        t.after(() => scene.policy.revoke(ATTACKER, 'deny:fs.write:public/private/**'));
+        await scene.attack({ name: m.label, service: m.service, method: m.method, request: m.request('public/docs/p/planted.txt'), expect: 'deny' });
+        assert.ok(!existsSync(join(workspace, 'public', 'private', 'planted.txt')), `${m.label} wrote through the symlink`);
       });
     }
   });
