@@ -77,8 +77,12 @@ export function decodeOpen(payload: Buffer): OpenHeader {
   return { channel, path, timeoutMs, metadata };
 }
 
+/** The status nearly every call ends with, made once: frames copy or only read their payloads. */
+const OK_STATUS = Buffer.alloc(4);
+
 /** u32 code | details */
 export function encodeStatus(code: Code, details: string): Buffer {
+  if (code === Code.OK && details === '') return OK_STATUS;
   const text = Buffer.from(details, 'utf8');
   const out = Buffer.allocUnsafe(4 + text.length);
   out.writeUInt32BE(code, 0);
