@@ -30,9 +30,14 @@ const BULK_BUFFERED = 256 * 1024;
  * A turn that has framed this many frames writes them at once instead of at
  * the turn's end: with many calls in flight the peer starts on the first
  * replies while this side frames the rest, so both processes work at once
- * rather than in turns (measured: Stat with 32 in flight +20 %).
+ * rather than in turns. Each early write of a turn doubles the count for the
+ * next one, so a turn with hundreds of replies still ends in a few writes.
+ * Measured (quick runs, 64 B echo): a fixed 32 gave 260,000 calls/s at 32 in
+ * flight and 567,000 at 128; a fixed 16, 400,000 and 534,000; doubling from
+ * 16, 359,000-387,000 and 580,000-593,000 (and plugin->host Stat at 32 in
+ * flight +15 %).
  */
-const EARLY_FLUSH_FRAMES = 32;
+const EARLY_FLUSH_FRAMES = 16;
 
 /** What a stream's owner (a client call or a server call) hears from the peer. */
 export interface StreamSink {
@@ -210,6 +215,8 @@ export class Session {
   private readonly bulk = new Set<Stream>();
   private nextId: number;
   private flushScheduled = false;
+  /** Frames that make this turn's next early write (see EARLY_FLUSH_FRAMES); doubles after each. */
+  private earlyFlushAt = EARLY_FLUSH_FRAMES;
   /** Node holds BULK_BUFFERED or more the kernel has not taken: bulk output waits for the write callback. */
   private bulkHeldBack = false;
   private closedWith: RpcError | undefined;
@@ -331,10 +338,16 @@ export class Session {
   }
 
   private scheduleFlush(): void {
-    if (this.writer.frames >= EARLY_FLUSH_FRAMES) return this.flush();
+    if (this.writer.frames >= this.earlyFlushAt) {
+      this.earlyFlushAt *= 2;
+      return this.flush();
+    }
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      this.earlyFlushAt = EARLY_FLUSH_FRAMES;
+      this.flush();
+    });
   }
 
   /**
