@@ -167,8 +167,17 @@ export class FrameError extends Error {
 }
 
 /**
+ * A frame's payload as the reader hands it out: a view of one chunk, or, for
+ * a Message frame split across chunks, the views of its pieces in order.
+ */
+export type FramePayload = Buffer | Buffer[];
+
+/**
  * Cuts a byte stream into frames. A frame inside one chunk is handed out as a
- * view of that chunk; only a frame split across chunks is copied, once.
+ * view of that chunk. A Message frame split across chunks is handed out in
+ * pieces, uncopied: a message of many fragments is joined once, whole, not
+ * once per fragment and again whole. Any other frame split across chunks is
+ * copied once.
  */
 export class FrameReader {
   private held: Buffer[] = [];
@@ -176,7 +185,7 @@ export class FrameReader {
   /** Bytes the held frame needs in all (header included), once its header is known. */
   private need = HEADER_BYTES;
 
-  constructor(private readonly onFrame: (type: FrameType, flags: number, stream: number, payload: Buffer) => void) {}
+  constructor(private readonly onFrame: (type: FrameType, flags: number, stream: number, payload: FramePayload) => void) {}
 
   push(chunk: Buffer): void {
     while (this.heldBytes > 0) {
@@ -188,12 +197,21 @@ export class FrameReader {
         return;
       }
       this.held.push(chunk.subarray(0, missing));
-      const joined = Buffer.concat(this.held, this.need);
+      chunk = chunk.subarray(missing);
+      const held = this.held;
       this.held = [];
       this.heldBytes = 0;
-      chunk = chunk.subarray(missing);
+      // A held frame whose header is known starts with the whole header (see parse).
+      const first = held[0] as Buffer;
+      if (this.need > HEADER_BYTES && first[4] === FrameType.Message) {
+        const pieces = first.length > HEADER_BYTES ? [first.subarray(HEADER_BYTES)] : [];
+        for (let i = 1; i < held.length; i++) if ((held[i] as Buffer).length > 0) pieces.push(held[i] as Buffer);
+        this.need = HEADER_BYTES;
+        this.onFrame(FrameType.Message, first[5] as number, first.readUInt32BE(6), pieces.length === 1 ? (pieces[0] as Buffer) : pieces);
+        continue;
+      }
       // The join completed a header (need grows to the whole frame) or a whole frame.
-      this.parse(joined);
+      this.parse(Buffer.concat(held, this.need));
     }
     if (chunk.length > 0) this.parse(chunk);
   }

@@ -12,7 +12,7 @@ import { NativeServer } from './server.js';
 import { openSession, sessionChannels } from './transport.js';
 import type { Session } from './session.js';
 import { connectedSockets } from '../../../test/support/peers.js';
-import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload, type FramePayload } from './frame.js';
 import { handOver } from '../codec.js';
 
 /** All four kinds of call, on one message type. */
@@ -29,6 +29,7 @@ const Echo = {
 type EchoImpl = ServiceImplementation<typeof Echo>;
 
 const bytes = (s: string) => Buffer.from(s);
+const joined = (payload: FramePayload) => (Array.isArray(payload) ? Buffer.concat(payload) : payload);
 const text = (d: Uint8Array) => Buffer.from(d).toString();
 
 /** `impl`, with every method it leaves out failing as unimplemented. */
@@ -220,7 +221,7 @@ describe('native transport', () => {
     // What the plugin reads, framed a second time beside its session: the Message frames and their flags.
     const messageFrames: Array<{ partial: boolean; bytes: number }> = [];
     const tap = new FrameReader((type, flags, _stream, payload) => {
-      if (type === FrameType.Message) messageFrames.push({ partial: (flags & Flag.Partial) !== 0, bytes: payload.length });
+      if (type === FrameType.Message) messageFrames.push({ partial: (flags & Flag.Partial) !== 0, bytes: joined(payload).length });
     });
     pluginSocket.on('data', (chunk: Buffer) => tap.push(chunk));
     const echo = client.client(Echo);
@@ -344,7 +345,7 @@ describe('native frames', () => {
     writer.frame(FrameType.Message, Flag.End, 3, parts);
     writer.frame(FrameType.Message, 0, 5, Buffer.from('after'));
     const got: Buffer[] = [];
-    new FrameReader((_t, _f, _s, payload) => got.push(Buffer.from(payload))).push(Buffer.concat(writer.take()));
+    new FrameReader((_t, _f, _s, payload) => got.push(joined(payload))).push(Buffer.concat(writer.take()));
     assert.deepEqual(got.map(String), ['before', Buffer.concat(parts).toString(), 'after']);
   });
 
@@ -365,18 +366,25 @@ describe('native frames', () => {
     const sent: Array<[number, number, string]> = [];
     for (let i = 0; i < 50; i++) {
       const payload = Buffer.alloc((i * 977) % (FRAGMENT_BYTES + 5), i);
-      writer.frame(FrameType.Message, i % 3, i, payload);
+      // Every fifth a control frame: those always arrive whole, Message frames split across reads in pieces.
+      writer.frame(i % 5 ? FrameType.Message : FrameType.Status, i % 3, i, payload);
       sent.push([i, payload.length, payload.toString('hex', 0, 4)]);
     }
     const whole = Buffer.concat(writer.take());
     for (const step of [1, 7, 10, 4096, whole.length]) {
       const got: Array<[number, number, string]> = [];
-      const reader = new FrameReader((_t, flags, stream, payload) => {
+      let inPieces = 0;
+      const reader = new FrameReader((type, flags, stream, payload) => {
         assert.equal(flags, stream % 3);
-        got.push([stream, payload.length, payload.toString('hex', 0, 4)]);
+        assert.equal(type, stream % 5 ? FrameType.Message : FrameType.Status);
+        if (type !== FrameType.Message) assert.ok(!Array.isArray(payload), 'a control frame in pieces');
+        else if (Array.isArray(payload)) inPieces++;
+        got.push([stream, joined(payload).length, joined(payload).toString('hex', 0, 4)]);
       });
       for (let at = 0; at < whole.length; at += step) reader.push(whole.subarray(at, at + step));
       assert.deepEqual(got, sent, `split every ${step} bytes`);
+      // Split this finely, large Message frames straddle reads and come in pieces, uncopied.
+      if (step === 4096) assert.ok(inPieces > 0);
     }
   });
 });

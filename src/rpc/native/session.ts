@@ -13,7 +13,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { Code, RpcError } from '../status.js';
-import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload, type Payload } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload, type FramePayload, type Payload } from './frame.js';
 import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encodeStatus, type OpenHeader } from './payloads.js';
 
 /** Bytes a receiver lets one stream have in flight before it has to credit more. */
@@ -144,22 +144,25 @@ export class Stream {
     this.session.sendWindow(this, increment);
   }
 
-  /** @internal A Message frame arrived. */
-  receive(flags: number, payload: Buffer, maxMessageBytes: number): void {
+  /** @internal A Message frame arrived, in one piece or several (see FrameReader). */
+  receive(flags: number, payload: FramePayload, maxMessageBytes: number): void {
+    const length = Array.isArray(payload) ? payloadLength(payload) : payload.length;
     if (flags & Flag.Partial) {
-      (this.partial ??= []).push(payload);
-      this.partialBytes += payload.length;
+      const partial = (this.partial ??= []);
+      if (Array.isArray(payload)) partial.push(...payload);
+      else partial.push(payload);
+      this.partialBytes += length;
       if (this.partialBytes > maxMessageBytes) return this.tooLarge(maxMessageBytes);
       // A message larger than the window could never complete: past half of it, fragments are credited as they come.
       if (this.partialBytes > INITIAL_WINDOW / 2) {
-        this.partialCredited += payload.length;
-        this.consumed(payload.length);
+        this.partialCredited += length;
+        this.consumed(length);
       }
     } else {
-      let message = payload;
-      let credit = payload.length;
+      let message = Array.isArray(payload) ? Buffer.concat(payload, length) : payload;
+      let credit = length;
       if (this.partial) {
-        message = Buffer.concat([...this.partial, payload], this.partialBytes + payload.length);
+        message = Buffer.concat(Array.isArray(payload) ? [...this.partial, ...payload] : [...this.partial, payload], this.partialBytes + length);
         credit = message.length - this.partialCredited;
         this.partial = undefined;
         this.partialBytes = this.partialCredited = 0;
@@ -449,7 +452,14 @@ export class Session {
     return sent;
   }
 
-  private onFrame(type: FrameType, flags: number, id: number, payload: Buffer): void {
+  private onFrame(type: FrameType, flags: number, id: number, framePayload: FramePayload): void {
+    if (type === FrameType.Message) {
+      const stream = this.streams.get(id);
+      if (stream && !stream.done) stream.receive(flags, framePayload, this.maxMessageBytes);
+      return;
+    }
+    // Only Message frames come in pieces (FrameReader).
+    const payload = framePayload as Buffer;
     if (type === FrameType.Open) return this.onOpen(id, payload);
     const stream = this.streams.get(id);
     if (!stream) return;
@@ -458,8 +468,6 @@ export class Session {
     // Other frames of a stream already over on our side (cancelled, timed out) are expected and dropped.
     if (stream.done) return;
     switch (type) {
-      case FrameType.Message:
-        return stream.receive(flags, payload, this.maxMessageBytes);
       case FrameType.HalfClose:
         return stream.remoteHalfClose();
       case FrameType.Status: {
