@@ -186,3 +186,11 @@ export function encodeMessageParts<T>(type: MessageType<T>, message: T): Uint8Ar
   if (from < head.length) parts.push(head.subarray(from));
   return parts;
 }
+
+/** The length of a message given as one buffer or as parts (encodeMessageParts). */
+export function payloadLength(payload: Uint8Array | readonly Uint8Array[]): number {
+  if (!Array.isArray(payload)) return (payload as Uint8Array).length;
+  let n = 0;
+  for (const part of payload as readonly Uint8Array[]) n += part.length;
+  return n;
+}

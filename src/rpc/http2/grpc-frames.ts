@@ -5,6 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { Code, RpcError } from '../status.js';
+import { payloadLength } from '../codec.js';
 
 export const FRAME_HEADER_BYTES = 5;
 
@@ -29,10 +30,8 @@ export function writeMessage(stream: Writable, message: Uint8Array | readonly Ui
     if (bytes.byteLength < COPY_BELOW_BYTES) return stream.write(framed(bytes));
     message = [bytes];
   }
-  let length = 0;
-  for (const part of message as readonly Uint8Array[]) length += part.byteLength;
   stream.cork();
-  stream.write(frameHeader(length));
+  stream.write(frameHeader(payloadLength(message)));
   let more = true;
   for (const part of message as readonly Uint8Array[]) more = stream.write(Buffer.from(part.buffer, part.byteOffset, part.byteLength));
   stream.uncork();

@@ -9,6 +9,8 @@
  * split across socket reads without copying every chunk, and this one only
  * copies when a frame actually straddles two reads.
  */
+import { payloadLength } from '../codec.js';
+
 export const HEADER_BYTES = 10;
 
 export const enum FrameType {
@@ -49,13 +51,6 @@ export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
  * joined (a large bytes field referenced where it lies, see rpc/codec.ts).
  */
 export type Payload = Uint8Array | readonly Uint8Array[];
-
-export function payloadLength(payload: Payload): number {
-  if (!Array.isArray(payload)) return (payload as Uint8Array).length;
-  let n = 0;
-  for (const part of payload as readonly Uint8Array[]) n += part.length;
-  return n;
-}
 
 /** Bytes `from` to `to` of a payload, without copying. */
 export function slicePayload(payload: Payload, from: number, to: number): Payload {

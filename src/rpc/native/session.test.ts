@@ -12,8 +12,8 @@ import { NativeServer } from './server.js';
 import { openSession, sessionChannels } from './transport.js';
 import type { Session } from './session.js';
 import { connectedSockets } from '../../../test/support/peers.js';
-import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload, type FramePayload } from './frame.js';
-import { handOver } from '../codec.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, slicePayload, type FramePayload } from './frame.js';
+import { handOver, payloadLength } from '../codec.js';
 
 /** All four kinds of call, on one message type. */
 const Echo = {

@@ -13,7 +13,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { Code, RpcError } from '../status.js';
-import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, payloadLength, slicePayload, type FramePayload, type Payload } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, slicePayload, type FramePayload, type Payload } from './frame.js';
+import { payloadLength } from '../codec.js';
 import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encodeStatus, type OpenHeader } from './payloads.js';
 
 /** Bytes a receiver lets one stream have in flight before it has to credit more. */
@@ -146,7 +147,7 @@ export class Stream {
 
   /** @internal A Message frame arrived, in one piece or several (see FrameReader). */
   receive(flags: number, payload: FramePayload, maxMessageBytes: number): void {
-    const length = Array.isArray(payload) ? payloadLength(payload) : payload.length;
+    const length = payloadLength(payload);
     if (flags & Flag.Partial) {
       const partial = (this.partial ??= []);
       if (Array.isArray(payload)) partial.push(...payload);
