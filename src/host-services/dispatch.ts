@@ -129,15 +129,16 @@ function wrap(
       throw finish(unnamed && err instanceof DeniedError ? new DeniedError(`${err.details} (${unnamed.details})`, err.rule) : err);
     }
     if (unnamed) throw finish(unnamed);
-    return { finish, scope: { operation, capability } };
+    // The call's scope rides on its context: a symlink met deep in the handler is checked against it.
+    enterCall(ctx, { operation, capability });
+    return { finish };
   };
 
   if (!method.responseStream) {
     if (!method.requestStream) {
       return async (request, ctx) => {
-        const { finish, scope } = await begin(request, ctx);
+        const { finish } = await begin(request, ctx);
         try {
-          enterCall(ctx, scope);
           const res = await handler(request, ctx);
           finish();
           return res;
@@ -148,9 +149,8 @@ function wrap(
     }
     return async (requests: AsyncIterable<unknown>, ctx) => {
       const { first, rest } = await peek(requests);
-      const { finish, scope } = await begin(first, ctx);
+      const { finish } = await begin(first, ctx);
       try {
-        enterCall(ctx, scope);
         const res = await handler(rest, ctx);
         finish();
         return res;
@@ -170,8 +170,7 @@ function wrap(
       } else {
         started = await begin(input, ctx);
       }
-      const { finish, scope } = started;
-      enterCall(ctx, scope);
+      const { finish } = started;
       const it = (handler(request, ctx) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
       let completed = false;
       try {
