@@ -51,8 +51,8 @@ export class StdioCapture {
     const write = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
       const callback = typeof encoding === 'function' ? encoding : cb;
       const enc = typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8';
-      const data = typeof chunk === 'string' ? Buffer.from(chunk, enc) : Buffer.from(chunk as Uint8Array);
-      this.push(channel, data);
+      if (typeof chunk === 'string') this.push(channel, Buffer.from(chunk, enc), false);
+      else this.push(channel, chunk as Uint8Array, true);
       if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
       if (this.buffered < HIGH_WATER_BYTES) return true;
       this.waiting.add(stream);
@@ -64,7 +64,12 @@ export class StdioCapture {
     });
   }
 
-  private push(channel: Channel, data: Buffer): void {
+  /**
+   * Queues `data` in CHUNK_BYTES pieces. A writer may reuse its buffer once
+   * write() returns, so a borrowed buffer is copied, but only the pieces kept:
+   * a flood past the limit costs no allocation.
+   */
+  private push(channel: Channel, data: Uint8Array, borrowed: boolean): void {
     for (let off = 0; off < data.length; off += CHUNK_BYTES) {
       const piece = data.subarray(off, off + CHUNK_BYTES);
       if (this.buffered + piece.length > BUFFER_LIMIT_BYTES) {
@@ -72,7 +77,7 @@ export class StdioCapture {
         continue;
       }
       this.buffered += piece.length;
-      this.queue.push({ channel, data: piece });
+      this.queue.push({ channel, data: borrowed ? Buffer.from(piece) : piece });
     }
   }
 
