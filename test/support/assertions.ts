@@ -53,15 +53,15 @@ export async function fails(call: Promise<unknown> | AsyncIterable<unknown>, cod
 }
 
 /** Polls until `condition` holds, failing with `what` after `timeoutMs`: for what the host finishes asynchronously. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 2_000): Promise<void> {
   if (!(await eventually(condition, timeoutMs, 5))) assert.fail(`timed out waiting until ${what}`);
 }
 
 /** Polls `check` every `everyMs` until it holds or `ms` pass; says whether it held (for custom failure messages). */
-export async function eventually(check: () => boolean, ms = 5_000, everyMs = 25): Promise<boolean> {
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 5_000, everyMs = 25): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (check()) return true;
+    if (await check()) return true;
     await sleep(everyMs);
   }
   return check();
