@@ -58,6 +58,13 @@ const PING_TIMEOUT_MS = 10_000;
 const MAX_STREAM_ID = 0xffff_ffff;
 /** Two yamux headers with an HTTP/2 frame of up to 24 bytes: control frames, never a call's data. */
 const CONTROL_ONLY_BYTES = 48;
+/**
+ * Frames and payload pieces under this size are copied together (into one
+ * socket write, into one push to a stream) rather than handed on one by one:
+ * each socket chunk and each push into the HTTP/2 session over a stream
+ * costs more than copying a few KiB.
+ */
+const COALESCE_BELOW = 16 * 1024;
 
 const GOAWAY_REASONS: Record<number, string> = {
   [GoAwayCode.ProtocolError]: 'protocol error',
@@ -80,6 +87,11 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
   private corked = false;
   /** Bytes written since the socket was corked. */
   private corkedBytes = 0;
+  /** Small frames of this turn, to be written as one buffer before anything larger (or at the turn's end). */
+  private outbox: Buffer[] = [];
+  private outboxBytes = 0;
+  /** Small payload pieces of one stream received in this chunk, pushed to it together. */
+  private inbox: { stream: YamuxStream; pieces: Buffer[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
 
   constructor(
@@ -184,6 +196,7 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
   /** Flushes what is written (and `last`), then lets the connection go: nothing it brings after matters to a dead session. */
   private endConnection(last?: Buffer): void {
     const destroy = () => this.socket.destroy();
+    this.sendOutbox();
     if (last) this.socket.end(last, destroy);
     else this.socket.end(destroy);
   }
@@ -198,6 +211,9 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     for (const settle of this.pings.values()) settle(streamError);
     this.pings.clear();
     this.drainWaiters = [];
+    this.inbox = undefined;
+    this.outbox = [];
+    this.outboxBytes = 0;
     // Like a socket's, after the call that ended the session has returned.
     process.nextTick(() => {
       if (sessionError) this.emit('error', sessionError);
@@ -228,9 +244,24 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     let ok = true;
     for (const frame of frames) {
       this.corkedBytes += frame.length;
-      ok = this.socket.write(frame);
+      if (frame.length < COALESCE_BELOW) {
+        this.outbox.push(frame);
+        this.outboxBytes += frame.length;
+        ok = !this.socket.writableNeedDrain;
+      } else {
+        this.sendOutbox();
+        ok = this.socket.write(frame);
+      }
     }
     return ok;
+  }
+
+  private sendOutbox(): void {
+    if (this.outboxBytes === 0) return;
+    const out = this.outbox;
+    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out, this.outboxBytes));
+    this.outbox = [];
+    this.outboxBytes = 0;
   }
 
   /**
@@ -246,6 +277,7 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     }
     this.corked = false;
     this.corkedBytes = 0;
+    this.sendOutbox();
     this.socket.uncork();
   };
 
@@ -263,23 +295,52 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     if (this.state === 'dead') return;
     try {
       this.decoder.push(chunk);
+      this.deliverInbox();
     } catch (err) {
       this.fail(err);
     }
   }
 
+  /** Hands `piece` to `stream`, small pieces held back to go with the next ones of the same stream. */
+  private toStream(stream: YamuxStream, piece: Buffer): void {
+    const held = this.inbox;
+    if (held && held.stream !== stream) this.deliverInbox();
+    if (piece.length >= COALESCE_BELOW) {
+      this.deliverInbox();
+      stream.receive(piece);
+    } else if (this.inbox) {
+      this.inbox.pieces.push(piece);
+      this.inbox.bytes += piece.length;
+    } else {
+      this.inbox = { stream, pieces: [piece], bytes: piece.length };
+    }
+  }
+
+  private deliverInbox(): void {
+    const held = this.inbox;
+    if (!held) return;
+    this.inbox = undefined;
+    held.stream.receive(held.pieces.length === 1 ? held.pieces[0]! : Buffer.concat(held.pieces, held.bytes));
+  }
+
   // Once a frame has ended the session, the rest of its chunk is ignored.
   private readonly sink: FrameSink = {
     header: (h) => {
-      if (this.state !== 'dead') this.frame(h);
+      if (this.state === 'dead') return;
+      // Held data goes first unless this frame only brings more of it (a FIN applies after its payload).
+      if (this.inbox && !(h.type === FrameType.Data && (h.flags & ~Flag.FIN) === 0 && h.stream === this.inbox.stream.id)) this.deliverInbox();
+      this.frame(h);
     },
     payload: (piece, last) => {
       if (this.state === 'dead') return;
       const current = this.current!;
-      current.stream?.receive(piece);
+      if (current.stream) this.toStream(current.stream, piece);
       if (last) {
         this.current = undefined;
-        if (current.fin) current.stream?.remoteEnd();
+        if (current.fin) {
+          this.deliverInbox();
+          current.stream?.remoteEnd();
+        }
       }
     },
   };
