@@ -416,6 +416,9 @@ describe('Filesystem service', () => {
         assert.deepEqual(part.map((c) => [c.offset, c.data.length]), [[900, 1000], [1900, 200]]);
         assert.ok(Buffer.concat(part.map((c) => c.data)).equals(data.subarray(900, 2100)));
         assert.deepEqual(await collect(fs.readFileStream({ path: 'data', offset: 5000 })), []);
+        // Ending on a chunk boundary: the reads ahead past the end bring nothing more.
+        const even = await collect(fs.readFileStream({ path: 'data', offset: 500 }));
+        assert.deepEqual(even.map((c) => [c.offset, c.data.length]), [[500, 1000], [1500, 1000]]);
         await fails(fs.readFileStream({ path: 'data', offset: -1 }), Code.INVALID_ARGUMENT, /ReadFileStream data: offset must not be negative/);
         await fails(fs.readFileStream({ path: 'missing' }), Code.NOT_FOUND, /ReadFileStream missing/);
         await fails(fs.readFileStream({ path: 'secret-link' }), Code.PERMISSION_DENIED, /ReadFileStream secret-link/);

@@ -121,6 +121,12 @@ export function nonNegative(operation: string, path: string, name: string, value
   return value;
 }
 
+/**
+ * ReadFileStream's chunks read while an earlier one is being sent, one per
+ * thread of libuv's default pool (quick runs, 32 MiB: 4 ahead against 1,
+ * ts->ts/grpc ~260 -> ~285 MiB/s, ts->go ~250 -> ~270, ts->ts within its noise).
+ */
+const READ_AHEAD = 4;
 /** Files under this size are read synchronously by ReadFile (see there). */
 const SYNC_READ_BYTES = 64 * 1024;
 
@@ -655,23 +661,33 @@ export const filesystemService = hostService({
           handOver(chunk);
           return chunk.subarray(0, await readInto(fd, chunk, at));
         };
-        let position = offset;
+        // Reads run up to READ_AHEAD chunks ahead of the one being sent: the file and the socket work at once.
+        const reads: Array<{ at: number; want: number; data: Promise<Buffer> }> = [];
+        let next = offset;
         let left = length === 0 ? Infinity : length;
-        // Each chunk is read while the one before it is sent: the file and the socket work at once.
-        let next = left > 0 ? readAt(position, Math.min(limits.streamChunkBytes, left)) : undefined;
+        const readAhead = () => {
+          while (reads.length < READ_AHEAD && left > 0) {
+            const want = Math.min(limits.streamChunkBytes, left);
+            reads.push({ at: next, want, data: readAt(next, want) });
+            next += want;
+            left -= want;
+          }
+        };
         try {
-          while (next && !signal.aborted) {
-            const data = await next;
+          readAhead();
+          while (reads.length > 0 && !signal.aborted) {
+            const { at, want, data: pending } = reads.shift()!;
+            const data = await pending;
             if (data.length === 0) return;
-            const at = position;
-            position += data.length;
-            left -= data.length;
-            next = left > 0 ? readAt(position, Math.min(limits.streamChunkBytes, left)) : undefined;
+            // A short read is the end of the file: what was read past it is dropped.
+            if (data.length < want) left = 0;
+            else readAhead();
             yield { data, offset: at };
+            if (data.length < want) return;
           }
         } finally {
           // A read still running holds the descriptor: closed only after it, so no later file reuses its number mid-read.
-          await next?.catch(() => undefined);
+          await Promise.all(reads.map((r) => r.data.catch(() => undefined)));
           closeSync(fd);
         }
       },
