@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { bytes, sleep, text } from '../../test/support/assertions.js';
+import { bytes, sleep, text, until } from '../../test/support/assertions.js';
 import { KvStore, type KvChange } from './kv-store.js';
 
 describe('KvStore', () => {
@@ -87,7 +87,7 @@ describe('KvStore', () => {
     // Expired but perhaps not yet swept: invisible to every read.
     assert.equal(store.get('a', 'short'), undefined);
     assert.deepEqual(store.list('a', '', undefined, 10).entries.map((e) => e.key), ['long']);
-    await sleep(80);
+    await until(() => changes.some((c) => c.kind === 'expire'), 'the periodic sweep removes the expired key');
     assert.deepEqual(
       changes.filter((c) => c.kind === 'expire'),
       [{ namespace: 'a', key: 'short', kind: 'expire', version }],
