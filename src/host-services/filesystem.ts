@@ -680,10 +680,10 @@ export const filesystemService = hostService({
             const data = await pending;
             if (data.length === 0) return;
             // A short read is the end of the file: what was read past it is dropped.
-            if (data.length < want) left = 0;
-            else readAhead();
+            const atEnd = data.length < want;
+            if (!atEnd) readAhead();
             yield { data, offset: at };
-            if (data.length < want) return;
+            if (atEnd) return;
           }
         } finally {
           // A read still running holds the descriptor: closed only after it, so no later file reuses its number mid-read.

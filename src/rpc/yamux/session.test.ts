@@ -298,18 +298,16 @@ describe('yamux session', () => {
     server.destroy();
   });
 
-
   it('hands a stream the small frames of one read together, in order, and each stream only its own', { timeout: 20_000 }, async () => {
     const { server, raw } = await rawClient();
     const streams: YamuxStream[] = [];
     server.on('stream', (s) => streams.push(s));
-    const header = (type: FrameType, flags: number, id: number, length: number) => encodeHeader(type, flags, id, length);
-    const data = (id: number, text: string, flags = 0) => [header(FrameType.Data, flags, id, Buffer.byteLength(text)), Buffer.from(text)];
+    const data = (id: number, text: string, flags = 0) => [encodeHeader(FrameType.Data, flags, id, Buffer.byteLength(text)), Buffer.from(text)];
     // One socket write: two streams' data interleaved, a FIN in the middle of stream 1's.
     raw.socket.write(
       Buffer.concat([
-        header(FrameType.WindowUpdate, Flag.SYN, 1, 0),
-        header(FrameType.WindowUpdate, Flag.SYN, 3, 0),
+        encodeHeader(FrameType.WindowUpdate, Flag.SYN, 1, 0),
+        encodeHeader(FrameType.WindowUpdate, Flag.SYN, 3, 0),
         ...data(1, 'a'),
         ...data(1, 'b'),
         ...data(3, 'x'),
@@ -333,6 +331,7 @@ describe('yamux session', () => {
     for (const s of streams) s.on('error', () => {});
     server.destroy();
   });
+
   it('grants its whole receive window with the SYN and the ACK, beyond yamux\'s initial 256 KiB', { timeout: 20_000 }, async () => {
     const { server, raw } = await rawClient();
     const opened = server.open();

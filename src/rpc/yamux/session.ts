@@ -301,10 +301,12 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     }
   }
 
-  /** Hands `piece` to `stream`, small pieces held back to go with the next ones of the same stream. */
+  /**
+   * Hands `piece` to `stream`, small pieces held back to go with the next ones
+   * of the same stream. Whatever is held is `stream`'s: the header of any
+   * other frame delivered it.
+   */
   private toStream(stream: YamuxStream, piece: Buffer): void {
-    const held = this.inbox;
-    if (held && held.stream !== stream) this.deliverInbox();
     if (piece.length >= COALESCE_BELOW) {
       this.deliverInbox();
       stream.receive(piece);
