@@ -12,10 +12,8 @@ import {
   fstatSync,
   fsync,
   ftruncate,
-  lstatSync,
   mkdirSync,
   opendirSync,
-  openSync,
   read,
   readlinkSync,
   readSync,
@@ -42,6 +40,7 @@ import type { CallContext, DeepPartial } from '../rpc/definition.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
 import { handOver } from '../rpc/codec.js';
 import { Code, RpcError } from '../rpc/status.js';
+import { atSyscalls, type EntryStats } from '../security/at-syscalls.js';
 import { normalizePath, O_PATH, pathOfFd, type ConfinedRoot } from '../security/confine.js';
 import type { Caller } from './caller.js';
 import { hostService } from './operation.js';
@@ -92,7 +91,7 @@ export function resolveIn(caller: Caller, operation: string, path: string, ctx: 
   }
 }
 
-export function fileInfo(st: Stats, visible: string): DeepPartial<FileInfo> {
+export function fileInfo(st: EntryStats, visible: string): DeepPartial<FileInfo> {
   return {
     name: visible.split('/').pop() ?? visible,
     path: visible,
@@ -178,7 +177,7 @@ function writeFlags(operation: string, path: string, mode: WriteMode): number {
 /** Opens a subdirectory of an open directory without following a symlink; undefined if it is not (or no longer) a directory. */
 function openChildDir(dirFd: number, name: string): number | undefined {
   try {
-    return openSync(`${pathOfFd(dirFd)}/${name}`, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+    return atSyscalls.openAt(dirFd, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'ENOENT') return undefined;
@@ -202,9 +201,9 @@ function listNames(dirFd: number, cap?: { limit: number; error: () => Error }): 
 }
 
 /** lstat of a name in an open directory; undefined if it went away meanwhile. */
-function lstatIn(dirFd: number, name: string): Stats | undefined {
+function lstatIn(dirFd: number, name: string): EntryStats | undefined {
   try {
-    return lstatSync(`${pathOfFd(dirFd)}/${name}`);
+    return atSyscalls.lstatAt(dirFd, name);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT') return undefined;
     throw err;
@@ -215,7 +214,7 @@ interface TreeEntry {
   name: string;
   /** Plugin-visible path. */
   path: string;
-  stats: Stats;
+  stats: EntryStats;
   /** 1 for entries of the starting directory. */
   depth: number;
 }

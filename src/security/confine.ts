@@ -1,8 +1,8 @@
 /**
- * A directory a plugin may touch, and nothing outside it. Node has no
- * openat(), so we walk one path component at a time through
- * /proc/self/fd/<dirfd>/<name> with O_NOFOLLOW: the kernel never follows a
- * symlink for us. Symlinks we meet are read and resolved lexically inside the
+ * A directory a plugin may touch, and nothing outside it. We walk one path
+ * component at a time, each opened relative to the directory before it with
+ * O_NOFOLLOW (at-syscalls.ts: openat, or /proc/self/fd/<dirfd>/<name> where
+ * hst's addon was not built): the kernel never follows a symlink for us. Symlinks we meet are read and resolved lexically inside the
  * root (as Go's os.Root does), so a link that stays inside works and one that
  * leads out, or is swapped in mid-walk, is refused. No library does this: it
  * needs Linux's /proc magic links and fd-relative opens together.
@@ -10,18 +10,9 @@
  * The walk is synchronous: metadata syscalls on a local disk take microseconds,
  * and a thread-pool round trip per component would cost more than the call.
  */
-import {
-  closeSync,
-  constants as C,
-  fstatSync,
-  ftruncateSync,
-  lstatSync,
-  openSync,
-  readlinkSync,
-  realpathSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, constants as C, fstatSync, ftruncateSync, openSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { Code, RpcError } from '../rpc/status.js';
+import { atSyscalls, fdPath, type AtSyscalls, type EntryStats } from './at-syscalls.js';
 
 /** Linux O_PATH: a handle on a name without opening the file (absent from fs.constants). */
 export const O_PATH = 0o10000000;
@@ -53,10 +44,6 @@ export function normalizePath(path: string): string[] {
     if (s !== '.') out.push(s);
   }
   return out;
-}
-
-function fdPath(dirFd: number, name?: string): string {
-  return name === undefined ? `/proc/self/fd/${dirFd}` : `/proc/self/fd/${dirFd}/${name}`;
 }
 
 /** A refusal by the confinement itself: a symlink that leads out, or to a place the call may not go. */
@@ -91,6 +78,8 @@ export interface ConfinedRootOptions {
    * it is refused unless allowed here. Default false.
    */
   allowHardLinks?: boolean;
+  /** How each step opens and stats a name: the addon's openat where built (the default), else /proc. */
+  syscalls?: AtSyscalls;
 }
 
 export class ConfinedRoot {
@@ -100,6 +89,7 @@ export class ConfinedRoot {
   private readonly state: { closed: boolean };
   /** A view (forCall) leaves closing to the root it was made from. */
   private readonly isView: boolean;
+  private readonly at: AtSyscalls;
 
   /**
    * `onFollow` sees the path a symlink leads to, before it is taken, and may
@@ -112,6 +102,7 @@ export class ConfinedRoot {
     private readonly options: ConfinedRootOptions = {},
     viewOf?: ConfinedRoot,
   ) {
+    this.at = options.syscalls ?? atSyscalls;
     if (viewOf) {
       this.hostPath = viewOf.hostPath;
       this.rootFd = viewOf.rootFd;
@@ -171,14 +162,14 @@ export class ConfinedRoot {
    */
   private walk(segments: string[], hops: number): DirRef {
     this.assertOpen();
-    let fd = openSync(fdPath(this.rootFd), C.O_RDONLY | C.O_DIRECTORY);
+    let fd = this.at.openAt(this.rootFd, '.', C.O_RDONLY | C.O_DIRECTORY);
     const done: string[] = [];
     try {
       for (let i = 0; i < segments.length; i++) {
         const name = segments[i] as string;
         let next: number;
         try {
-          next = openSync(fdPath(fd, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+          next = this.at.openAt(fd, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err;
@@ -240,7 +231,7 @@ export class ConfinedRoot {
       const parent = this.parentOf(segments, hops);
       try {
         // Truncation waits for the checks below: a file refused here must come out unchanged.
-        const fd = openSync(fdPath(parent.fd, parent.name), (flags & ~C.O_TRUNC) | C.O_NOFOLLOW | C.O_NONBLOCK, mode);
+        const fd = this.at.openAt(parent.fd, parent.name, (flags & ~C.O_TRUNC) | C.O_NOFOLLOW | C.O_NONBLOCK, mode);
         const st = fstatSync(fd);
         try {
           this.assertUsable(st);
@@ -267,7 +258,7 @@ export class ConfinedRoot {
   }
 
   /** What open() refuses once it holds the file: FIFOs, devices, sockets, and unallowed hard links. */
-  private assertUsable(st: Stats): void {
+  private assertUsable(st: EntryStats): void {
     if (!st.isFile() && !st.isDirectory()) {
       // O_PATH opens a symlink itself instead of failing with ELOOP.
       throw errno(st.isSymbolicLink() ? 'ELOOP' : 'EACCES', 'not a regular file or directory');
@@ -278,13 +269,13 @@ export class ConfinedRoot {
   }
 
   /** stat (follow = true) or lstat of a path inside the root. */
-  stat(path: string, follow: boolean): Stats {
+  stat(path: string, follow: boolean): EntryStats {
     const segments = normalizePath(path);
     if (segments.length === 0) return this.statOpened('.');
     const parent = this.parentOf(segments, 0);
-    let st: Stats;
+    let st: EntryStats;
     try {
-      st = lstatSync(fdPath(parent.fd, parent.name));
+      st = this.at.lstatAt(parent.fd, parent.name);
     } finally {
       parent.close();
     }

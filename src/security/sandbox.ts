@@ -27,10 +27,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, linkSync, lstatSync, mkdtempSync, openSync, readlinkSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import type { Address } from '../rpc/transport.js';
 import { buildSeccompFilter, hostSeccompArch } from './seccomp.js';
+import { packageRoot } from '../util/package-root.js';
 
 export type SandboxLayer =
   /** The plugin sees only the variables it was given. */
@@ -173,7 +173,7 @@ export class SandboxAddressError extends Error {
 }
 
 /** hst's launcher, compiled by `npm install` into dist/native (scripts/build-native.mjs). */
-const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'hst-sandbox');
+const LAUNCHER = join(packageRoot, 'dist', 'native', 'hst-sandbox');
 const LAUNCHER_MISSING = `hst's launcher ${LAUNCHER} was not built (it needs a C compiler when npm install runs: apt-get install gcc, then npm rebuild)`;
 const TOOL_PACKAGES: Record<Exclude<Tool, 'launcher'>, string> = {
   bwrap: 'apt-get install bubblewrap',

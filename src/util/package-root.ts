@@ -1,14 +1,31 @@
 /**
  * Where this hst package is, what of it a user is told to install, and where
- * Node finds an installed package. Every
- * compiled file of hst sits three directories below the package (dist/src/<dir>/,
- * and the bundle's dist/src/bundle/), so this holds wherever it is bundled.
+ * Node finds an installed package.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** How far up from a compiled file the package can be: a bundle of hst's sources made elsewhere (the benchmark's runner) sits deeper than dist/src/<dir>/. */
+const MAX_DEPTH = 5;
+
+/**
+ * The nearest directory up whose package.json is hst's. Every compiled file
+ * of hst, the package's bundle included, sits three directories below it
+ * (dist/src/<dir>/), which is where it is taken to be if no package.json says so.
+ */
+function findPackageRoot(from: string): string {
+  for (let at = from, depth = 0; depth <= MAX_DEPTH; depth++, at = dirname(at)) {
+    try {
+      if ((JSON.parse(readFileSync(join(at, 'package.json'), 'utf8')) as { name?: unknown }).name === 'hst') return at;
+    } catch {
+      // no package.json here, or not one Node could read: look further up
+    }
+  }
+  return join(from, '..', '..', '..');
+}
+
+export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** Installs hst's Python SDK from this package, with every package it imports. */
 export const PYTHON_SDK_INSTALL = `pip install ${join(packageRoot, 'sdk', 'python')}`;
