@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allHostServices, establishHostServices, HostServices, PluginClient } from '../src/host/index.js';
 import { ENV_TRANSPORT, NATIVE_PROTOCOL } from '../src/protocol/constants.js';
+import { atSyscalls } from '../src/security/at-syscalls.js';
 import { benchClientPlugin, handshake, PLUGIN_NAME, type BenchClient } from './contract.js';
 import { DriveOp } from './gen/hst/bench/v1/bench.js';
 import type { DriveOp as DriveOpName, PluginTarget, Report, TransportProtocol } from './job.js';
@@ -90,6 +91,7 @@ async function connect(target: PluginTarget, checks: Report['checks']): Promise<
       });
       const established = await establishHostServices(plugin.client, hostServices, { workspace: target.hostServices.workspace });
       if (!established) throw new Error(`${target.command.join(' ')} does not take host services`);
+      checks.confinement = atSyscalls.via;
     }
     const info = await plugin.bench.info({});
     checks.plugin = { language: info.language, runtime: info.runtime, tls: info.tls };

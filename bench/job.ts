@@ -7,6 +7,7 @@
  * and measures them with its own clock.
  */
 import type { NATIVE_PROTOCOL } from '../src/protocol/constants.js';
+import type { AtSyscalls } from '../src/security/at-syscalls.js';
 
 /** The protocol a plugin's handshake names: hst's native transport ('hst1') or go-plugin's gRPC. */
 export type TransportProtocol = typeof NATIVE_PROTOCOL | 'grpc';
@@ -89,5 +90,7 @@ export interface Report {
     autoMTLSLogged?: boolean;
     /** Whether the connection ran multiplexed (TypeScript: the plugin's handshake said so; Go: go-plugin logged it). */
     multiplexed?: boolean;
+    /** TypeScript host serving host services: how its confined walk reached names (at-syscalls.ts). */
+    confinement?: AtSyscalls['via'];
   };
 }

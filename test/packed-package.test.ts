@@ -74,7 +74,7 @@ describe('the npm package, installed into an empty project', { skip, timeout: 15
 
   it('ships what a user needs and no tests', () => {
     const shipped = files(installed);
-    for (const need of ['package.json', 'README.md', 'dist/src/bundle/host.js', 'dist/dashboard/index.html', 'dist/native/hst-sandbox', 'sdk/go/go.mod', 'sdk/go/hostconn/hostconn.go', 'sdk/python/pyproject.toml', 'sdk/python/hst_plugin/__init__.py', 'proto/hst/host/v1/filesystem.proto', 'docs/manifest.md']) {
+    for (const need of ['package.json', 'README.md', 'dist/src/bundle/host.js', 'dist/dashboard/index.html', 'dist/native/hst-sandbox', 'dist/native/hst-fs.node', 'sdk/go/go.mod', 'sdk/go/hostconn/hostconn.go', 'sdk/python/pyproject.toml', 'sdk/python/hst_plugin/__init__.py', 'proto/hst/host/v1/filesystem.proto', 'docs/manifest.md']) {
       assert.ok(shipped.includes(need), `${need} is not in the package`);
     }
     const unwanted = shipped.filter((f) => /\.test\.|_test\.go$|(^|\/)tests?\/|(^|\/)fixtures\/|^bench\/|^dist\/bench\/|__pycache__|\.egg-info/.test(f));

@@ -51,6 +51,9 @@ it('the smoke-sized benchmark writes valid results and prints a table per sectio
     const transports = (side: string) => new Set((meta.checks[side] as Array<{ transport?: string }>).map((c) => c.transport));
     assert.deepEqual(transports('ts->ts'), new Set(['hst1']));
     assert.deepEqual(transports('ts->ts/grpc'), new Set(['grpc']));
+    // The bundled runner serves host services as an application's host would: its confined walk on the openat addon.
+    const confinement = new Set((meta.checks['ts->ts'] as Array<{ confinement?: string }>).map((c) => c.confinement).filter(Boolean));
+    assert.deepEqual(confinement, new Set(['openat']));
     // The multiplexing section ran each side both ways, and each host confirmed which way it ran.
     for (const side of ['ts->go', 'go->ts', 'ts->ts/grpc', 'go->go'].filter((s) => withGo || s === 'ts->ts/grpc')) {
       const muxed = new Set((meta.checks[side] as Array<{ multiplexed?: boolean }>).map((c) => c.multiplexed));
