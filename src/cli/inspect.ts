@@ -11,6 +11,7 @@ import { parseManifest, type Manifest, type ManifestSignature } from '../securit
 import { Policy, type OperatorPolicy } from '../security/policy.js';
 import type { SandboxMode } from '../manager/plugin-runner.js';
 import { probeSandbox, type SandboxProbe } from '../security/sandbox.js';
+import { addonProblem, atSyscalls, type AtSyscalls } from '../security/at-syscalls.js';
 import { MANIFEST_FILE, readManifestBytes, verifyPlugin, type VerifyResult } from '../security/signature.js';
 
 export interface InspectReport {
@@ -18,6 +19,8 @@ export interface InspectReport {
   signature: VerifyResult | { status: 'not checked'; detail: string };
   capabilities: { declared: string[]; effective: string[] };
   sandbox: { mode: SandboxMode; available: string[]; unavailable: Record<string, string> };
+  /** How the host's file services reach names inside a workspace (security/at-syscalls.ts), and why not the fast way. */
+  files: { via: AtSyscalls['via']; problem?: string };
 }
 
 export interface InspectOptions {
@@ -46,6 +49,7 @@ export async function inspectPlugin(options: InspectOptions): Promise<InspectRep
     signature,
     capabilities: { declared: manifest.capabilities, effective: policy.effective(manifest.name) },
     sandbox: { mode: options.sandbox ?? 'auto', ...sandboxSummary(probe) },
+    files: { via: atSyscalls.via, ...(addonProblem ? { problem: addonProblem } : {}) },
   };
 }
 
@@ -78,6 +82,7 @@ export function formatInspectReport(r: InspectReport): string {
     ...(r.sandbox.mode === 'off'
       ? ['  sandbox      OFF: the operator runs plugins unconfined (--sandbox off)']
       : [`  sandbox      ${r.sandbox.mode}: ${r.sandbox.available.join(', ')}`, ...Object.entries(r.sandbox.unavailable).map(([layer, why]) => `  unavailable  ${layer}: ${why}`)]),
+    `  files        workspace names opened ${r.files.via === 'openat' ? 'with openat (hst-fs addon)' : `through /proc/self/fd, slower: ${r.files.problem ?? 'the addon is not used'}`}`,
     ...(m.commands.length ? ['  commands', ...m.commands.map((c) => `    ${c.name.padEnd(14)} ${c.help}`)] : []),
     ...(m.provides.length ? [`  provides     ${m.provides.join(', ')}`] : []),
     ...(m.requires.length ? [`  requires     ${m.requires.join(', ')}`] : []),

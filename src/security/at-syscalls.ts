@@ -119,18 +119,24 @@ function withAddon(addon: Addon): AtSyscalls {
 /** Built by `npm install` (scripts/build-native.mjs). */
 const ADDON = join(packageRoot, 'dist', 'native', 'hst-fs.node');
 
-function loadAddon(): AtSyscalls | undefined {
-  if (process.platform !== 'linux') return undefined;
+/** Not built (no C compiler or no Node headers when npm install ran): the /proc way gives the same answers, slower. */
+function loadAddon(): { syscalls?: AtSyscalls; problem?: string } {
+  if (process.platform !== 'linux') return { problem: 'it is for Linux' };
   try {
-    return withAddon(createRequire(import.meta.url)(ADDON) as Addon);
-  } catch {
-    // Not built (no C compiler or no Node headers when npm install ran): the /proc way gives the same answers.
-    return undefined;
+    return { syscalls: withAddon(createRequire(import.meta.url)(ADDON) as Addon) };
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
+    return { problem: missing ? `${ADDON} was not built (it needs a C compiler when npm install runs: apt-get install gcc, then npm rebuild)` : `${ADDON} does not load: ${(err as Error).message}` };
   }
 }
 
+const loaded = loadAddon();
+
 /** The addon's way, where it was built. */
-export const addonSyscalls: AtSyscalls | undefined = loadAddon();
+export const addonSyscalls: AtSyscalls | undefined = loaded.syscalls;
+
+/** Why the addon is not used, for `hst inspect`; undefined when it is. */
+export const addonProblem: string | undefined = loaded.problem;
 
 /** What confined roots use unless told otherwise. */
 export const atSyscalls: AtSyscalls = addonSyscalls ?? procSyscalls;

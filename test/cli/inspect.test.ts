@@ -44,10 +44,12 @@ it('shows the manifest, the effective capabilities under the operator policy, an
     assert.deepEqual(report.capabilities.effective, ['fs.read:src/**', 'kv'], 'the operator allow list did not narrow the grants');
     assert.equal(report.signature.status, 'not checked');
     assert.ok(report.sandbox.available.includes('empty environment'));
+    assert.deepEqual(report.files, { via: 'openat' }, 'the host would reach workspace files through /proc: is dist/native/hst-fs.node built?');
     const human = hst('inspect', plugin);
     assert.match(human.stdout, /^lister 1\.2\.3 \(node\)/);
     assert.match(human.stdout, /effective +fs\.read:src\/\*\*, kv, net:api\.example\.com:443/);
     assert.match(human.stdout, /list +list a directory/);
+    assert.match(human.stdout, /^ {2}files +workspace names opened with openat \(hst-fs addon\)$/m);
     assert.match(human.stdout, /provides +acme\.files\.v1\.Lister/);
     assert.match(human.stdout, /exports +as plugin:lister\n +count\(dir: string, deep\?: bool = false\) -> int\n +paths\.join\(parts: list\)\n +paths\.normalize\(\.\.\.\)$/m);
 
