@@ -1,11 +1,12 @@
 /**
  * A directory a plugin may touch, and nothing outside it. We walk one path
- * component at a time, each opened relative to the directory before it with
- * O_NOFOLLOW (at-syscalls.ts: openat, or /proc/self/fd/<dirfd>/<name> where
- * hst's addon was not built): the kernel never follows a symlink for us. Symlinks we meet are read and resolved lexically inside the
- * root (as Go's os.Root does), so a link that stays inside works and one that
- * leads out, or is swapped in mid-walk, is refused. No library does this: it
- * needs Linux's /proc magic links and fd-relative opens together.
+ * component at a time, each name opened relative to the directory before it
+ * with O_NOFOLLOW (at-syscalls.ts: openat through hst's addon, or
+ * /proc/self/fd/<dirfd>/<name> where it was not built), so the kernel never
+ * follows a symlink for us. Symlinks we meet are read and resolved lexically
+ * inside the root (as Go's os.Root does), so a link that stays inside works
+ * and one that leads out, or is swapped in mid-walk, is refused. No library
+ * does this: Node has no fd-relative opens.
  *
  * The walk is synchronous: metadata syscalls on a local disk take microseconds,
  * and a thread-pool round trip per component would cost more than the call.
