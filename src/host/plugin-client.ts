@@ -29,6 +29,7 @@ import {
   ENV_CLIENT_CERT,
   ENV_MULTIPLEX_GRPC,
   ENV_HOST_PID,
+  ENV_HST_HOST,
   ENV_MAX_PORT,
   ENV_MIN_PORT,
   ENV_NATIVE_FD,
@@ -409,6 +410,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       if (opts.unixSocket?.group) protocolEnv[ENV_UNIX_SOCKET_GROUP] = opts.unixSocket.group;
     }
     if (opts.multiplex) protocolEnv[ENV_MULTIPLEX_GRPC] = 'true';
+    protocolEnv[ENV_HST_HOST] = 'node';
     // Inside the sandbox's pid namespace the host is out of sight, and the sandbox's watchdog does this job; elsewhere the runner's.
     if (!opts.sandbox && this.runsLocally) protocolEnv[ENV_HOST_PID] = String(process.pid);
     // A sandboxed plugin never sees the host's environment.

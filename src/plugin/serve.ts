@@ -21,6 +21,7 @@ import {
   COOKIE_MISMATCH_MESSAGE,
   ENV_CLIENT_CERT,
   ENV_HOST_PID,
+  ENV_HST_HOST,
   ENV_MULTIPLEX_GRPC,
   ENV_NATIVE_FD,
   ENV_PROTOCOL_VERSIONS,
@@ -210,7 +211,7 @@ const MUX_CONNECT_WAIT_MS = 5_000;
 /** How this plugin is reached: go-plugin's gRPC on a listener, or hst's native session on the inherited socket pair. */
 interface Wire {
   server: TransportServer;
-  broker: Pick<BrokerOptions, 'transport' | 'tls' | 'listen' | 'channels' | 'mux'>;
+  broker: Pick<BrokerOptions, 'transport' | 'serverOptions' | 'tls' | 'listen' | 'channels' | 'mux'>;
   /** Broker multiplexing is on: the host asked, and this wire does it. */
   multiplexed?: boolean;
   address: HandshakeAddress;
@@ -240,14 +241,16 @@ async function grpcWire(config: ServeConfig, env: NodeJS.ProcessEnv, logger: Log
   const transport = config.transport ?? (await import('../rpc/http2/transport.js')).http2Transport;
   const listenOptions = { network: config.network ?? 'unix', env } as const;
   const listener = await listen(listenOptions);
-  const server = transport.createServer(tls ? { tls } : {});
+  // A host that is not hst (go-plugin's) keeps reading while it writes: our servers may let it send more at once.
+  const serverOptions = { widenConnectionWindow: env[ENV_HST_HOST] === undefined };
+  const server = transport.createServer({ ...serverOptions, ...(tls ? { tls } : {}) });
   // Only a host that asked gets multiplexing, and only then is its code loaded.
   const asked = parseGoBool(env[ENV_MULTIPLEX_GRPC] ?? '') === true && server.accept !== undefined;
   const mux = asked ? new (await import('../protocol/multiplexer.js')).Multiplexer() : undefined;
   const lost: Array<() => void> = [];
   return {
     server,
-    broker: { transport, ...(tls ? { tls } : {}), listen: () => listen(listenOptions), ...(mux ? { mux } : {}) },
+    broker: { transport, serverOptions, ...(tls ? { tls } : {}), listen: () => listen(listenOptions), ...(mux ? { mux } : {}) },
     address: listener.address,
     protocol: 'grpc',
     ...(certificate ? { certificate } : {}),

@@ -19,6 +19,8 @@ export interface BrokerOptions {
   send: (info: ConnInfo) => void;
   /** For listeners and addresses; a broker on the native session (`channels`) needs none. */
   transport?: Transport;
+  /** For every server the broker starts, beside TLS (which comes from `tls`). */
+  serverOptions?: Pick<ServerOptions, 'widenConnectionWindow'>;
   /** Own certificate and the peer's, for both directions (go-plugin flips roles, material stays). */
   tls?: TlsMaterial;
   /** Opens a listener for accept; defaults to go-plugin's rules from the environment. */
@@ -124,7 +126,7 @@ export class GrpcBroker {
     this.assertOpen();
     const channels = this.options.channels;
     if (channels) return this.serveChannel(channels, id, register);
-    const server = this.transportFor(id).createServer({ ...options, ...(this.options.tls ? { tls: this.options.tls } : {}) });
+    const server = this.transportFor(id).createServer({ ...this.options.serverOptions, ...options, ...(this.options.tls ? { tls: this.options.tls } : {}) });
     register(server);
     if (this.options.mux) return this.serveMuxed(this.options.mux, id, server);
     const listener = await this.accept(id);

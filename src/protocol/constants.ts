@@ -16,6 +16,13 @@ export const ENV_UNIX_SOCKET_GROUP = 'PLUGIN_UNIX_SOCKET_GROUP';
  * could look at its parent still knows to leave. Other hosts do not set it.
  */
 export const ENV_HOST_PID = 'HST_HOST_PID';
+/**
+ * hst's own addition, set by an hst host for every plugin it starts: the
+ * host's gRPC is Node's http2, so a plugin's servers must not widen their
+ * connection window toward it (rpc/http2/session-options.ts). Without it
+ * (go-plugin's Go host) they do.
+ */
+export const ENV_HST_HOST = 'HST_HOST';
 
 /**
  * hst's own offer of its native transport (src/rpc/native/): the fd, in the

@@ -46,6 +46,12 @@ export interface ServerOptions {
    * the pinned one), with the reason; the connection is closed.
    */
   onRefusedConnection?: (reason: string) => void;
+  /**
+   * Let clients send more before they wait for the server: only for clients
+   * known not to be Node (see rpc/http2/session-options.ts). Transports
+   * without such a window ignore it.
+   */
+  widenConnectionWindow?: boolean;
 }
 
 export interface Transport {

@@ -26,7 +26,7 @@ import { endWithMessage, MessageReader, writeMessage } from './grpc-frames.js';
 import { encodeTimeout, GRPC_CONTENT_TYPE, metadataHeaders, statusIn, statusOfHttp } from './grpc-headers.js';
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
 import { decodeMessage, encodeMessageParts } from '../codec.js';
-import { SESSION_OPTIONS } from './session-options.js';
+import { SESSION_OPTIONS, widenConnectionWindow } from './session-options.js';
 import { openRequest } from './lean-request.js';
 
 /** A fresh byte stream to the server, for each HTTP/2 session the connection makes. */
@@ -111,6 +111,8 @@ export class Http2Connection implements ClientConnection {
       ? connectTls({ socket: raw, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName ?? 'localhost', ALPNProtocols: ['h2'] })
       : raw;
     const session = connectHttp2(tls ? 'https://localhost' : 'http://localhost', { ...SESSION_OPTIONS, createConnection: () => socket });
+    // The client end of a connection is the one that widens it (see session-options.ts).
+    session.once('connect', () => widenConnectionWindow(session));
     session.once('remoteSettings', () => spoke.add(session));
     // Calls learn of a failed connection when their streams close (see closedWithout).
     session.on('error', (err: Error) => sessionErrors.set(session, err));

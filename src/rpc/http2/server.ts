@@ -19,7 +19,7 @@ import { GRPC_CONTENT_TYPE, metadataOf, parseTimeout, statusHeaders } from './gr
 import { MAX_MESSAGE_BYTES } from '../message-limit.js';
 import { decodeMessage, encodeMessageParts } from '../codec.js';
 import { ForwardedServices, type Forwarder } from '../forwarding.js';
-import { SESSION_OPTIONS } from './session-options.js';
+import { SESSION_OPTIONS, widenConnectionWindow } from './session-options.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
 
@@ -41,6 +41,7 @@ export class Http2GrpcServer implements TransportServer {
   constructor(private readonly options: ServerOptions = {}) {
     this.http2 = createHttp2Server(SESSION_OPTIONS);
     this.http2.on('session', (session: ServerHttp2Session) => {
+      if (options.widenConnectionWindow) widenConnectionWindow(session);
       this.sessions.add(session);
       session.on('error', () => undefined);
       session.once('close', () => this.sessions.delete(session));

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as connectHttp2 } from 'node:http2';
+import { connect as connectHttp2, createServer as createPlainServer, type ServerHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HealthDefinition, HealthCheckResponse_ServingStatus as Serving } from '../../gen/grpc/health/v1/health.js';
@@ -229,7 +229,8 @@ describe('gRPC on node:http2', () => {
     }
   });
 
-  it('keeps 8 streams of 1 MiB messages flowing both ways at once (no session stalls under load)', async () => {
+  // Both ends here are Node: were the server widened too, this stalls within seconds (see session-options.ts).
+  it('keeps 8 streams of 1 MiB messages flowing both ways at once (no session stalls under load)', { timeout: 60_000 }, async () => {
     const { connection, close } = await pair((s) =>
       s.addService(GRPCBrokerDefinition, {
         async *startStream(requests) {
@@ -251,6 +252,50 @@ describe('gRPC on node:http2', () => {
       assert.deepEqual(echoed, Array(8).fill(4 * address.length));
     } finally {
       close();
+    }
+  });
+
+  it('widens the connection window on the client end, and on a server only when told its clients are not Node', async () => {
+    const DEFAULT_WINDOW = 65_535;
+    // Seen from a plain node:http2 client: how much the server lets it send on the connection.
+    const clientMaySend = async (options: { widenConnectionWindow?: boolean }) => {
+      const listener = await listenUnix(dir);
+      const server = http2Transport.createServer(options);
+      server.addService(HealthDefinition, healthy());
+      server.serve(listener.server);
+      const { connect } = await import('node:net');
+      const session = connectHttp2('http://localhost', { createConnection: () => connect(listener.address.address) });
+      try {
+        const request = session.request({ ':method': 'GET', ':path': '/' });
+        request.resume();
+        await once(request, 'close');
+        return session.state.remoteWindowSize;
+      } finally {
+        session.close();
+        server.forceShutdown();
+        listener.close();
+      }
+    };
+    assert.equal(await clientMaySend({}), DEFAULT_WINDOW);
+    assert.ok((await clientMaySend({ widenConnectionWindow: true }))! > 8 * DEFAULT_WINDOW);
+
+    // Seen from a plain node:http2 server: how much hst's client lets it send.
+    const plain = createPlainServer();
+    const sessions: ServerHttp2Session[] = [];
+    plain.on('session', (s) => sessions.push(s));
+    plain.on('stream', (stream) => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '0' }, { endStream: true }));
+    const path = join(dir, 'plain.sock');
+    plain.listen(path);
+    await once(plain, 'listening');
+    const connection = http2Transport.connect({ network: 'unix', address: path });
+    try {
+      // The plain server answers without a message; what matters is that the session came up.
+      await connection.client(HealthDefinition).check({ service: '' }).catch(() => undefined);
+      await until(() => (sessions[0]?.state.remoteWindowSize ?? 0) > 8 * DEFAULT_WINDOW, 'the server may send more than the default window');
+    } finally {
+      connection.close();
+      for (const s of sessions) s.destroy();
+      plain.close();
     }
   });
 
