@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { connect as connectHttp2, createServer as createPlainServer, type ServerHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import { failure as rejection, fails, until } from '../../../test/support/assert
 import type { CallContext, ServiceImplementation } from '../definition.js';
 import { Code, RpcError } from '../status.js';
 import { handOver } from '../codec.js';
-import type { TlsMaterial, TransportServer } from '../transport.js';
+import type { ServerOptions, TlsMaterial, TransportServer } from '../transport.js';
 import { Http2Connection } from './client.js';
 import { Http2GrpcServer } from './server.js';
 import { http2Transport } from './transport.js';
@@ -55,6 +56,23 @@ const healthy = (extra: Partial<ServiceImplementation<typeof HealthDefinition>> 
   },
   ...extra,
 });
+
+/** A health server on a fresh unix socket and a plain node:http2 client of it (not hst's), closed by the returned function. */
+async function plainClient(options: ServerOptions = {}) {
+  const listener = await listenUnix(dir);
+  const server = http2Transport.createServer(options);
+  server.addService(HealthDefinition, healthy());
+  server.serve(listener.server);
+  const session = connectHttp2('http://localhost', { createConnection: () => connect(listener.address.address) });
+  return {
+    session,
+    close() {
+      session.close();
+      server.forceShutdown();
+      listener.close();
+    },
+  };
+}
 
 describe('gRPC on node:http2', () => {
   it('answers unary calls, and ends a server stream that fails after some messages with those messages, then its status', async () => {
@@ -258,22 +276,15 @@ describe('gRPC on node:http2', () => {
   it('widens the connection window on the client end, and on a server only when told its clients are not Node', async () => {
     const DEFAULT_WINDOW = 65_535;
     // Seen from a plain node:http2 client: how much the server lets it send on the connection.
-    const clientMaySend = async (options: { widenConnectionWindow?: boolean }) => {
-      const listener = await listenUnix(dir);
-      const server = http2Transport.createServer(options);
-      server.addService(HealthDefinition, healthy());
-      server.serve(listener.server);
-      const { connect } = await import('node:net');
-      const session = connectHttp2('http://localhost', { createConnection: () => connect(listener.address.address) });
+    const clientMaySend = async (options: ServerOptions) => {
+      const { session, close } = await plainClient(options);
       try {
         const request = session.request({ ':method': 'GET', ':path': '/' });
         request.resume();
         await once(request, 'close');
         return session.state.remoteWindowSize;
       } finally {
-        session.close();
-        server.forceShutdown();
-        listener.close();
+        close();
       }
     };
     assert.equal(await clientMaySend({}), DEFAULT_WINDOW);
@@ -327,12 +338,7 @@ describe('gRPC on node:http2', () => {
   });
 
   it('answers a request that is not gRPC with an HTTP error, not a crash', async () => {
-    const listener = await listenUnix(dir);
-    const server = http2Transport.createServer();
-    server.addService(HealthDefinition, healthy());
-    server.serve(listener.server);
-    const { connect } = await import('node:net');
-    const session = connectHttp2('http://localhost', { createConnection: () => connect(listener.address.address) });
+    const { session, close } = await plainClient();
     try {
       const request = session.request({ ':method': 'GET', ':path': '/grpc.health.v1.Health/Check' });
       const [headers] = (await once(request, 'response')) as [Record<string, unknown>];
@@ -340,9 +346,7 @@ describe('gRPC on node:http2', () => {
       request.resume();
       await once(request, 'close');
     } finally {
-      session.close();
-      server.forceShutdown();
-      listener.close();
+      close();
     }
   });
 });
