@@ -39,6 +39,7 @@ import { closeHostConnection, registerHostConnection } from './host-connection.j
 import { registerCommands, type CommandSet } from './commands.js';
 import { registerModule, type ModuleExports } from './module-exports.js';
 import { registerHttp, type HttpHandlers } from './http-handlers.js';
+import { tierUpSooner } from './tier-up.js';
 import { versionedSets, type HandshakeConfig, type PluginSet } from '../plugin-set.js';
 
 export interface ServeConfig {
@@ -201,6 +202,7 @@ export async function serve(config: ServeConfig): Promise<ServingPlugin> {
   process.stderr.on('error', () => {});
   stdio.start();
   onOrphaned = shutdown;
+  tierUpSooner();
 
   return { appVersion, handshakeLine, broker, logger, done };
 }
