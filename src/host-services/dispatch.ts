@@ -4,12 +4,12 @@
  * authorization, error mapping that names the operation and resource, and
  * one record per call with its duration.
  */
-import { v7 as uuidv7 } from 'uuid';
 import type { CallContext, MethodDefinition, ServiceDefinition, ServiceImplementation } from '../rpc/definition.js';
 import { isRpcError, RpcError } from '../rpc/status.js';
 import type { Caller } from './caller.js';
 import { DeniedError, toRpcError } from './errors.js';
 import { enterCall } from './call-scope.js';
+import { nextRequestId } from './request-id.js';
 import type { HostContext } from './host-context.js';
 import type { HostServiceModule, OperationSpec } from './operation.js';
 
@@ -85,7 +85,7 @@ function wrap(
   const { caller } = scope;
   const begin = async (request: unknown, ctx: CallContext) => {
     const started = process.hrtime.bigint();
-    const requestId = uuidv7();
+    const requestId = nextRequestId();
     let resources: string[] = [];
     // The policy judges a request whose resource cannot be named as '<invalid>'. One the operation refused
     // with a status of its own (a module's validation) never reaches its handler, even where a policy allows that.

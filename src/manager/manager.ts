@@ -5,7 +5,6 @@
  * and takes everything down again. The CLI and the TUI are built on it; the
  * events ('state' for any change) are for UIs.
  */
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,6 +33,7 @@ import { rawService } from '../rpc/forwarding.js';
 import { typedClient, type CallOptions as RpcCallOptions, type Client, type ServiceDefinition } from '../rpc/definition.js';
 import { allHostServices } from '../host-services/catalog.js';
 import { admitModules, type HostServiceModule } from '../host-services/operation.js';
+import { nextRequestId } from '../host-services/request-id.js';
 import { discoveredInfo, type PluginInfo, type PluginManagerEvents, type ReloadEvent, type ReloadStep } from './plugin-info.js';
 import { DEFAULT_DRAIN_MS, PluginDirWatcher, type HotReloadOptions } from './hot-reload.js';
 import { PluginRunner, type RunnablePlugin, type RunnerSettings, type SandboxMode } from './plugin-runner.js';
@@ -671,7 +671,7 @@ export class PluginManager extends EventEmitter<PluginManagerEvents> {
     await this.startIfIdle(runner);
     const host = this.host();
     const verdict = host.policy.decide(name, capability, resource);
-    host.audit.recordCall({ clientId: name, owner: name, requestId: randomUUID(), operation, capability, resource, rule: verdict.rule, durationUs: 0, ok: verdict.allowed, ...(verdict.allowed ? {} : { code: Code.PERMISSION_DENIED }) });
+    host.audit.recordCall({ clientId: name, owner: name, requestId: nextRequestId(), operation, capability, resource, rule: verdict.rule, durationUs: 0, ok: verdict.allowed, ...(verdict.allowed ? {} : { code: Code.PERMISSION_DENIED }) });
     return verdict;
   }
 
