@@ -14,31 +14,31 @@ it('lowers the optimisation budget on V8 11 only, and never over a budget given 
   assert.equal(tierUpFlag('13.6.233.17-node.63', []), undefined);
 });
 
-/** How many calls a small per-call function had taken when V8 marked it for optimisation (V8 prints it as it marks). */
-function callsBeforeMarked(sooner: boolean): number {
+/**
+ * Whether V8 marked a small per-call function for optimisation within `calls` calls. V8 prints the
+ * marking as it happens (--trace-opt), through its own buffered output, so only whether it is there counts.
+ */
+function markedWithin(calls: number, sooner: boolean): boolean {
   const script = `
     import { tierUpSooner } from ${JSON.stringify(fileURLToPath(new URL('./tier-up.js', import.meta.url)))};
     if (${sooner}) tierUpSooner();
     function perCall(a) { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]; return s; }
     const data = [1, 2, 3, 4];
-    for (let n = 1; n <= 3000; n++) { perCall(data); console.log('calls', n); }`;
+    for (let n = 0; n < ${calls}; n++) perCall(data);`;
   const out = execFileSync(process.execPath, ['--trace-opt', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 8 << 20 });
-  let calls = 0;
-  for (const line of out.split('\n')) {
-    if (/^\[marking .*<JSFunction perCall/.test(line)) return calls;
-    const m = /^calls (\d+)$/.exec(line);
-    if (m) calls = Number(m[1]);
-  }
-  assert.fail(`perCall was never marked for optimisation:\n${out.slice(-2000)}`);
+  return /^\[marking .*<JSFunction perCall/m.test(out);
 }
 
 it("makes V8 mark a plugin's per-call functions for optimisation sooner where it sets the budget, and changes nothing elsewhere", () => {
-  const byDefault = callsBeforeMarked(false);
-  const sooner = callsBeforeMarked(true);
+  // Measured on Node 20: marked after ~475 calls by default, ~125 with the lower budget.
+  const calls = 300;
+  const byDefault = markedWithin(calls, false);
+  const sooner = markedWithin(calls, true);
   if (tierUpFlag(process.versions.v8, process.execArgv)) {
-    // Measured on Node 20: ~475 calls by default, ~125 with the lower budget.
-    assert.ok(sooner * 2 < byDefault, `marked after ${sooner} calls with the lower budget, ${byDefault} without`);
+    assert.deepEqual({ byDefault, sooner }, { byDefault: false, sooner: true });
   } else {
     assert.equal(sooner, byDefault);
   }
+  // Both ways do mark it, given enough calls: the probe sees V8's marking at all.
+  assert.equal(markedWithin(3000, false), true);
 });
