@@ -1,5 +1,6 @@
 /*
- * hst-fs: openat(2) and fstatat(2) for Node, one path component at a time.
+ * hst-fs: openat(2) and fstatat(2) for Node, one path component at a time,
+ * and socketpair(2).
  *
  * src/security/confine.ts walks a plugin's path through the workspace one
  * name at a time, each opened relative to the directory before it with
@@ -22,6 +23,7 @@
 #include <limits.h>
 #include <node_api.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,11 +101,37 @@ static napi_value lstat_at(napi_env env, napi_callback_info info) {
   return int_result(env, 0);
 }
 
+/*
+ * socketPair(out): a connected pair of unix stream sockets, close-on-exec,
+ * into the Int32Array out; 0, or -errno. Node makes such a pair only inside
+ * child_process, where the parent's end comes already wrapped in a stream
+ * that reads with Node's buffers; the native transport's host end reads
+ * into its own (src/rpc/native/frame.ts), which needs the bare fd.
+ */
+static napi_value socket_pair(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_typedarray_type type;
+  size_t count;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_typedarray_info(env, argv[0], &type, &count, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array || count < 2)
+    return usage(env, "socketPair(Int32Array)");
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return int_result(env, -errno);
+  int32_t *out = data;
+  out[0] = fds[0];
+  out[1] = fds[1];
+  return int_result(env, 0);
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor functions[] = {
     {"openAt", NULL, open_at, NULL, NULL, NULL, napi_default, NULL},
     {"lstatAt", NULL, lstat_at, NULL, NULL, NULL, napi_default, NULL},
+    {"socketPair", NULL, socket_pair, NULL, NULL, NULL, napi_default, NULL},
   };
-  if (napi_define_properties(env, exports, 2, functions) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, 3, functions) != napi_ok) return NULL;
   return exports;
 }

@@ -4,7 +4,7 @@
  * open, hand out typed clients, and take the process down again.
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -17,6 +17,7 @@ import { AsyncQueue } from '../rpc/async-queue.js';
 import type { ClientConnection } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { NativeConnection } from '../rpc/native/client.js';
+import { socketPair } from '../rpc/native/socket-pair.js';
 import { nativeByDefault, openSession, sessionChannels } from '../rpc/native/transport.js';
 import type { Address, Channels, TlsMaterial, Transport } from '../rpc/transport.js';
 import { defaultLogger, type Logger } from '../log.js';
@@ -207,8 +208,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
   private verified: VerifiedExecutable | undefined;
   private sandbox: SandboxPlan | undefined;
   private unmanage: (() => void) | undefined;
-  /** The host's end of the socket pair offered to the plugin, until it answers. */
-  private nativeSocket: Socket | undefined;
+  /** The host's end of the socket pair offered to the plugin (a bare fd where hst made the pair), until it answers. */
+  private nativeEnd: Socket | number | undefined;
 
   constructor(private readonly options: PluginClientOptions) {
     super();
@@ -367,9 +368,16 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     return proc?.pluginToHost?.bind(proc);
   }
 
+  private dropNativeEnd(): void {
+    const end = this.nativeEnd;
+    this.nativeEnd = undefined;
+    if (typeof end === 'number') closeSync(end);
+    else end?.destroy();
+  }
+
   private closeConnection(): void {
     this.streams.abort();
-    this.nativeSocket?.destroy();
+    this.dropNativeEnd();
     this.dialling?.close();
     this.connection?.close();
     this.mux?.close();
@@ -444,12 +452,14 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     }
     const plan = this.sandbox;
     const runner = opts.runner ?? processRunner;
-    // The offer: one more stdio 'pipe' (libuv makes it a unix socket pair) after the sandbox's own fds.
     const native = opts.native ?? (nativeByDefault() && runByNode(command) && runner.passesDescriptors === true);
     if (native && !runner.passesDescriptors) {
       throw new PluginStartError(`plugin ${JSON.stringify(this.name)}: the ${runner.name} runner cannot pass the native transport's socket pair; start it with native: false`, '');
     }
-    const extraStdio = [...(plan?.stdio ?? []), ...(native ? (['pipe'] as const) : [])];
+    // The offer: one more descriptor after the sandbox's own, a unix socket pair: made here where the addon
+    // can, else by libuv for a stdio 'pipe'.
+    const pair = native ? socketPair() : undefined;
+    const extraStdio = [...(plan?.stdio ?? []), ...(native ? [pair ? pair[1] : ('pipe' as const)] : [])];
     const nativeFd = 3 + (plan?.stdio.length ?? 0);
     const childEnv = native ? { ...(plan ? plan.env : env), [ENV_NATIVE_FD]: String(nativeFd) } : plan ? plan.env : env;
     const timeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
@@ -477,9 +487,13 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
       });
     } catch (err) {
       facts.spawnError = err as NodeJS.ErrnoException;
+      if (pair) closeSync(pair[0]);
       return fail(`plugin ${JSON.stringify(this.name)} could not be started${opts.runner ? ` by the ${runner.name} runner` : ''}: ${(err as Error).message}`, err);
+    } finally {
+      // The plugin has its own copy now: this one would keep the pair open after the plugin died.
+      if (pair) closeSync(pair[1]);
     }
-    if (native) this.nativeSocket = proc.extraStreams?.[nativeFd - 3] as Socket;
+    if (native) this.nativeEnd = pair ? pair[0] : (proc.extraStreams?.[nativeFd - 3] as Socket);
     this.proc = proc;
     void proc.exited.then((info) => this.onExit(info));
     this.unmanage = opts.managed === false ? undefined : manage(this);
@@ -542,10 +556,7 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     }
     const onPair = info.address.network === NATIVE_NETWORK;
     // A plugin that declined the offer does not need our end of the pair.
-    if (!onPair) {
-      this.nativeSocket?.destroy();
-      this.nativeSocket = undefined;
-    }
+    if (!onPair) this.dropNativeEnd();
     const toHost = this.toHost;
     if (toHost && info.address.network !== NATIVE_NETWORK) {
       try {
@@ -617,8 +628,8 @@ export class PluginClient extends EventEmitter<{ exit: [ExitInfo]; started: [Han
     let connection: ClientConnection;
     if (info.address.network === NATIVE_NETWORK) {
       // Connected since the spawn; broker ids become channels of the same session.
-      const session = openSession(this.nativeSocket as Socket, 'host', `plugin ${JSON.stringify(this.name)}`);
-      this.nativeSocket = undefined;
+      const session = openSession(this.nativeEnd as Socket | number, 'host', `plugin ${JSON.stringify(this.name)}`);
+      this.nativeEnd = undefined;
       channels = sessionChannels(session);
       connection = new NativeConnection(session, 0, { describeError, ownsSession: true });
     } else {

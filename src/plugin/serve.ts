@@ -12,7 +12,7 @@ import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
 import { GRPCStdioDefinition } from '../gen/plugin/grpc_stdio.js';
 import { AsyncQueue } from '../rpc/async-queue.js';
 import { NativeServer } from '../rpc/native/server.js';
-import { inheritedSocket, openSession, sessionChannels } from '../rpc/native/transport.js';
+import { openSession, sessionChannels } from '../rpc/native/transport.js';
 import type { TlsMaterial, Transport, TransportServer } from '../rpc/transport.js';
 import type { Logger } from '../log.js';
 import { GrpcBroker, type BrokerOptions } from '../protocol/broker.js';
@@ -297,7 +297,7 @@ function nativeWire(fd: number, env: NodeJS.ProcessEnv): Wire {
   // Programs this plugin starts inherit its environment; the offer was for this process alone.
   delete env[ENV_NATIVE_FD];
   delete process.env[ENV_NATIVE_FD];
-  const session = openSession(inheritedSocket(fd), 'plugin', 'host');
+  const session = openSession(fd, 'plugin', 'host');
   const server = new NativeServer();
   return {
     server,

@@ -9,10 +9,7 @@
  *   much again as the call itself, which is why the addon exists.
  */
 import { lstatSync, openSync, type Stats } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { getSystemErrorMap } from 'node:util';
-import { packageRoot } from '../util/package-root.js';
+import { addon, addonProblem, errnoError, type HstAddon } from '../util/native-addon.js';
 
 /** What hst reads from a stat: a subset of Node's Stats that both ways fill. */
 export type EntryStats = Pick<Stats, 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'dev' | 'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'size' | 'blocks' | 'mtimeMs' | 'ctimeMs'>;
@@ -41,11 +38,6 @@ export const procSyscalls: AtSyscalls = {
 function oneName(name: string, syscall: string): string {
   if (name === '' || name.includes('/') || name.includes('\0')) throw errnoError(EINVAL, syscall, name);
   return name;
-}
-
-interface Addon {
-  openAt(dirFd: number, name: string, flags: number, mode: number): number;
-  lstatAt(dirFd: number, name: string, out: Float64Array): number;
 }
 
 const EINVAL = -22;
@@ -89,17 +81,7 @@ class AddonStats implements EntryStats {
   }
 }
 
-/** Node's own shape for a failed syscall, so callers tell ENOENT from ELOOP as they do for fs errors. */
-function errnoError(negativeErrno: number, syscall: string, name: string): NodeJS.ErrnoException {
-  const [code, description] = getSystemErrorMap().get(negativeErrno) ?? ['UNKNOWN', 'unknown error'];
-  const err = new Error(`${code}: ${description}, ${syscall} '${name}'`) as NodeJS.ErrnoException;
-  err.errno = negativeErrno;
-  err.code = code;
-  err.syscall = syscall;
-  return err;
-}
-
-function withAddon(addon: Addon): AtSyscalls {
+function withAddon(addon: HstAddon): AtSyscalls {
   const fields = new Float64Array(10);
   return {
     via: 'openat',
@@ -116,27 +98,11 @@ function withAddon(addon: Addon): AtSyscalls {
   };
 }
 
-/** Built by `npm install` (scripts/build-native.mjs). */
-const ADDON = join(packageRoot, 'dist', 'native', 'hst-fs.node');
-
-/** Not built (no C compiler or no Node headers when npm install ran): the /proc way gives the same answers, slower. */
-function loadAddon(): { syscalls?: AtSyscalls; problem?: string } {
-  if (process.platform !== 'linux') return { problem: 'it is for Linux' };
-  try {
-    return { syscalls: withAddon(createRequire(import.meta.url)(ADDON) as Addon) };
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
-    return { problem: missing ? `${ADDON} was not built (it needs a C compiler when npm install runs: apt-get install gcc, then npm rebuild)` : `${ADDON} does not load: ${(err as Error).message}` };
-  }
-}
-
-const loaded = loadAddon();
-
 /** The addon's way, where it was built. */
-export const addonSyscalls: AtSyscalls | undefined = loaded.syscalls;
+export const addonSyscalls: AtSyscalls | undefined = addon ? withAddon(addon) : undefined;
 
 /** Why the addon is not used, for `hst inspect`; undefined when it is. */
-export const addonProblem: string | undefined = loaded.problem;
+export { addonProblem };
 
 /** What confined roots use unless told otherwise. */
 export const atSyscalls: AtSyscalls = addonSyscalls ?? procSyscalls;

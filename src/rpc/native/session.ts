@@ -11,9 +11,10 @@
  * a fragment at a time, round-robin with every other stream, so a 64-byte
  * call never waits behind a megabyte.
  */
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Code, RpcError } from '../status.js';
-import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, slicePayload, type FramePayload, type Payload } from './frame.js';
+import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, ownSpace, slicePayload, type Payload } from './frame.js';
 import { payloadLength } from '../codec.js';
 import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encodeStatus, type OpenHeader } from './payloads.js';
 
@@ -21,6 +22,8 @@ import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encod
 export const INITIAL_WINDOW = 4 * 1024 * 1024;
 /** A stream's producer waits while this much of its output is not yet written. */
 const QUEUE_LIMIT = 1024 * 1024;
+/** A message joined from fragments starts no larger than this on a guess (Stream.space): unused room costs memory. */
+const MAX_JOIN_GUESS = 64 * 1024 * 1024;
 /** Bulk (fragmented) bytes framed per pass over the streams with output waiting. */
 const BULK_PER_TURN = 256 * 1024;
 /** A stream sending a very large message lets the next one in line have a turn after this much. */
@@ -77,9 +80,10 @@ export class Stream {
   queuedBytes = 0;
   /** Bulk bytes sent since this stream's turn began (Session.writeBulk). */
   quantum = 0;
-  private partial: Buffer[] | undefined;
-  private partialBytes = 0;
-  /** Bytes of the message being reassembled already credited to the peer. */
+  /** The message being joined from fragments (see space), and how much of it has arrived. */
+  private joining: Buffer | undefined;
+  private joined = 0;
+  /** Bytes of the message being joined already credited to the peer. */
   private partialCredited = 0;
   /** Bytes the owner consumed that the peer was not yet told about. */
   private unacked = 0;
@@ -145,34 +149,56 @@ export class Stream {
     this.session.sendWindow(this, increment);
   }
 
-  /** @internal A Message frame arrived, in one piece or several (see FrameReader). */
-  receive(flags: number, payload: FramePayload, maxMessageBytes: number): void {
-    const length = payloadLength(payload);
-    if (flags & Flag.Partial) {
-      const partial = (this.partial ??= []);
-      if (Array.isArray(payload)) partial.push(...payload);
-      else partial.push(payload);
-      this.partialBytes += length;
-      if (this.partialBytes > maxMessageBytes) return this.tooLarge(maxMessageBytes);
-      // A message larger than the window could never complete: past half of it, fragments are credited as they come.
-      if (this.partialBytes > INITIAL_WINDOW / 2) {
-        this.partialCredited += length;
-        this.consumed(length);
-      }
-    } else {
-      let message = Array.isArray(payload) ? Buffer.concat(payload, length) : payload;
-      let credit = length;
-      if (this.partial) {
-        message = Buffer.concat(Array.isArray(payload) ? [...this.partial, ...payload] : [...this.partial, payload], this.partialBytes + length);
-        credit = message.length - this.partialCredited;
-        this.partial = undefined;
-        this.partialBytes = this.partialCredited = 0;
-        if (message.length > maxMessageBytes) return this.tooLarge(maxMessageBytes);
-      }
-      if (flags & Flag.End) this.remoteEnded = true;
-      this.sink?.message(message, credit);
-      if (flags & Flag.End && !this.done) this.sink?.remoteEnd();
+  /**
+   * @internal Where a Message frame of `length` bytes is read into (see
+   * FrameReader): a message in one frame gets memory of its own; the
+   * fragments of a larger one are read into their places in the message,
+   * which starts as large as the session's last joined message and doubles
+   * when outgrown. undefined drops the frame: the message is over the limit.
+   */
+  space(flags: number, length: number, maxMessageBytes: number): Buffer | undefined {
+    if (this.joining === undefined && !(flags & Flag.Partial)) return ownSpace(this.id, flags, length);
+    const need = this.joined + length;
+    if (need > maxMessageBytes) {
+      this.tooLarge(maxMessageBytes);
+      return undefined;
     }
+    let joining = this.joining;
+    if (joining === undefined || need > joining.length) {
+      const guess = joining ? joining.length * 2 : Math.min(this.session.lastJoinedBytes, MAX_JOIN_GUESS);
+      const capacity = Math.min(maxMessageBytes, Math.max(need, guess));
+      const grown = Buffer.allocUnsafeSlow(capacity);
+      if (joining) joining.copy(grown, 0, 0, this.joined);
+      this.joining = joining = grown;
+    }
+    return joining.subarray(this.joined, need);
+  }
+
+  /** @internal A Message frame arrived, read into the memory space() gave it. */
+  receive(flags: number, payload: Buffer): void {
+    let message = payload;
+    let credit = payload.length;
+    if (this.joining !== undefined) {
+      this.joined += payload.length;
+      if (flags & Flag.Partial) {
+        // A message larger than the window could never complete: past half of it, fragments are credited as they come.
+        if (this.joined > INITIAL_WINDOW / 2) {
+          this.partialCredited += payload.length;
+          this.consumed(payload.length);
+        }
+        return;
+      }
+      message = this.joining.subarray(0, this.joined);
+      // Room the size guess left over is not handed to the reader with the message.
+      if (this.joining.length - this.joined > this.joined / 8) message = Buffer.from(message);
+      this.session.lastJoinedBytes = this.joined;
+      credit = this.joined - this.partialCredited;
+      this.joining = undefined;
+      this.joined = this.partialCredited = 0;
+    }
+    if (flags & Flag.End) this.remoteEnded = true;
+    this.sink?.message(message, credit);
+    if (flags & Flag.End && !this.done) this.sink?.remoteEnd();
   }
 
   /** @internal */
@@ -215,6 +241,8 @@ export class Session {
   private readonly acceptors = new Map<number, StreamAcceptor>();
   private readonly writer = new FrameWriter();
   private readonly reader: FrameReader;
+  /** The size of the last message joined from fragments: the first guess for the next one's (Stream.space). */
+  lastJoinedBytes = 0;
   /** Streams with output waiting, in line (see writeBulk). */
   private readonly bulk = new Set<Stream>();
   private nextId: number;
@@ -225,25 +253,39 @@ export class Session {
   private bulkHeldBack = false;
   private closedWith: RpcError | undefined;
   private readonly closeListeners: Array<(error: RpcError) => void> = [];
+  private readonly socket: Duplex;
   readonly peer: string;
   readonly maxMessageBytes: number;
 
-  constructor(
-    private readonly socket: Duplex,
-    options: SessionOptions,
-  ) {
+  /**
+   * `connection` is a connected socket's fd (read with the reader's own
+   * buffers, see FrameReader) or any byte stream (read as it reads itself).
+   */
+  constructor(connection: Duplex | number, options: SessionOptions) {
     this.nextId = options.side === 'host' ? 1 : 2;
     this.peer = options.peer;
     this.maxMessageBytes = options.maxMessageBytes;
-    this.reader = new FrameReader((type, flags, id, payload) => this.onFrame(type, flags, id, payload));
-    socket.on('data', (chunk: Buffer) => {
+    this.reader = new FrameReader({
+      frame: (type, flags, id, payload) => this.onFrame(type, flags, id, payload),
+      messageSpace: (id, flags, length) => {
+        const stream = this.streams.get(id);
+        return stream && !stream.done ? stream.space(flags, length, this.maxMessageBytes) : undefined;
+      },
+    });
+    const read = (from: () => void): void => {
       if (this.closedWith) return;
       try {
-        this.reader.push(chunk);
+        from();
       } catch (err) {
         this.close(new RpcError(Code.INTERNAL, `native transport: ${(err as Error).message}`));
       }
-    });
+    };
+    const socket = (this.socket =
+      typeof connection === 'number'
+        ? // onread is the constructor's too (Node's net docs), though @types/node has it only on connect's options.
+          new Socket({ fd: connection, readable: true, writable: true, onread: { buffer: this.reader.nextBuffer, callback: (n: number) => read(() => this.reader.filled(n)) } } as SocketConstructorOpts)
+        : connection);
+    if (typeof connection !== 'number') socket.on('data', (chunk: Buffer) => read(() => this.reader.push(chunk)));
     socket.on('error', (err: Error) => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} failed: ${err.message}`)));
     socket.on('close', () => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} closed`)));
     socket.on('end', () => socket.end());
@@ -453,14 +495,12 @@ export class Session {
     return sent;
   }
 
-  private onFrame(type: FrameType, flags: number, id: number, framePayload: FramePayload): void {
+  private onFrame(type: FrameType, flags: number, id: number, payload: Buffer): void {
     if (type === FrameType.Message) {
       const stream = this.streams.get(id);
-      if (stream && !stream.done) stream.receive(flags, framePayload, this.maxMessageBytes);
+      if (stream && !stream.done) stream.receive(flags, payload);
       return;
     }
-    // Only Message frames come in pieces (FrameReader).
-    const payload = framePayload as Buffer;
     if (type === FrameType.Open) return this.onOpen(id, payload);
     const stream = this.streams.get(id);
     if (!stream) return;

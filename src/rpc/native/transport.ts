@@ -5,7 +5,6 @@
  * both then speak the frames of frame.ts over that pair. Nobody else can
  * connect to it: it has no path. Broker ids become channels of the same session.
  */
-import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ENV_TRANSPORT } from '../../protocol/constants.js';
 import type { ServiceRegistrar } from '../definition.js';
@@ -20,13 +19,9 @@ export function nativeByDefault(): boolean {
   return process.env[ENV_TRANSPORT] !== 'grpc';
 }
 
-export function openSession(socket: Duplex, side: 'host' | 'plugin', peer: string, maxMessageBytes = MAX_MESSAGE_BYTES): Session {
-  return new Session(socket, { side, peer, maxMessageBytes });
-}
-
-/** The plugin's end of the pair, from the fd the host named. */
-export function inheritedSocket(fd: number): Socket {
-  return new Socket({ fd, readable: true, writable: true });
+/** `connection`: this side's end of the pair as an fd (read best, see FrameReader) or as a stream. */
+export function openSession(connection: Duplex | number, side: 'host' | 'plugin', peer: string, maxMessageBytes = MAX_MESSAGE_BYTES): Session {
+  return new Session(connection, { side, peer, maxMessageBytes });
 }
 
 /** Broker ids as channels of the session: no listener, no dial, nothing anyone else can reach. */

@@ -1,0 +1,17 @@
+/**
+ * The socket pair the host shares with a plugin it starts, made before the
+ * start so the host's end is a bare fd the session reads with its own
+ * buffers (see FrameReader). Without hst's addon there is none: the runner
+ * makes the pair ('pipe') and the session reads the stream Node gives.
+ */
+import { addon, errnoError } from '../../util/native-addon.js';
+
+/** [the host's end, the plugin's end], both close-on-exec; undefined without the addon. */
+export function socketPair(): [number, number] | undefined {
+  // An addon built by an older hst has no socketPair until npm rebuilds it.
+  if (typeof addon?.socketPair !== 'function') return undefined;
+  const fds = new Int32Array(2);
+  const rc = addon.socketPair(fds);
+  if (rc < 0) throw errnoError(rc, 'socketpair');
+  return [fds[0] as number, fds[1] as number];
+}
