@@ -9,6 +9,7 @@
  */
 import { payloadLength } from '../codec.js';
 import { allocFromSlab } from '../../util/slab.js';
+import { SplitHeader } from '../../util/split-header.js';
 
 export const HEADER_BYTES = 10;
 
@@ -197,9 +198,7 @@ const DIRECT_READ_BYTES = 16 * 1024;
 export class FrameReader {
   /** Made at the first read into it: a reader fed by push never needs it. */
   private scratch: Buffer | undefined;
-  /** A header split across reads, gathered here. */
-  private readonly header = Buffer.allocUnsafe(HEADER_BYTES);
-  private headerBytes = 0;
+  private readonly header = new SplitHeader(HEADER_BYTES);
   /** The frame whose payload is arriving: bodyLeft > 0, or an empty payload being delivered. */
   private type = 0;
   private flags = 0;
@@ -248,20 +247,10 @@ export class FrameReader {
         if (this.bodyLeft === 0) this.endFrame();
         continue;
       }
-      let h = buf;
-      let ho = at;
-      if (this.headerBytes === 0 && end - at >= HEADER_BYTES) {
-        at += HEADER_BYTES;
-      } else {
-        const n = Math.min(HEADER_BYTES - this.headerBytes, end - at);
-        buf.copy(this.header, this.headerBytes, at, at + n);
-        this.headerBytes += n;
-        at += n;
-        if (this.headerBytes < HEADER_BYTES) return;
-        this.headerBytes = 0;
-        h = this.header;
-        ho = 0;
-      }
+      at = this.header.take(buf, at, end);
+      if (at < 0) return;
+      const h = this.header.source;
+      const ho = this.header.offset;
       const length = h.readUInt32BE(ho);
       if (length > MAX_FRAME_BYTES) throw new FrameError(`frame of ${length} bytes is over the limit of ${MAX_FRAME_BYTES}`);
       const type = h[ho + 4] as FrameType;

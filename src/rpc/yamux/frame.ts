@@ -8,6 +8,8 @@
  * `length` is a value: the window delta, the ping's opaque value, the GoAway
  * code.
  */
+import { SplitHeader } from '../../util/split-header.js';
+
 export const HEADER_BYTES = 12;
 const VERSION = 0;
 
@@ -89,8 +91,7 @@ export interface FrameSink {
  * a header split across chunks is copied.
  */
 export class FrameDecoder {
-  private readonly partial = Buffer.allocUnsafe(HEADER_BYTES);
-  private partialBytes = 0;
+  private readonly split = new SplitHeader(HEADER_BYTES);
   /** Payload bytes of the current Data frame still to come. */
   private payloadLeft = 0;
 
@@ -106,21 +107,9 @@ export class FrameDecoder {
         at += n;
         continue;
       }
-      let head = chunk;
-      let start = at;
-      if (this.partialBytes === 0 && chunk.length - at >= HEADER_BYTES) {
-        at += HEADER_BYTES;
-      } else {
-        const n = Math.min(HEADER_BYTES - this.partialBytes, chunk.length - at);
-        chunk.copy(this.partial, this.partialBytes, at, at + n);
-        this.partialBytes += n;
-        at += n;
-        if (this.partialBytes < HEADER_BYTES) return;
-        this.partialBytes = 0;
-        head = this.partial;
-        start = 0;
-      }
-      this.header(head, start);
+      at = this.split.take(chunk, at, chunk.length);
+      if (at < 0) return;
+      this.header(this.split.source, this.split.offset);
     }
   }
 
