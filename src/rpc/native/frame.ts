@@ -188,9 +188,9 @@ const DIRECT_READ_BYTES = 16 * 1024;
  * fills one reused buffer, and a large payload's missing bytes are read
  * straight into the memory the sink gave it (for a fragmented message, its
  * place in the message being joined): the kernel copies them once, and no
- * read allocates. Node's own reads allocate 64 KiB each, which at 1 MiB
- * messages was a third of all the memory turned over. Chunks pushed from
- * any other stream (push) go through the same steps.
+ * read allocates. With Node's own reads every read is a fresh buffer, and
+ * every fragment was copied out of those again to join the message. Chunks
+ * pushed from any other stream (push) go through the same steps.
  *
  * Written here by hand: no framing library reads into memory chosen per
  * frame.
