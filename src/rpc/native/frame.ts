@@ -43,6 +43,12 @@ export const FRAGMENT_BYTES = 64 * 1024;
  * those off cost the receiver a copy of the whole message to join it.
  */
 export const FRAGMENT_SLACK_BYTES = 1024;
+/**
+ * A bytes field in memory handed over (rpc/codec.ts) this large is framed
+ * from where it lies: copied once into the writer's slab, where the encoder
+ * would copy it into its message and then out of it again.
+ */
+export const REFERENCE_PART_BYTES = 1024;
 /** A frame longer than this is a protocol error (only Open with huge metadata could come near). */
 export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
@@ -122,6 +128,15 @@ export class FrameWriter {
     this.bytes = 0;
     this.frames = 0;
     return out;
+  }
+
+  /**
+   * Everything taken so far has left the process (the kernel copied it), so
+   * the next frames start the slab over: memory still in the cache, where a
+   * fresh slab costs a page fault for every page the frames touch.
+   */
+  reuse(): void {
+    if (this.segments.length === 0 && this.start === this.end) this.start = this.end = 0;
   }
 
   /** Writes a frame header, with room behind it for the payload unless that is written apart (large, or in parts). */

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StdioData } from '../../gen/plugin/grpc_stdio.js';
@@ -334,6 +335,51 @@ for (const reads of ['fd', 'stream'] as const) {
   });
 }
 
+/**
+ * Two connected streams that keep each written buffer as it is and hand it
+ * to the other end a turn later, as a multiplexed channel may: the writer
+ * must not reuse memory it wrote to one.
+ */
+function keepingPair(): [Duplex, Duplex] {
+  const ends: Duplex[] = [0, 1].map(
+    (i) =>
+      new Duplex({
+        read() {},
+        write(chunk: Buffer, _encoding, done) {
+          setImmediate(() => ends[1 - i]?.push(chunk));
+          done();
+        },
+        final(done) {
+          setImmediate(() => ends[1 - i]?.push(null));
+          done();
+        },
+      }),
+  );
+  return ends as [Duplex, Duplex];
+}
+
+describe('native transport on a stream that keeps what is written to it', () => {
+  it('delivers every message intact: only a socket of Node\'s own lets the writer reuse its memory', async () => {
+    const [hostEnd, pluginEnd] = keepingPair();
+    const host = openSession(hostEnd, 'host', 'plugin "test"');
+    const plugin = openSession(pluginEnd, 'plugin', 'host');
+    const server = new NativeServer();
+    server.addService(Echo, echoing({ unary: (req) => ({ channel: req.channel, data: req.data }) }));
+    plugin.accept(0, server.acceptor());
+    const echo = new NativeConnection(host, 0, { ownsSession: true }).client(Echo);
+    try {
+      const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => echo.unary({ channel: i, data: Buffer.alloc(300 + i, i) })));
+      replies.forEach((r, i) => {
+        assert.equal(r.channel, i);
+        assert.ok(Buffer.from(r.data).equals(Buffer.alloc(300 + i, i)), `reply ${i} was overwritten`);
+      });
+    } finally {
+      host.close();
+      plugin.close();
+    }
+  });
+});
+
 describe('native transport on the wire', () => {
   it('sends a message a few bytes over the fragment size whole, and one past the slack in fragments', async () => {
     const { client, pluginSocket, close } = await pair({ unary: (req) => ({ data: req.data.subarray(0, 1) }) }, undefined, 'stream');
@@ -400,6 +446,21 @@ describe('native transport joining fragments', () => {
 });
 
 describe('native frames', () => {
+  it('start the slab over once everything taken has been written, and not while frames are waiting', () => {
+    const writer = new FrameWriter();
+    writer.frame(FrameType.Message, 0, 1, Buffer.from('first'));
+    const [first] = writer.take() as [Buffer];
+    writer.frame(FrameType.Message, 0, 1, Buffer.from('later'));
+    writer.reuse();
+    const [later] = writer.take() as [Buffer];
+    assert.equal(later.byteOffset, first.byteOffset + first.length, 'started over with a frame waiting');
+    writer.reuse();
+    writer.frame(FrameType.Message, 0, 1, Buffer.from('again'));
+    const [again] = writer.take() as [Buffer];
+    assert.ok(again.buffer === first.buffer && again.byteOffset === first.byteOffset, 'not started over');
+    assert.equal(String(again.subarray(10)), 'again');
+  });
+
   it('carry a payload in parts as if it were joined', () => {
     const writer = new FrameWriter();
     const parts = [Buffer.from('head'), Buffer.alloc(40_000, 1), Buffer.alloc(0), Buffer.alloc(300, 2), Buffer.alloc(20_000, 3)];

@@ -254,6 +254,12 @@ export class Session {
   private closedWith: RpcError | undefined;
   private readonly closeListeners: Array<(error: RpcError) => void> = [];
   private readonly socket: Duplex;
+  /**
+   * A plain socket of Node's own: what it has written is in the kernel's
+   * copy. Any other Duplex (a multiplexed channel, a stream in a test) may
+   * keep a written buffer as it is.
+   */
+  private readonly ownsSocket: boolean;
   readonly peer: string;
   readonly maxMessageBytes: number;
 
@@ -285,6 +291,8 @@ export class Session {
         ? // onread is the constructor's too (Node's net docs), though @types/node has it only on connect's options.
           new Socket({ fd: connection, readable: true, writable: true, onread: { buffer: this.reader.nextBuffer, callback: (n: number) => read(() => this.reader.filled(n)) } } as SocketConstructorOpts)
         : connection);
+    // A TLS socket encrypts on its own schedule, and may keep the cleartext until then.
+    this.ownsSocket = socket instanceof Socket && (socket as { encrypted?: boolean }).encrypted !== true;
     if (typeof connection !== 'number') socket.on('data', (chunk: Buffer) => read(() => this.reader.push(chunk)));
     socket.on('error', (err: Error) => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} failed: ${err.message}`)));
     socket.on('close', () => this.close(new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} closed`)));
@@ -424,6 +432,8 @@ export class Session {
     for (let i = 0; i < last; i++) this.socket.write(segments[i] as Buffer);
     this.socket.write(segments[last] as Buffer, this.written);
     if (last > 0) this.socket.uncork();
+    // Nothing left in Node's buffer: libuv wrote it all before returning, and the writer may reuse its slab.
+    if (this.ownsSocket && this.socket.writableLength === 0) this.writer.reuse();
   }
 
   private readonly written = (): void => {
