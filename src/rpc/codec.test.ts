@@ -76,6 +76,15 @@ describe('a message in parts', () => {
     assert.ok(parts.includes(big) && parts.includes(other), 'the handed-over fields are parts of their own, not copies');
   });
 
+  it('references smaller fields where the transport asks (the native one copies parts into its frames once)', () => {
+    const field = handed(4096, 13);
+    const fields: Field[] = [{ text: 'path' }, { bytes: field }];
+    const parts = encodeMessageParts(Fields, fields, 1024);
+    assert.ok(Array.isArray(parts) && parts.includes(field));
+    assert.ok(joined(parts).equals(plain(fields)));
+    assert.ok(!Array.isArray(encodeMessageParts(Fields, fields)), 'referenced below the default size');
+  });
+
   it('copies what was not handed over, what is small, and what lies inside a nested message', () => {
     const small = handed(1000, 8);
     const cases: Field[][] = [

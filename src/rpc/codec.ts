@@ -33,7 +33,11 @@ const HAND_OVER_BYTES = 64 * 1024;
 /** A buffer grown for one huge message is not kept for the small ones after it. */
 const KEEP_BYTES = 4 * 1024 * 1024;
 const INITIAL_BYTES = 1024;
-/** A bytes field at least this large, in memory handed over, is referenced rather than copied. */
+/**
+ * A bytes field at least this large, in memory handed over, is referenced
+ * rather than copied, unless the transport says otherwise: HTTP/2 writes each
+ * part apart, so a part must be worth a write of its own.
+ */
 const REFERENCE_BYTES = 16 * 1024;
 
 /**
@@ -81,11 +85,12 @@ class ReusedWriter extends BinaryWriter {
    * position in `buffer` it belongs at, then the bytes themselves.
    */
   refs: Array<number | Uint8Array> | undefined;
+  referenceBytes = REFERENCE_BYTES;
 
   override bytes(value: Uint8Array): this {
     const refs = this.refs;
     // Only at the top level: a field inside a nested message counts towards that message's length prefix, written from the buffer.
-    if (refs === undefined || value.length < REFERENCE_BYTES || fields(this).stackPos.length > 0 || !handedOver.has(value.buffer)) return super.bytes(value);
+    if (refs === undefined || value.length < this.referenceBytes || fields(this).stackPos.length > 0 || !handedOver.has(value.buffer)) return super.bytes(value);
     this.uint32(value.length);
     refs.push(fields(this).pos, value);
     return this;
@@ -164,10 +169,11 @@ export function encodeMessage<T>(type: MessageType<T>, message: T): Uint8Array {
  * large bytes field at its top level lies in memory handed over (handOver),
  * which is then a part of its own instead of a copy.
  */
-export function encodeMessageParts<T>(type: MessageType<T>, message: T): Uint8Array | Uint8Array[] {
+export function encodeMessageParts<T>(type: MessageType<T>, message: T, referenceBytes = REFERENCE_BYTES): Uint8Array | Uint8Array[] {
   if (!shared) return type.encode(message).finish();
   const writer = shared as ReusedWriter;
   const refs: Array<number | Uint8Array> = (writer.refs = []);
+  writer.referenceBytes = referenceBytes;
   let head: Uint8Array;
   try {
     head = encodeMessage(type, message);

@@ -15,7 +15,7 @@ import type { ErrorDescriber } from '../transport.js';
 import { decodeMessage, encodeMessageParts } from '../codec.js';
 import { Inbox } from './inbox.js';
 import type { Session, Stream, StreamSink } from './session.js';
-import type { Payload } from './frame.js';
+import { REFERENCE_PART_BYTES, type Payload } from './frame.js';
 
 type Fail = (error: RpcError) => Promise<Error>;
 
@@ -52,7 +52,7 @@ export class NativeConnection implements ClientConnection {
 
   private method(path: string, method: MethodDefinition): (input: any, options?: CallOptions) => unknown {
     const { requestType, responseType } = method;
-    const encode = (request: unknown) => encodeMessageParts(requestType, requestType.fromPartial(request ?? {}));
+    const encode = (request: unknown) => encodeMessageParts(requestType, requestType.fromPartial(request ?? {}), REFERENCE_PART_BYTES);
     const decode = (bytes: Uint8Array) => decodeMessage(responseType, bytes);
     const describe = this.options.describeError;
     const fail: Fail = (err) => (describe ? Promise.resolve(describe(err, path)) : Promise.resolve(err));

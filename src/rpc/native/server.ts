@@ -12,7 +12,7 @@ import { Inbox } from './inbox.js';
 import type { OpenHeader } from './payloads.js';
 import { ForwardedServices, type Forwarder } from '../forwarding.js';
 import type { Stream, StreamAcceptor, StreamSink } from './session.js';
-import type { Payload } from './frame.js';
+import { REFERENCE_PART_BYTES, type Payload } from './frame.js';
 
 type AnyHandler = (input: any, ctx: CallContext) => any;
 
@@ -108,7 +108,7 @@ class NativeCallContext implements CallContext {
 function serverCall(stream: Stream, header: OpenHeader, { method, handler }: Entry): StreamSink {
   const ctx = new NativeCallContext(header.metadata ?? NO_METADATA, stream.session.peer, header.path);
   const { requestType, responseType } = method;
-  const encode = (response: unknown) => encodeMessageParts(responseType, responseType.fromPartial(response ?? {}));
+  const encode = (response: unknown) => encodeMessageParts(responseType, responseType.fromPartial(response ?? {}), REFERENCE_PART_BYTES);
   let timer: NodeJS.Timeout | undefined;
   const finish = (code: Code, details: string) => {
     if (timer) clearTimeout(timer);
