@@ -42,6 +42,7 @@ import { handOver } from '../rpc/codec.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { atSyscalls, type EntryStats } from '../security/at-syscalls.js';
 import { normalizePath, O_PATH, pathOfFd, type ConfinedRoot } from '../security/confine.js';
+import type { BorrowedFile } from '../security/held-files.js';
 import type { Caller } from './caller.js';
 import { hostService } from './operation.js';
 import { allocFromSlab } from '../util/slab.js';
@@ -338,11 +339,11 @@ export const filesystemService = hostService({
     /** Ends when the call is cancelled or the plugin goes. */
     const callSignal = (signal: AbortSignal) => AbortSignal.any([signal, caller.signal]);
 
-    /** Opens a regular file for reading; directories are refused. */
-    const openFile = (operation: string, target: Resolved, path: string): { fd: number; stats: Stats } => {
-      const opened = target.root.open(target.path, C.O_RDONLY);
+    /** Opens a regular file for reading (maybe one held open, see HeldFiles); directories are refused. */
+    const openFile = (operation: string, target: Resolved, path: string): BorrowedFile => {
+      const opened = target.root.openForReading(target.path);
       if (opened.stats.isDirectory()) {
-        closeSync(opened.fd);
+        opened.release();
         throw failure(Code.FAILED_PRECONDITION, operation, path, 'is a directory');
       }
       return opened;
@@ -363,7 +364,8 @@ export const filesystemService = hostService({
 
       async readFile({ path }, ctx) {
         const operation = 'Filesystem/ReadFile';
-        const { fd, stats } = openFile(operation, resolveIn(caller, operation, path, ctx), path);
+        const file = openFile(operation, resolveIn(caller, operation, path, ctx), path);
+        const { fd, stats } = file;
         const size = stats.size;
         const tooBig = (size: string) =>
           failure(Code.OUT_OF_RANGE, operation, path, `${size} is more than the host's limit of ${limits.maxReadBytes} bytes for one read; use ReadFileStream`);
@@ -385,7 +387,7 @@ export const filesystemService = hostService({
           handOver(buffer);
           return { data: buffer.subarray(0, length) };
         } finally {
-          closeSync(fd);
+          file.release();
         }
       },
 
@@ -510,7 +512,8 @@ export const filesystemService = hostService({
         const operation = 'Filesystem/Copy';
         const source = resolveIn(caller, operation, from, ctx);
         const dest = resolveIn(caller, operation, to, ctx);
-        const { fd: input, stats: st } = openFile(operation, source, from);
+        const file = openFile(operation, source, from);
+        const { fd: input, stats: st } = file;
         try {
           // No O_TRUNC yet: the destination may turn out to be the source itself.
           const flags = C.O_WRONLY | C.O_CREAT | (overwrite ? 0 : C.O_EXCL);
@@ -534,7 +537,7 @@ export const filesystemService = hostService({
             closeSync(output);
           }
         } finally {
-          closeSync(input);
+          file.release();
         }
       },
 
@@ -652,7 +655,8 @@ export const filesystemService = hostService({
         const operation = 'Filesystem/ReadFileStream';
         nonNegative(operation, path, 'offset', offset);
         nonNegative(operation, path, 'length', length);
-        const { fd } = openFile(operation, resolveIn(caller, operation, path, ctx), path);
+        const file = openFile(operation, resolveIn(caller, operation, path, ctx), path);
+        const { fd } = file;
         const signal = callSignal(ctx.signal);
         const readAt = async (at: number, want: number) => {
           const chunk = Buffer.allocUnsafe(want);
@@ -687,7 +691,7 @@ export const filesystemService = hostService({
         } finally {
           // A read still running holds the descriptor: closed only after it, so no later file reuses its number mid-read.
           await Promise.all(reads.map((r) => r.data.catch(() => undefined)));
-          closeSync(fd);
+          file.release();
         }
       },
 

@@ -13,6 +13,7 @@
  */
 import { closeSync, constants as C, fstatSync, ftruncateSync, openSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { Code, RpcError } from '../rpc/status.js';
+import { HeldFiles, type BorrowedFile, type HeldFilesOptions } from './held-files.js';
 import { atSyscalls, fdPath, type AtSyscalls, type EntryStats } from './at-syscalls.js';
 
 /** Linux O_PATH: a handle on a name without opening the file (absent from fs.constants). */
@@ -81,13 +82,15 @@ export interface ConfinedRootOptions {
   allowHardLinks?: boolean;
   /** How each step opens and stats a name: the addon's openat where built (the default), else /proc. */
   syscalls?: AtSyscalls;
+  /** How files are held open between reads (openForReading). */
+  heldFiles?: HeldFilesOptions;
 }
 
 export class ConfinedRoot {
   readonly hostPath: string;
   private readonly rootFd: number;
   /** Shared with the views of this root (forCall): closed for all at once. */
-  private readonly state: { closed: boolean };
+  private readonly state: { closed: boolean; held: HeldFiles };
   /** A view (forCall) leaves closing to the root it was made from. */
   private readonly isView: boolean;
   private readonly at: AtSyscalls;
@@ -113,7 +116,7 @@ export class ConfinedRoot {
     }
     this.hostPath = realpathSync(hostPath);
     this.rootFd = openSync(this.hostPath, C.O_RDONLY | C.O_DIRECTORY);
-    this.state = { closed: false };
+    this.state = { closed: false, held: new HeldFiles(options.heldFiles) };
     this.isView = false;
   }
 
@@ -129,6 +132,7 @@ export class ConfinedRoot {
   close(): void {
     if (this.isView || this.state.closed) return;
     this.state.closed = true;
+    this.state.held.close();
     closeSync(this.rootFd);
   }
 
@@ -256,6 +260,41 @@ export class ConfinedRoot {
         parent.close();
       }
     }
+  }
+
+  /**
+   * Opens a file or directory for reading, as open(path, O_RDONLY) does, or
+   * lends a file held open since an earlier call if an lstat shows its name
+   * still leads to it unchanged (HeldFiles). The user releases it, never
+   * closes it, and reads it only with positions (others may share it).
+   */
+  openForReading(path: string): BorrowedFile {
+    const held = this.state.held;
+    const segments = normalizePath(path);
+    const key = segments.join('/');
+    if (held.has(key)) {
+      const checked = held.borrowChecked(key);
+      if (checked) return checked;
+      let now: EntryStats | undefined;
+      let direct = false;
+      try {
+        const parent = this.parentOf(segments, 0);
+        try {
+          now = this.at.lstatAt(parent.fd, parent.name);
+          // Resolved as asked, so no symlink was taken (one that led back to the same path would loop).
+          direct = parent.segments.length === segments.length - 1 && parent.segments.every((s, i) => s === segments[i]);
+        } finally {
+          parent.close();
+        }
+      } catch {
+        // Gone or out of reach now: the open below meets the same and says so as open() does.
+      }
+      const borrowed = held.borrow(key, now, direct);
+      if (borrowed) return borrowed;
+    }
+    const opened = this.open(path, C.O_RDONLY);
+    // Only a file reached by its own name is held: the lstat above checks that name, not a symlink's target.
+    return held.keep(opened.segments.join('/') === key ? key : undefined, opened.fd, opened.stats);
   }
 
   /** What open() refuses once it holds the file: FIFOs, devices, sockets, and unallowed hard links. */
