@@ -12,6 +12,7 @@ import { Policy, type OperatorPolicy } from '../security/policy.js';
 import type { SandboxMode } from '../manager/plugin-runner.js';
 import { probeSandbox, type SandboxProbe } from '../security/sandbox.js';
 import { addonProblem, atSyscalls, type AtSyscalls } from '../security/at-syscalls.js';
+import { socketPairProblem } from '../rpc/native/socket-pair.js';
 import { MANIFEST_FILE, readManifestBytes, verifyPlugin, type VerifyResult } from '../security/signature.js';
 
 export interface InspectReport {
@@ -21,6 +22,8 @@ export interface InspectReport {
   sandbox: { mode: SandboxMode; available: string[]; unavailable: Record<string, string> };
   /** How the host's file services reach names inside a workspace (security/at-syscalls.ts), and why not the fast way. */
   files: { via: AtSyscalls['via']; problem?: string };
+  /** For a plugin run by Node: how the host reads its end of the native transport (rpc/native/socket-pair.ts), and why not the fast way. */
+  connection?: { reads: 'into place' | 'as a stream'; problem?: string };
 }
 
 export interface InspectOptions {
@@ -50,7 +53,13 @@ export async function inspectPlugin(options: InspectOptions): Promise<InspectRep
     capabilities: { declared: manifest.capabilities, effective: policy.effective(manifest.name) },
     sandbox: { mode: options.sandbox ?? 'auto', ...sandboxSummary(probe) },
     files: { via: atSyscalls.via, ...(addonProblem ? { problem: addonProblem } : {}) },
+    ...(manifest.runtime === 'node' ? { connection: connectionReads() } : {}),
   };
+}
+
+function connectionReads(): NonNullable<InspectReport['connection']> {
+  const problem = socketPairProblem();
+  return problem ? { reads: 'as a stream', problem } : { reads: 'into place' };
 }
 
 function sandboxSummary(probe: SandboxProbe): Omit<InspectReport['sandbox'], 'mode'> {
@@ -83,6 +92,9 @@ export function formatInspectReport(r: InspectReport): string {
       ? ['  sandbox      OFF: the operator runs plugins unconfined (--sandbox off)']
       : [`  sandbox      ${r.sandbox.mode}: ${r.sandbox.available.join(', ')}`, ...Object.entries(r.sandbox.unavailable).map(([layer, why]) => `  unavailable  ${layer}: ${why}`)]),
     `  files        workspace names opened ${r.files.via === 'openat' ? 'with openat (hst-fs addon)' : `through /proc/self/fd, slower: ${r.files.problem ?? 'the addon is not used'}`}`,
+    ...(r.connection
+      ? [`  connection   native transport ${r.connection.reads === 'into place' ? 'read into place (socket pair from the hst-fs addon)' : `read as a stream, slower: ${r.connection.problem ?? 'no socket pair'}`}`]
+      : []),
     ...(m.commands.length ? ['  commands', ...m.commands.map((c) => `    ${c.name.padEnd(14)} ${c.help}`)] : []),
     ...(m.provides.length ? [`  provides     ${m.provides.join(', ')}`] : []),
     ...(m.requires.length ? [`  requires     ${m.requires.join(', ')}`] : []),

@@ -4,7 +4,7 @@
  * buffers (see FrameReader). Without hst's addon there is none: the runner
  * makes the pair ('pipe') and the session reads the stream Node gives.
  */
-import { addon, errnoError } from '../../util/native-addon.js';
+import { addon, addonProblem, errnoError } from '../../util/native-addon.js';
 
 /** [the host's end, the plugin's end], both close-on-exec; undefined without the addon. */
 export function socketPair(): [number, number] | undefined {
@@ -14,4 +14,10 @@ export function socketPair(): [number, number] | undefined {
   const rc = addon.socketPair(fds);
   if (rc < 0) throw errnoError(rc, 'socketpair');
   return [fds[0] as number, fds[1] as number];
+}
+
+/** Why the host's end of the pair is read as a stream (slower) rather than into place, for `hst inspect`; undefined when it is not. */
+export function socketPairProblem(): string | undefined {
+  if (typeof addon?.socketPair === 'function') return undefined;
+  return addonProblem ?? 'the hst-fs addon was built by an older hst and has no socketPair: npm rebuild';
 }
