@@ -476,6 +476,7 @@ export const filesystemService = hostService({
             rmdirSync(namePath);
           }
         });
+        target.root.forget(target.path);
         return {};
       },
 
@@ -494,6 +495,7 @@ export const filesystemService = hostService({
           return { removed: await removeEntry(parent.fd, parent.name, tooDeep(operation, path)) };
         } finally {
           parent.close();
+          target.root.forget(target.path);
         }
       },
 
@@ -505,6 +507,8 @@ export const filesystemService = hostService({
           if (t.path === '.') throw failure(Code.INVALID_ARGUMENT, operation, p, 'the root directory cannot be renamed or replaced');
         }
         source.root.withParent(source.path, (fromPath) => dest.root.withParent(dest.path, (toPath) => renameSync(fromPath, toPath)));
+        source.root.forget(source.path);
+        dest.root.forget(dest.path);
         return {};
       },
 

@@ -297,6 +297,14 @@ export class ConfinedRoot {
     return held.keep(opened.segments.join('/') === key ? key : undefined, opened.fd, opened.stats);
   }
 
+  /**
+   * Lets go of files held at `path` or under it, once hst itself removed or
+   * replaced them: their space is freed now, not at the idle close.
+   */
+  forget(path: string): void {
+    this.state.held.forget(normalizePath(path).join('/'));
+  }
+
   /** What open() refuses once it holds the file: FIFOs, devices, sockets, and unallowed hard links. */
   private assertUsable(st: EntryStats): void {
     if (!st.isFile() && !st.isDirectory()) {

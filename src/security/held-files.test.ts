@@ -153,6 +153,24 @@ for (const base of [addonSyscalls ?? assert.fail('the openat addon was not built
       }
     });
 
+    it('lets go at once of what hst itself removed or replaced: the path and all under it', () => {
+      const t = setUp();
+      try {
+        for (const dir of ['d', 'dx']) mkdirSync(join(t.dir, dir));
+        const inodes = ['d/f', 'd/g', 'dx/f'].map((path) => {
+          writeFileSync(join(t.dir, path), path);
+          const file = t.root.openForReading(path);
+          file.release();
+          return file.stats.ino;
+        });
+        assert.ok(inodes.every(holds));
+        t.root.forget('d');
+        assert.deepEqual(inodes.map(holds), [false, false, true]);
+      } finally {
+        t.done();
+      }
+    });
+
     it('lets calls that arrived together share one check of the name, and no call after them', async () => {
       const t = setUp();
       try {

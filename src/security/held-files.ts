@@ -116,6 +116,15 @@ export class HeldFiles {
     return this.lend(held, stats);
   }
 
+  /** Lets go of the file held for `path` and of those under it (a directory removed or renamed). */
+  forget(path: string): void {
+    for (const [key, held] of this.files) {
+      if (key !== path && !key.startsWith(`${path}/`)) continue;
+      this.files.delete(key);
+      this.drop(held);
+    }
+  }
+
   /** Closes every file not in use, and the rest as their users release them. */
   close(): void {
     for (const held of this.files.values()) this.drop(held);
