@@ -524,9 +524,10 @@ describe('Filesystem service', () => {
             break;
           }
         }
-        // Abandoned streams close their fds when the cancellation arrives.
-        for (let i = 0; i < 50 && openFdsUnder(ws) > before; i++) await sleep(20);
-        assert.equal(openFdsUnder(ws), before);
+        // Abandoned streams close their fds when the cancellation arrives. On a slow machine `f` may grow
+        // old enough (1 s) to be held open between reads: that one closes within two idle sweeps (4 s).
+        for (let i = 0; i < 250 && openFdsUnder(ws) > before; i++) await sleep(20);
+        assert.ok(openFdsUnder(ws) <= before, `${openFdsUnder(ws) - before} fds more than before`);
       },
       { streamChunkBytes: 100 },
     ));
