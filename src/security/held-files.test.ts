@@ -101,7 +101,7 @@ for (const base of [addonSyscalls ?? assert.fail('the openat addon was not built
         assert.equal(readOnce(t.root.openForReading('f')), 'new', 'the file replaced was read');
         assert.equal(holds(oldIno), false, 'the replaced file is still held');
 
-        let opens = t.count.open;
+        const opens = t.count.open;
         readOnce(t.root.openForReading('f'));
         assert.equal(t.count.open, opens);
         chmodSync(f, 0o400);
