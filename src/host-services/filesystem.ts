@@ -41,7 +41,7 @@ import { AsyncQueue } from '../rpc/async-queue.js';
 import { handOver } from '../rpc/codec.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { atSyscalls, type EntryStats } from '../security/at-syscalls.js';
-import { normalizePath, O_PATH, pathOfFd, type ConfinedRoot } from '../security/confine.js';
+import { cleanPath, O_PATH, pathOfFd, type ConfinedRoot } from '../security/confine.js';
 import type { BorrowedFile } from '../security/held-files.js';
 import type { Caller } from './caller.js';
 import { hostService } from './operation.js';
@@ -66,7 +66,7 @@ function errnoOf(err: unknown): string | undefined {
 
 /** A plugin path in the form responses use: normalized, `$tmp` kept. */
 export function visiblePath(path: string): string {
-  return normalizePath(path).join('/') || '.';
+  return cleanPath(path) || '.';
 }
 
 function joinVisible(dir: string, name: string): string {

@@ -34,7 +34,7 @@ import { AsyncQueue } from '../rpc/async-queue.js';
 import type { CallContext, DeepPartial } from '../rpc/definition.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { ENV_UNIX_SOCKET_DIR } from '../protocol/constants.js';
-import { normalizePath, pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
+import { cleanPath, pathOfFd, PathError, type ConfinedRoot } from '../security/confine.js';
 import { killTree } from '../util/process-tree.js';
 import { planSandbox, reaperPrefix, SandboxUnavailableError, type SandboxPlan } from '../security/sandbox.js';
 import type { Caller, ExecSandboxProfile } from './caller.js';
@@ -376,7 +376,7 @@ const NEW_NAMES = ['hst-new-file', 'hst-new-dir/hst-new-file'];
  */
 function workingDirAccess(operation: string, caller: Caller, cwd: string, fd: number): 'read' | 'write' {
   const shown = JSON.stringify(cwd);
-  const base = normalizePath(cwd).join('/');
+  const base = cleanPath(cwd);
   const pluginPath = (rel: string) => [base, rel].filter(Boolean).join('/') || '.';
   let writable = true;
   const check = (path: string) => {

@@ -26,7 +26,7 @@ function tempName(operation: string, prefix: string, suffix: string): string {
 
 /** The path inside the temp directory that a `$tmp/...` plugin path names. */
 function insideTemp(operation: string, path: string): string {
-  let segments: string[];
+  let segments: readonly string[];
   try {
     segments = normalizePath(path);
   } catch (err) {

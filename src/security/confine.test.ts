@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addonSyscalls, procSyscalls } from './at-syscalls.js';
-import { ConfinedRoot, normalizePath, pathOfFd } from './confine.js';
+import { cleanPath, ConfinedRoot, normalizePath, pathOfFd } from './confine.js';
 import { constants as C } from 'node:fs';
 
 function sandbox(): { dir: string; root: string; outside: string; cleanup(): void } {
@@ -37,6 +37,19 @@ describe('path normalisation', () => {
   it('drops . segments and one trailing slash', () => {
     assert.deepEqual(normalizePath('./a/./b/'), ['a', 'b']);
     assert.deepEqual(normalizePath('.'), []);
+    assert.equal(cleanPath('./a/./b/'), 'a/b');
+    assert.equal(cleanPath('.'), '');
+  });
+  it('gives a path normalised again the same frozen segments, refuses a bad one every time, and keeps no long path', () => {
+    const first = normalizePath('notes/today.md');
+    assert.equal(normalizePath('notes/today.md'), first);
+    assert.ok(Object.isFrozen(first));
+    assert.throws(() => (first as string[]).push('x'), TypeError);
+    assert.deepEqual(normalizePath('notes/today.md'), ['notes', 'today.md']);
+    for (let i = 0; i < 2; i++) assert.throws(() => normalizePath('a/../b'), /invalid path/);
+    const long = `${'d/'.repeat(600)}f`;
+    assert.equal(normalizePath(long).length, 601);
+    assert.notEqual(normalizePath(long), normalizePath(long));
   });
 });
 
