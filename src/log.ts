@@ -16,6 +16,8 @@ export interface Logger {
   warn: LogFn;
   error: LogFn;
   child(bindings: Record<string, unknown>): Logger;
+  /** Whether `level` is written (pino's); without it, every level is. Lets a hot path skip building fields. */
+  isLevelEnabled?(level: LogLevel): boolean;
 }
 
 /** pino on stderr; HST_LOG_LEVEL picks the level (default warn, so libraries stay quiet). */
@@ -33,6 +35,7 @@ export const silentLogger: Logger = {
   warn() {},
   error() {},
   child: () => silentLogger,
+  isLevelEnabled: () => false,
 };
 
 export interface LogEntry {

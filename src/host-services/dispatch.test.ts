@@ -4,6 +4,8 @@ import { HealthDefinition } from '../gen/grpc/health/v1/health.js';
 import { Code, RpcError } from '../rpc/status.js';
 import { hostService } from './operation.js';
 import { CLAIMED_CLIENT_ID_HEADER } from './dispatch.js';
+import { DeniedError } from './errors.js';
+import { silentLogger, type Logger } from '../log.js';
 import { failure } from '../../test/support/assertions.js';
 import { hostHarness, withHarness } from '../../test/support/host-harness.js';
 
@@ -83,6 +85,57 @@ describe('host service dispatch', () => {
       assert.equal(ran, before, 'the handler ran despite the refusal');
       for await (const s of a.client(HealthDefinition).watch({ service: 'open' })) assert.equal(s.status, 1);
       assert.deepEqual(decisions, ['a Health/Check system secret', 'a Health/Watch system open']);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('waits for an authorizer that answers with a promise, and records the rule it gives', async () => {
+    const h = await hostHarness({
+      modules: [probeService],
+      authorize: async ({ resource }) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (resource === 'secret') throw new DeniedError(`Health/Check ${resource}: denied`, 'no-secrets');
+        return { rule: 'allow-probes' };
+      },
+    });
+    try {
+      const a = await h.plugin('a');
+      const before = ran;
+      const err = await failure(a.client(HealthDefinition).check({ service: 'secret' }));
+      assert.equal(err.code, Code.PERMISSION_DENIED);
+      assert.equal(ran, before, 'the handler ran despite the refusal');
+      assert.equal((await a.client(HealthDefinition).check({ service: 'x' })).status, 1);
+      assert.deepEqual(
+        h.records.map((r) => [r.resource, r.ok, r.rule]),
+        [
+          ['secret', false, 'no-secrets'],
+          ['x', true, 'allow-probes'],
+        ],
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('builds no debug line for a call when the logger does not write debug', async () => {
+    const lines: string[] = [];
+    let debug = false;
+    const logger: Logger = {
+      ...silentLogger,
+      debug: (_fields, message) => lines.push(message ?? ''),
+      isLevelEnabled: (level) => level !== 'debug' || debug,
+      child: () => logger,
+    };
+    const h = await hostHarness({ modules: [probeService], logger });
+    try {
+      const a = await h.plugin('a');
+      await a.client(HealthDefinition).check({ service: 'x' });
+      assert.deepEqual(lines, []);
+      debug = true;
+      await a.client(HealthDefinition).check({ service: 'y' });
+      assert.deepEqual(lines, ['host call']);
+      assert.equal(h.records.length, 2, 'every call is still recorded');
     } finally {
       await h.close();
     }

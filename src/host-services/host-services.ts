@@ -141,18 +141,7 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
       // Read at call time, so a policy installed later applies to plugins already connected.
       authorize: (d: Decision) => this.authorizer?.(d),
       record: (record: CallRecord) => {
-        const { ok, ...rest } = record;
-        const fields = {
-          client_id: rest.clientId,
-          owner: rest.owner,
-          request_id: rest.requestId,
-          operation: rest.operation,
-          resource: rest.resource,
-          duration_us: rest.durationUs,
-          ...(rest.error ? { error: rest.error } : {}),
-          ...(rest.claimedClientId ? { claimed_client_id: rest.claimedClientId } : {}),
-        };
-        this.logger.debug(fields, ok ? 'host call' : 'host call failed');
+        if (this.logger.isLevelEnabled?.('debug') !== false) this.logger.debug(callFields(record), record.ok ? 'host call' : 'host call failed');
         this.emit('call', record);
       },
     };
@@ -181,4 +170,18 @@ export class HostServices extends EventEmitter<{ call: [CallRecord]; connect: [C
     this.singletons.clear();
     if (this.ownTempBase) rmSync(this.tempBase, { recursive: true, force: true });
   }
+}
+
+/** A call's record as the debug log has it. */
+function callFields(record: CallRecord): Record<string, unknown> {
+  return {
+    client_id: record.clientId,
+    owner: record.owner,
+    request_id: record.requestId,
+    operation: record.operation,
+    resource: record.resource,
+    duration_us: record.durationUs,
+    ...(record.error ? { error: record.error } : {}),
+    ...(record.claimedClientId ? { claimed_client_id: record.claimedClientId } : {}),
+  };
 }
