@@ -3,7 +3,7 @@
 // ts-proto. `node scripts/generate.mjs [outRoot]` writes below outRoot
 // instead of the repository, which is how the staleness test compares.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +39,27 @@ for (const { input, paths = [], out } of protoRoots) {
     stdio: 'inherit',
   });
 }
+
+// ts-proto gives every empty bytes field a fresh `new Uint8Array(0)`, an
+// ArrayBuffer of its own at ~200 ns, on every decode and every fromPartial of
+// a message with a bytes field (servers encode replies through fromPartial):
+// a measurable share of a small call. One frozen empty array per file serves
+// them all, as nothing can be written into it. ts-proto has no option for this.
+const EMPTY_BYTES_LINE = '/** Every empty bytes field (scripts/generate.mjs). */\nconst EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;\n';
+function shareEmptyBytes(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const file = join(entry.parentPath ?? entry.path, entry.name);
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes('new Uint8Array(0)')) continue;
+    const lines = text.replaceAll('new Uint8Array(0)', 'EMPTY_BYTES').split('\n');
+    const lastImport = lines.findLastIndex((line) => line.startsWith('import '));
+    if (lastImport < 0) throw new Error(`${file}: no import to put EMPTY_BYTES after`);
+    lines.splice(lastImport + 1, 0, '', EMPTY_BYTES_LINE.trimEnd());
+    writeFileSync(file, lines.join('\n'));
+  }
+}
+for (const root of new Set(protoRoots.map((r) => r.out))) shareEmptyBytes(join(outRoot, root));
 
 // Go code for the hst protos, for Go plugins; skipped (with a note) without Go.
 if (spawnSync('go', ['version']).status === 0) {

@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "proto";
 
 export const protobufFileName = "kv.proto";
@@ -89,7 +92,7 @@ export const GetRequest: MessageFns<GetRequest> = {
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { value: new Uint8Array(0) };
+  return { value: EMPTY_BYTES };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -138,13 +141,13 @@ export const GetResponse: MessageFns<GetResponse> = {
   },
   fromPartial(object: DeepPartial<GetResponse>): GetResponse {
     const message = createBaseGetResponse();
-    message.value = object.value ?? new Uint8Array(0);
+    message.value = object.value ?? EMPTY_BYTES;
     return message;
   },
 };
 
 function createBasePutRequest(): PutRequest {
-  return { key: "", value: new Uint8Array(0) };
+  return { key: "", value: EMPTY_BYTES };
 }
 
 export const PutRequest: MessageFns<PutRequest> = {
@@ -205,7 +208,7 @@ export const PutRequest: MessageFns<PutRequest> = {
   fromPartial(object: DeepPartial<PutRequest>): PutRequest {
     const message = createBasePutRequest();
     message.key = object.key ?? "";
-    message.value = object.value ?? new Uint8Array(0);
+    message.value = object.value ?? EMPTY_BYTES;
     return message;
   },
 };

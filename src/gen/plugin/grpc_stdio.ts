@@ -8,6 +8,9 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Empty } from "../google/protobuf/empty.js";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "plugin";
 
 export const protobufFileName = "plugin/grpc_stdio.proto";
@@ -31,7 +34,7 @@ export enum StdioData_Channel {
 }
 
 function createBaseStdioData(): StdioData {
-  return { channel: 0, data: new Uint8Array(0) };
+  return { channel: 0, data: EMPTY_BYTES };
 }
 
 export const StdioData: MessageFns<StdioData> = {
@@ -92,7 +95,7 @@ export const StdioData: MessageFns<StdioData> = {
   fromPartial(object: DeepPartial<StdioData>): StdioData {
     const message = createBaseStdioData();
     message.channel = object.channel ?? 0;
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     return message;
   },
 };

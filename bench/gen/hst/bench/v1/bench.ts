@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.bench.v1";
 
 export const protobufFileName = "hst/bench/v1/bench.proto";
@@ -68,7 +71,7 @@ export interface DriveResponse {
 }
 
 function createBaseEchoRequest(): EchoRequest {
-  return { payload: new Uint8Array(0) };
+  return { payload: EMPTY_BYTES };
 }
 
 export const EchoRequest: MessageFns<EchoRequest> = {
@@ -117,13 +120,13 @@ export const EchoRequest: MessageFns<EchoRequest> = {
   },
   fromPartial(object: DeepPartial<EchoRequest>): EchoRequest {
     const message = createBaseEchoRequest();
-    message.payload = object.payload ?? new Uint8Array(0);
+    message.payload = object.payload ?? EMPTY_BYTES;
     return message;
   },
 };
 
 function createBaseEchoResponse(): EchoResponse {
-  return { payload: new Uint8Array(0) };
+  return { payload: EMPTY_BYTES };
 }
 
 export const EchoResponse: MessageFns<EchoResponse> = {
@@ -172,7 +175,7 @@ export const EchoResponse: MessageFns<EchoResponse> = {
   },
   fromPartial(object: DeepPartial<EchoResponse>): EchoResponse {
     const message = createBaseEchoResponse();
-    message.payload = object.payload ?? new Uint8Array(0);
+    message.payload = object.payload ?? EMPTY_BYTES;
     return message;
   },
 };

@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.host.v1";
 
 export const protobufFileName = "hst/host/v1/events.proto";
@@ -73,7 +76,7 @@ export interface ListTopicsResponse {
 }
 
 function createBasePublishRequest(): PublishRequest {
-  return { topic: "", payload: new Uint8Array(0), contentType: "" };
+  return { topic: "", payload: EMPTY_BYTES, contentType: "" };
 }
 
 export const PublishRequest: MessageFns<PublishRequest> = {
@@ -145,7 +148,7 @@ export const PublishRequest: MessageFns<PublishRequest> = {
   fromPartial(object: DeepPartial<PublishRequest>): PublishRequest {
     const message = createBasePublishRequest();
     message.topic = object.topic ?? "";
-    message.payload = object.payload ?? new Uint8Array(0);
+    message.payload = object.payload ?? EMPTY_BYTES;
     message.contentType = object.contentType ?? "";
     return message;
   },
@@ -332,7 +335,7 @@ function createBaseSubscribeResponse(): SubscribeResponse {
   return {
     started: false,
     topic: "",
-    payload: new Uint8Array(0),
+    payload: EMPTY_BYTES,
     contentType: "",
     publisher: undefined,
     sequence: 0,
@@ -466,7 +469,7 @@ export const SubscribeResponse: MessageFns<SubscribeResponse> = {
     const message = createBaseSubscribeResponse();
     message.started = object.started ?? false;
     message.topic = object.topic ?? "";
-    message.payload = object.payload ?? new Uint8Array(0);
+    message.payload = object.payload ?? EMPTY_BYTES;
     message.contentType = object.contentType ?? "";
     message.publisher = (object.publisher !== undefined && object.publisher !== null)
       ? EventPublisher.fromPartial(object.publisher)

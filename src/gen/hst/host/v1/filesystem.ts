@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.host.v1";
 
 export const protobufFileName = "hst/host/v1/filesystem.proto";
@@ -552,7 +555,7 @@ export const ReadFileRequest: MessageFns<ReadFileRequest> = {
 };
 
 function createBaseReadFileResponse(): ReadFileResponse {
-  return { data: new Uint8Array(0) };
+  return { data: EMPTY_BYTES };
 }
 
 export const ReadFileResponse: MessageFns<ReadFileResponse> = {
@@ -601,13 +604,13 @@ export const ReadFileResponse: MessageFns<ReadFileResponse> = {
   },
   fromPartial(object: DeepPartial<ReadFileResponse>): ReadFileResponse {
     const message = createBaseReadFileResponse();
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     return message;
   },
 };
 
 function createBaseWriteFileRequest(): WriteFileRequest {
-  return { path: "", data: new Uint8Array(0), mode: 0, perm: 0 };
+  return { path: "", data: EMPTY_BYTES, mode: 0, perm: 0 };
 }
 
 export const WriteFileRequest: MessageFns<WriteFileRequest> = {
@@ -690,7 +693,7 @@ export const WriteFileRequest: MessageFns<WriteFileRequest> = {
   fromPartial(object: DeepPartial<WriteFileRequest>): WriteFileRequest {
     const message = createBaseWriteFileRequest();
     message.path = object.path ?? "";
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.mode = object.mode ?? 0;
     message.perm = object.perm ?? 0;
     return message;
@@ -753,7 +756,7 @@ export const WriteFileResponse: MessageFns<WriteFileResponse> = {
 };
 
 function createBaseAppendFileRequest(): AppendFileRequest {
-  return { path: "", data: new Uint8Array(0), perm: 0 };
+  return { path: "", data: EMPTY_BYTES, perm: 0 };
 }
 
 export const AppendFileRequest: MessageFns<AppendFileRequest> = {
@@ -825,7 +828,7 @@ export const AppendFileRequest: MessageFns<AppendFileRequest> = {
   fromPartial(object: DeepPartial<AppendFileRequest>): AppendFileRequest {
     const message = createBaseAppendFileRequest();
     message.path = object.path ?? "";
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.perm = object.perm ?? 0;
     return message;
   },
@@ -2446,7 +2449,7 @@ export const ReadFileStreamRequest: MessageFns<ReadFileStreamRequest> = {
 };
 
 function createBaseReadFileStreamResponse(): ReadFileStreamResponse {
-  return { data: new Uint8Array(0), offset: 0 };
+  return { data: EMPTY_BYTES, offset: 0 };
 }
 
 export const ReadFileStreamResponse: MessageFns<ReadFileStreamResponse> = {
@@ -2506,14 +2509,14 @@ export const ReadFileStreamResponse: MessageFns<ReadFileStreamResponse> = {
   },
   fromPartial(object: DeepPartial<ReadFileStreamResponse>): ReadFileStreamResponse {
     const message = createBaseReadFileStreamResponse();
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.offset = object.offset ?? 0;
     return message;
   },
 };
 
 function createBaseWriteFileStreamRequest(): WriteFileStreamRequest {
-  return { path: "", mode: 0, perm: 0, data: new Uint8Array(0) };
+  return { path: "", mode: 0, perm: 0, data: EMPTY_BYTES };
 }
 
 export const WriteFileStreamRequest: MessageFns<WriteFileStreamRequest> = {
@@ -2598,7 +2601,7 @@ export const WriteFileStreamRequest: MessageFns<WriteFileStreamRequest> = {
     message.path = object.path ?? "";
     message.mode = object.mode ?? 0;
     message.perm = object.perm ?? 0;
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     return message;
   },
 };

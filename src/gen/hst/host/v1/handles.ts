@@ -8,6 +8,9 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { FileInfo } from "./filesystem.js";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.host.v1";
 
 export const protobufFileName = "hst/host/v1/handles.proto";
@@ -520,7 +523,7 @@ export const ReadRequest: MessageFns<ReadRequest> = {
 };
 
 function createBaseReadResponse(): ReadResponse {
-  return { data: new Uint8Array(0), eof: false };
+  return { data: EMPTY_BYTES, eof: false };
 }
 
 export const ReadResponse: MessageFns<ReadResponse> = {
@@ -580,7 +583,7 @@ export const ReadResponse: MessageFns<ReadResponse> = {
   },
   fromPartial(object: DeepPartial<ReadResponse>): ReadResponse {
     const message = createBaseReadResponse();
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.eof = object.eof ?? false;
     return message;
   },
@@ -666,7 +669,7 @@ export const ReadAtRequest: MessageFns<ReadAtRequest> = {
 };
 
 function createBaseReadAtResponse(): ReadAtResponse {
-  return { data: new Uint8Array(0), eof: false };
+  return { data: EMPTY_BYTES, eof: false };
 }
 
 export const ReadAtResponse: MessageFns<ReadAtResponse> = {
@@ -726,14 +729,14 @@ export const ReadAtResponse: MessageFns<ReadAtResponse> = {
   },
   fromPartial(object: DeepPartial<ReadAtResponse>): ReadAtResponse {
     const message = createBaseReadAtResponse();
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.eof = object.eof ?? false;
     return message;
   },
 };
 
 function createBaseWriteRequest(): WriteRequest {
-  return { handle: "", data: new Uint8Array(0) };
+  return { handle: "", data: EMPTY_BYTES };
 }
 
 export const WriteRequest: MessageFns<WriteRequest> = {
@@ -794,7 +797,7 @@ export const WriteRequest: MessageFns<WriteRequest> = {
   fromPartial(object: DeepPartial<WriteRequest>): WriteRequest {
     const message = createBaseWriteRequest();
     message.handle = object.handle ?? "";
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     return message;
   },
 };
@@ -855,7 +858,7 @@ export const WriteResponse: MessageFns<WriteResponse> = {
 };
 
 function createBaseWriteAtRequest(): WriteAtRequest {
-  return { handle: "", offset: 0, data: new Uint8Array(0) };
+  return { handle: "", offset: 0, data: EMPTY_BYTES };
 }
 
 export const WriteAtRequest: MessageFns<WriteAtRequest> = {
@@ -928,7 +931,7 @@ export const WriteAtRequest: MessageFns<WriteAtRequest> = {
     const message = createBaseWriteAtRequest();
     message.handle = object.handle ?? "";
     message.offset = object.offset ?? 0;
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     return message;
   },
 };

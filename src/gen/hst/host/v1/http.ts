@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.host.v1";
 
 export const protobufFileName = "hst/host/v1/http.proto";
@@ -156,7 +159,7 @@ function createBaseFetchRequest(): FetchRequest {
     method: "",
     url: "",
     headers: [],
-    body: new Uint8Array(0),
+    body: EMPTY_BYTES,
     timeoutMs: 0,
     maxResponseBytes: 0,
     followRedirects: undefined,
@@ -278,7 +281,7 @@ export const FetchRequest: MessageFns<FetchRequest> = {
     message.method = object.method ?? "";
     message.url = object.url ?? "";
     message.headers = object.headers?.map((e) => HttpHeader.fromPartial(e)) || [];
-    message.body = object.body ?? new Uint8Array(0);
+    message.body = object.body ?? EMPTY_BYTES;
     message.timeoutMs = object.timeoutMs ?? 0;
     message.maxResponseBytes = object.maxResponseBytes ?? 0;
     message.followRedirects = object.followRedirects ?? undefined;
@@ -390,7 +393,7 @@ export const FetchResponseHead: MessageFns<FetchResponseHead> = {
 };
 
 function createBaseFetchResponse(): FetchResponse {
-  return { head: undefined, data: new Uint8Array(0), truncated: false };
+  return { head: undefined, data: EMPTY_BYTES, truncated: false };
 }
 
 export const FetchResponse: MessageFns<FetchResponse> = {
@@ -464,7 +467,7 @@ export const FetchResponse: MessageFns<FetchResponse> = {
     message.head = (object.head !== undefined && object.head !== null)
       ? FetchResponseHead.fromPartial(object.head)
       : undefined;
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.truncated = object.truncated ?? false;
     return message;
   },

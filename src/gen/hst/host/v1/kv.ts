@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.host.v1";
 
 export const protobufFileName = "hst/host/v1/kv.proto";
@@ -169,7 +172,7 @@ export const KeyValueGetRequest: MessageFns<KeyValueGetRequest> = {
 };
 
 function createBaseKeyValueGetResponse(): KeyValueGetResponse {
-  return { found: false, value: new Uint8Array(0), version: 0, expiresAtMs: 0 };
+  return { found: false, value: EMPTY_BYTES, version: 0, expiresAtMs: 0 };
 }
 
 export const KeyValueGetResponse: MessageFns<KeyValueGetResponse> = {
@@ -252,7 +255,7 @@ export const KeyValueGetResponse: MessageFns<KeyValueGetResponse> = {
   fromPartial(object: DeepPartial<KeyValueGetResponse>): KeyValueGetResponse {
     const message = createBaseKeyValueGetResponse();
     message.found = object.found ?? false;
-    message.value = object.value ?? new Uint8Array(0);
+    message.value = object.value ?? EMPTY_BYTES;
     message.version = object.version ?? 0;
     message.expiresAtMs = object.expiresAtMs ?? 0;
     return message;
@@ -260,7 +263,7 @@ export const KeyValueGetResponse: MessageFns<KeyValueGetResponse> = {
 };
 
 function createBaseKeyValuePutRequest(): KeyValuePutRequest {
-  return { key: "", value: new Uint8Array(0), ttlMs: 0 };
+  return { key: "", value: EMPTY_BYTES, ttlMs: 0 };
 }
 
 export const KeyValuePutRequest: MessageFns<KeyValuePutRequest> = {
@@ -332,7 +335,7 @@ export const KeyValuePutRequest: MessageFns<KeyValuePutRequest> = {
   fromPartial(object: DeepPartial<KeyValuePutRequest>): KeyValuePutRequest {
     const message = createBaseKeyValuePutRequest();
     message.key = object.key ?? "";
-    message.value = object.value ?? new Uint8Array(0);
+    message.value = object.value ?? EMPTY_BYTES;
     message.ttlMs = object.ttlMs ?? 0;
     return message;
   },
@@ -741,7 +744,7 @@ export const KeyValueListResponse: MessageFns<KeyValueListResponse> = {
 };
 
 function createBaseKeyValueCompareAndSwapRequest(): KeyValueCompareAndSwapRequest {
-  return { key: "", expectedVersion: 0, value: new Uint8Array(0), ttlMs: 0 };
+  return { key: "", expectedVersion: 0, value: EMPTY_BYTES, ttlMs: 0 };
 }
 
 export const KeyValueCompareAndSwapRequest: MessageFns<KeyValueCompareAndSwapRequest> = {
@@ -825,7 +828,7 @@ export const KeyValueCompareAndSwapRequest: MessageFns<KeyValueCompareAndSwapReq
     const message = createBaseKeyValueCompareAndSwapRequest();
     message.key = object.key ?? "";
     message.expectedVersion = object.expectedVersion ?? 0;
-    message.value = object.value ?? new Uint8Array(0);
+    message.value = object.value ?? EMPTY_BYTES;
     message.ttlMs = object.ttlMs ?? 0;
     return message;
   },
@@ -966,7 +969,7 @@ export const KeyValueWatchRequest: MessageFns<KeyValueWatchRequest> = {
 };
 
 function createBaseKeyValueWatchResponse(): KeyValueWatchResponse {
-  return { started: false, key: "", kind: 0, version: 0, value: new Uint8Array(0) };
+  return { started: false, key: "", kind: 0, version: 0, value: EMPTY_BYTES };
 }
 
 export const KeyValueWatchResponse: MessageFns<KeyValueWatchResponse> = {
@@ -1063,7 +1066,7 @@ export const KeyValueWatchResponse: MessageFns<KeyValueWatchResponse> = {
     message.key = object.key ?? "";
     message.kind = object.kind ?? 0;
     message.version = object.version ?? 0;
-    message.value = object.value ?? new Uint8Array(0);
+    message.value = object.value ?? EMPTY_BYTES;
     return message;
   },
 };

@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.host.v1";
 
 export const protobufFileName = "hst/host/v1/processes.proto";
@@ -235,7 +238,7 @@ export const ProcessExit: MessageFns<ProcessExit> = {
 };
 
 function createBaseExecRequest(): ExecRequest {
-  return { program: "", args: [], stdin: new Uint8Array(0), env: {}, cwd: "", timeoutMs: 0 };
+  return { program: "", args: [], stdin: EMPTY_BYTES, env: {}, cwd: "", timeoutMs: 0 };
 }
 
 export const ExecRequest: MessageFns<ExecRequest> = {
@@ -344,7 +347,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     const message = createBaseExecRequest();
     message.program = object.program ?? "";
     message.args = object.args?.map((e) => e) || [];
-    message.stdin = object.stdin ?? new Uint8Array(0);
+    message.stdin = object.stdin ?? EMPTY_BYTES;
     message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
@@ -431,8 +434,8 @@ function createBaseExecResponse(): ExecResponse {
   return {
     program: "",
     exit: undefined,
-    stdout: new Uint8Array(0),
-    stderr: new Uint8Array(0),
+    stdout: EMPTY_BYTES,
+    stderr: EMPTY_BYTES,
     truncated: false,
     durationMs: 0,
   };
@@ -543,8 +546,8 @@ export const ExecResponse: MessageFns<ExecResponse> = {
     message.exit = (object.exit !== undefined && object.exit !== null)
       ? ProcessExit.fromPartial(object.exit)
       : undefined;
-    message.stdout = object.stdout ?? new Uint8Array(0);
-    message.stderr = object.stderr ?? new Uint8Array(0);
+    message.stdout = object.stdout ?? EMPTY_BYTES;
+    message.stderr = object.stderr ?? EMPTY_BYTES;
     message.truncated = object.truncated ?? false;
     message.durationMs = object.durationMs ?? 0;
     return message;
@@ -552,7 +555,7 @@ export const ExecResponse: MessageFns<ExecResponse> = {
 };
 
 function createBaseSpawnRequest(): SpawnRequest {
-  return { program: "", args: [], stdin: new Uint8Array(0), env: {}, cwd: "" };
+  return { program: "", args: [], stdin: EMPTY_BYTES, env: {}, cwd: "" };
 }
 
 export const SpawnRequest: MessageFns<SpawnRequest> = {
@@ -650,7 +653,7 @@ export const SpawnRequest: MessageFns<SpawnRequest> = {
     const message = createBaseSpawnRequest();
     message.program = object.program ?? "";
     message.args = object.args?.map((e) => e) || [];
-    message.stdin = object.stdin ?? new Uint8Array(0);
+    message.stdin = object.stdin ?? EMPTY_BYTES;
     message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
@@ -867,7 +870,7 @@ export const ProcessOutputRequest: MessageFns<ProcessOutputRequest> = {
 };
 
 function createBaseProcessOutputResponse(): ProcessOutputResponse {
-  return { stream: 0, data: new Uint8Array(0), exit: undefined, truncated: false };
+  return { stream: 0, data: EMPTY_BYTES, exit: undefined, truncated: false };
 }
 
 export const ProcessOutputResponse: MessageFns<ProcessOutputResponse> = {
@@ -950,7 +953,7 @@ export const ProcessOutputResponse: MessageFns<ProcessOutputResponse> = {
   fromPartial(object: DeepPartial<ProcessOutputResponse>): ProcessOutputResponse {
     const message = createBaseProcessOutputResponse();
     message.stream = object.stream ?? 0;
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.exit = (object.exit !== undefined && object.exit !== null)
       ? ProcessExit.fromPartial(object.exit)
       : undefined;
@@ -960,7 +963,7 @@ export const ProcessOutputResponse: MessageFns<ProcessOutputResponse> = {
 };
 
 function createBaseWriteStdinRequest(): WriteStdinRequest {
-  return { id: "", data: new Uint8Array(0), close: false };
+  return { id: "", data: EMPTY_BYTES, close: false };
 }
 
 export const WriteStdinRequest: MessageFns<WriteStdinRequest> = {
@@ -1032,7 +1035,7 @@ export const WriteStdinRequest: MessageFns<WriteStdinRequest> = {
   fromPartial(object: DeepPartial<WriteStdinRequest>): WriteStdinRequest {
     const message = createBaseWriteStdinRequest();
     message.id = object.id ?? "";
-    message.data = object.data ?? new Uint8Array(0);
+    message.data = object.data ?? EMPTY_BYTES;
     message.close = object.close ?? false;
     return message;
   },

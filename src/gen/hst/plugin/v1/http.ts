@@ -7,6 +7,9 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
+/** Every empty bytes field (scripts/generate.mjs). */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
 export const protobufPackage = "hst.plugin.v1";
 
 export const protobufFileName = "hst/plugin/v1/http.proto";
@@ -55,7 +58,7 @@ export interface HttpResponseHead {
 }
 
 function createBaseHttpRequest(): HttpRequest {
-  return { handler: "", method: "", path: "", params: {}, query: [], headers: [], body: new Uint8Array(0), kind: "" };
+  return { handler: "", method: "", path: "", params: {}, query: [], headers: [], body: EMPTY_BYTES, kind: "" };
 }
 
 export const HttpRequest: MessageFns<HttpRequest> = {
@@ -198,7 +201,7 @@ export const HttpRequest: MessageFns<HttpRequest> = {
     );
     message.query = object.query?.map((e) => HttpField.fromPartial(e)) || [];
     message.headers = object.headers?.map((e) => HttpField.fromPartial(e)) || [];
-    message.body = object.body ?? new Uint8Array(0);
+    message.body = object.body ?? EMPTY_BYTES;
     message.kind = object.kind ?? "";
     return message;
   },
