@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { goPeers, inTempDir, repo } from './support/peers.js';
+import { ReadFileResponse, WriteFileRequest } from '../src/gen/hst/host/v1/filesystem.js';
 
 // The Go code needs Go to regenerate; goPeers() fails in CI when Go is missing.
 const outputs = ['src/gen', 'examples/kv/gen', 'examples/bidirectional/gen', 'test/gen', 'bench/gen', ...('bin' in goPeers() ? ['sdk/go/gen', 'interop/go/gen'] : [])];
@@ -34,3 +35,14 @@ it('the committed code generated from the protos is up to date', () =>
     }
     assert.deepEqual(stale, [], `stale generated files (run npm run generate): ${stale.join(', ')}`);
   }));
+
+it('empty bytes fields share one frozen empty array, and a message still carries its own bytes', () => {
+  const decoded = ReadFileResponse.decode(new Uint8Array(0));
+  const partial = WriteFileRequest.fromPartial({ path: 'a' });
+  assert.equal(decoded.data.length, 0);
+  assert.equal(decoded.data, partial.data);
+  assert.ok(Object.isFrozen(decoded.data));
+  const data = Uint8Array.of(1, 2, 3);
+  assert.deepEqual(ReadFileResponse.decode(ReadFileResponse.encode({ data }).finish()).data, data);
+  assert.equal(ReadFileResponse.fromPartial({ data }).data, data);
+});
