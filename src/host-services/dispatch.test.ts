@@ -31,6 +31,14 @@ const probeService = hostService({
   }),
 });
 
+/** A call the authorizer refuses fails with PERMISSION_DENIED, and its handler never runs. */
+async function refusedBeforeTheHandler(client: { check(request: { service: string }): Promise<unknown> }, service: string): Promise<void> {
+  const before = ran;
+  const err = await failure(client.check({ service }));
+  assert.equal(err.code, Code.PERMISSION_DENIED);
+  assert.equal(ran, before, 'the handler ran despite the refusal');
+}
+
 describe('host service dispatch', () => {
   it('binds identity to the listener, whatever the plugin claims', () =>
     withHarness({ modules: [probeService] }, async (h) => {
@@ -79,10 +87,7 @@ describe('host service dispatch', () => {
     });
     try {
       const a = await h.plugin('a');
-      const before = ran;
-      const err = await failure(a.client(HealthDefinition).check({ service: 'secret' }));
-      assert.equal(err.code, Code.PERMISSION_DENIED);
-      assert.equal(ran, before, 'the handler ran despite the refusal');
+      await refusedBeforeTheHandler(a.client(HealthDefinition), 'secret');
       for await (const s of a.client(HealthDefinition).watch({ service: 'open' })) assert.equal(s.status, 1);
       assert.deepEqual(decisions, ['a Health/Check system secret', 'a Health/Watch system open']);
     } finally {
@@ -90,33 +95,29 @@ describe('host service dispatch', () => {
     }
   });
 
-  it('waits for an authorizer that answers with a promise, and records the rule it gives', async () => {
-    const h = await hostHarness({
-      modules: [probeService],
-      authorize: async ({ resource }) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (resource === 'secret') throw new DeniedError(`Health/Check ${resource}: denied`, 'no-secrets');
-        return { rule: 'allow-probes' };
+  it('waits for an authorizer that answers with a promise, and records the rule it gives', () =>
+    withHarness(
+      {
+        modules: [probeService],
+        authorize: async ({ resource }) => {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (resource === 'secret') throw new DeniedError(`Health/Check ${resource}: denied`, 'no-secrets');
+          return { rule: 'allow-probes' };
+        },
       },
-    });
-    try {
-      const a = await h.plugin('a');
-      const before = ran;
-      const err = await failure(a.client(HealthDefinition).check({ service: 'secret' }));
-      assert.equal(err.code, Code.PERMISSION_DENIED);
-      assert.equal(ran, before, 'the handler ran despite the refusal');
-      assert.equal((await a.client(HealthDefinition).check({ service: 'x' })).status, 1);
-      assert.deepEqual(
-        h.records.map((r) => [r.resource, r.ok, r.rule]),
-        [
-          ['secret', false, 'no-secrets'],
-          ['x', true, 'allow-probes'],
-        ],
-      );
-    } finally {
-      await h.close();
-    }
-  });
+      async (h) => {
+        const a = await h.plugin('a');
+        await refusedBeforeTheHandler(a.client(HealthDefinition), 'secret');
+        assert.equal((await a.client(HealthDefinition).check({ service: 'x' })).status, 1);
+        assert.deepEqual(
+          h.records.map((r) => [r.resource, r.ok, r.rule]),
+          [
+            ['secret', false, 'no-secrets'],
+            ['x', true, 'allow-probes'],
+          ],
+        );
+      },
+    ));
 
   it('builds no debug line for a call when the logger does not write debug', async () => {
     const lines: string[] = [];
