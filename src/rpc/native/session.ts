@@ -16,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { Code, RpcError } from '../status.js';
 import { Flag, FRAGMENT_BYTES, FRAGMENT_SLACK_BYTES, FrameReader, FrameType, FrameWriter, ownSpace, slicePayload, type Payload } from './frame.js';
 import { payloadLength } from '../codec.js';
+import { StreamTable } from './stream-table.js';
 import { decodeCancel, decodeOpen, decodeStatus, encodeCancel, encodeOpen, encodeStatus, type OpenHeader } from './payloads.js';
 
 /** Bytes a receiver lets one stream have in flight before it has to credit more. */
@@ -237,7 +238,7 @@ export interface SessionOptions {
 }
 
 export class Session {
-  private readonly streams = new Map<number, Stream>();
+  private readonly streams = new StreamTable<Stream>();
   private readonly acceptors = new Map<number, StreamAcceptor>();
   private readonly writer = new FrameWriter();
   private readonly reader: FrameReader;
@@ -326,7 +327,7 @@ export class Session {
     const stream = new Stream(this, this.nextId, true);
     this.nextId += 2;
     stream.sink = sink;
-    this.streams.set(stream.id, stream);
+    this.streams.add(stream);
     this.writer.frame(FrameType.Open, 0, stream.id, encodeOpen(header));
     this.scheduleFlush();
     return stream;
@@ -336,7 +337,7 @@ export class Session {
   close(error = new RpcError(Code.UNAVAILABLE, `connection to ${this.peer} closed`)): void {
     if (this.closedWith) return;
     this.closedWith = error;
-    const streams = [...this.streams.values()];
+    const streams = this.streams.values();
     this.streams.clear();
     this.bulk.clear();
     for (const s of streams) {
@@ -550,12 +551,12 @@ export class Session {
 
   private onOpen(id: number, payload: Buffer): void {
     const ours = this.nextId % 2;
-    if (id % 2 === ours || this.streams.has(id)) {
+    if (id % 2 === ours || this.streams.get(id) !== undefined) {
       return this.close(new RpcError(Code.INTERNAL, `native transport: ${this.peer} opened stream ${id}, which is not its to open`));
     }
     const header = decodeOpen(payload);
     const stream = new Stream(this, id, false);
-    this.streams.set(id, stream);
+    this.streams.add(stream);
     const acceptor = this.acceptors.get(header.channel);
     if (!acceptor) {
       return stream.finish(Code.UNAVAILABLE, `${header.path}: nothing is served on broker channel ${header.channel}`);
