@@ -41,6 +41,8 @@ interface Held {
   readonly uncheck: () => void;
   users: number;
   usedAt: number;
+  /** When it was last lent, counted in lends: the least recently used goes first (makeRoom). */
+  lentAs: number;
   /** No longer held: closed when its last user releases it. */
   dropped: boolean;
 }
@@ -57,8 +59,14 @@ export interface HeldFilesOptions {
 }
 
 export class HeldFiles {
-  /** By path inside the root, least recently used first. */
+  /**
+   * By path inside the root. Use does not reorder it: a Map deleted from and
+   * added to on every read makes V8 rebuild its table every few reads, and
+   * each table it replaced would keep the next one alive into the old
+   * generation (see rpc/native/stream-table.ts).
+   */
   private readonly files = new Map<string, Held>();
+  private lends = 0;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly limit: number;
   private readonly idleMs: number;
@@ -93,12 +101,11 @@ export class HeldFiles {
   borrow(path: string, now: EntryStats | undefined, shared: boolean): BorrowedFile | undefined {
     const held = this.files.get(path);
     if (!held) return undefined;
-    this.files.delete(path);
     if (!now || !unchanged(held.stats, now)) {
+      this.files.delete(path);
       this.drop(held);
       return undefined;
     }
-    this.files.set(path, held);
     if (shared && !held.checked) {
       held.checked = now;
       queueMicrotask(held.uncheck);
@@ -110,7 +117,7 @@ export class HeldFiles {
   keep(path: string | undefined, fd: number, stats: EntryStats): BorrowedFile {
     const holdable = path !== undefined && stats.isFile() && stats.ctimeMs < this.now() - RECENT_MS && !this.files.has(path);
     if (!holdable || !this.makeRoom()) return { fd, stats, release: once(() => closeSync(fd)) };
-    const held: Held = { fd, stats, checked: undefined, uncheck: () => (held.checked = undefined), users: 0, usedAt: 0, dropped: false };
+    const held: Held = { fd, stats, checked: undefined, uncheck: () => (held.checked = undefined), users: 0, usedAt: 0, lentAs: 0, dropped: false };
     this.files.set(path, held);
     this.sweeper ??= setInterval(() => this.closeIdle(), this.idleMs).unref();
     return this.lend(held, stats);
@@ -135,6 +142,7 @@ export class HeldFiles {
   private lend(held: Held, stats: EntryStats): BorrowedFile {
     held.users++;
     held.usedAt = this.now();
+    held.lentAs = ++this.lends;
     return {
       fd: held.fd,
       stats,
@@ -147,13 +155,14 @@ export class HeldFiles {
   /** Lets go of the least recently used file not in use when all places are taken; false when every one is in use. */
   private makeRoom(): boolean {
     if (this.files.size < this.limit) return true;
-    for (const [path, held] of this.files) {
-      if (held.users > 0) continue;
-      this.files.delete(path);
-      this.drop(held);
-      return true;
+    let oldest: [string, Held] | undefined;
+    for (const entry of this.files) {
+      if (entry[1].users === 0 && (!oldest || entry[1].lentAs < oldest[1].lentAs)) oldest = entry;
     }
-    return false;
+    if (!oldest) return false;
+    this.files.delete(oldest[0]);
+    this.drop(oldest[1]);
+    return true;
   }
 
   /** Closes the files not used for idleMs (every idleMs while any is held). */
