@@ -52,9 +52,10 @@ interface Normalized {
  * walk): splitting and joining each time was ~5 % of the host's time for a
  * 4 KiB ReadFile at 32 in flight. Shared by all plugins, as it holds only
  * what anyone can work out from a name; bounded in count and length, and
- * emptied when full.
+ * replaced when full (not cleared: a cleared Map's table keeps its successor
+ * alive through young collections, see rpc/native/stream-table.ts).
  */
-const recentPaths = new Map<string, Normalized>();
+let recentPaths = new Map<string, Normalized>();
 const RECENT_PATHS = 256;
 const RECENT_PATH_LENGTH = 1024;
 
@@ -64,7 +65,7 @@ function normalized(path: string): Normalized {
   const segments = split(path);
   const entry = { segments: Object.freeze(segments), clean: segments.join('/') };
   if (path.length <= RECENT_PATH_LENGTH) {
-    if (recentPaths.size >= RECENT_PATHS) recentPaths.clear();
+    if (recentPaths.size >= RECENT_PATHS) recentPaths = new Map();
     recentPaths.set(path, entry);
   }
   return entry;
