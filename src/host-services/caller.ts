@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from '../log.js';
 import { Code, RpcError } from '../rpc/status.js';
-import { cleanPath, ConfinedRoot, normalizePath, type ConfinedRootOptions } from '../security/confine.js';
+import { ConfinedRoot, normalized, type ConfinedRootOptions } from '../security/confine.js';
 import type { SandboxLayer, SandboxResources } from '../security/sandbox.js';
 import type { Limits } from './limits.js';
 import { callScope, type CallScope } from './call-scope.js';
@@ -111,10 +111,10 @@ export class Caller {
    * call `ctx`: a symlink met on the way must lead where that call may go.
    */
   resolve(path: string, ctx: CallContext): { root: ConfinedRoot; path: string } {
-    const segments = normalizePath(path);
+    const { segments, clean } = normalized(path);
     if (segments[0] === TEMP_PREFIX) return { root: this.temp(ctx), path: segments.slice(1).join('/') || '.' };
     const call = callScope(ctx);
-    return { root: this.workspace.forCall((followed) => this.checkFollowed(call, followed.join('/') || '.')), path: cleanPath(path) || '.' };
+    return { root: this.workspace.forCall((followed) => this.checkFollowed(call, followed.join('/') || '.')), path: clean || '.' };
   }
 
   /** The private temp directory (created on first use), for the call `ctx`. */

@@ -40,9 +40,10 @@ export function cleanPath(path: string): string {
   return normalized(path).clean;
 }
 
-interface Normalized {
-  segments: readonly string[];
-  clean: string;
+/** Both forms of a plugin path, for a caller that needs both: normalizePath's segments and cleanPath's string. */
+export interface Normalized {
+  readonly segments: readonly string[];
+  readonly clean: string;
 }
 
 /**
@@ -59,11 +60,11 @@ let recentPaths = new Map<string, Normalized>();
 const RECENT_PATHS = 256;
 const RECENT_PATH_LENGTH = 1024;
 
-function normalized(path: string): Normalized {
+export function normalized(path: string): Normalized {
   const known = recentPaths.get(path);
   if (known) return known;
   const segments = split(path);
-  const entry = { segments: Object.freeze(segments), clean: segments.join('/') };
+  const entry = Object.freeze({ segments: Object.freeze(segments), clean: segments.join('/') });
   if (path.length <= RECENT_PATH_LENGTH) {
     if (recentPaths.size >= RECENT_PATHS) recentPaths = new Map();
     recentPaths.set(path, entry);
@@ -310,8 +311,7 @@ export class ConfinedRoot {
    */
   openForReading(path: string): BorrowedFile {
     const held = this.state.held;
-    const segments = normalizePath(path);
-    const key = cleanPath(path);
+    const { segments, clean: key } = normalized(path);
     if (held.has(key)) {
       const checked = held.borrowChecked(key);
       if (checked) return checked;
