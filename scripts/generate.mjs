@@ -45,7 +45,7 @@ for (const { input, paths = [], out } of protoRoots) {
 // a message with a bytes field (servers encode replies through fromPartial):
 // a measurable share of a small call. One frozen empty array per file serves
 // them all, as nothing can be written into it. ts-proto has no option for this.
-const EMPTY_BYTES_LINE = '/** Every empty bytes field (scripts/generate.mjs). */\nconst EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;\n';
+const EMPTY_BYTES_DECLARATION = ['/** Every empty bytes field (scripts/generate.mjs). */', 'const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;'];
 function shareEmptyBytes(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
@@ -55,7 +55,7 @@ function shareEmptyBytes(dir) {
     const lines = text.replaceAll('new Uint8Array(0)', 'EMPTY_BYTES').split('\n');
     const lastImport = lines.findLastIndex((line) => line.startsWith('import '));
     if (lastImport < 0) throw new Error(`${file}: no import to put EMPTY_BYTES after`);
-    lines.splice(lastImport + 1, 0, '', EMPTY_BYTES_LINE.trimEnd());
+    lines.splice(lastImport + 1, 0, '', ...EMPTY_BYTES_DECLARATION);
     writeFileSync(file, lines.join('\n'));
   }
 }
