@@ -36,17 +36,9 @@ export class StreamTable<S extends { readonly id: number }> {
 
   /** Adds a stream whose id is not in the table. */
   add(stream: S): void {
-    let i = stream.id & (this.slots.length - 1);
-    if (this.slots[i] !== undefined && this.inSlots * 4 >= this.slots.length && this.slots.length < MAX_SLOTS) {
-      this.grow();
-      i = stream.id & (this.slots.length - 1);
-    }
-    if (this.slots[i] !== undefined) {
-      this.overflow.set(stream.id, stream);
-      return;
-    }
-    this.slots[i] = stream;
-    this.inSlots++;
+    const taken = this.slots[stream.id & (this.slots.length - 1)] !== undefined;
+    if (taken && this.inSlots * 4 >= this.slots.length && this.slots.length < MAX_SLOTS) this.grow();
+    this.place(stream);
   }
 
   delete(id: number): void {
@@ -89,15 +81,19 @@ export class StreamTable<S extends { readonly id: number }> {
     this.slots = new Array<S | undefined>(old.length * 2).fill(undefined);
     this.inSlots = 0;
     this.overflow.clear();
-    for (const s of streams) {
-      const i = s.id & (this.slots.length - 1);
-      if (this.slots[i] !== undefined) this.overflow.set(s.id, s);
-      else {
-        this.slots[i] = s;
-        this.inSlots++;
-      }
-    }
+    for (const s of streams) this.place(s);
     // The old array may sit in the old generation: left filled, it would keep finished streams alive as above.
     old.fill(undefined);
+  }
+
+  /** Into its slot, or into the Map when the slot is taken. */
+  private place(stream: S): void {
+    const i = stream.id & (this.slots.length - 1);
+    if (this.slots[i] !== undefined) {
+      this.overflow.set(stream.id, stream);
+      return;
+    }
+    this.slots[i] = stream;
+    this.inSlots++;
   }
 }
