@@ -155,13 +155,16 @@ export class HeldFiles {
   /** Lets go of the least recently used file not in use when all places are taken; false when every one is in use. */
   private makeRoom(): boolean {
     if (this.files.size < this.limit) return true;
-    let oldest: [string, Held] | undefined;
-    for (const entry of this.files) {
-      if (entry[1].users === 0 && (!oldest || entry[1].lentAs < oldest[1].lentAs)) oldest = entry;
+    let oldest: Held | undefined;
+    let oldestPath = '';
+    for (const [path, held] of this.files) {
+      if (held.users > 0 || (oldest && oldest.lentAs <= held.lentAs)) continue;
+      oldest = held;
+      oldestPath = path;
     }
     if (!oldest) return false;
-    this.files.delete(oldest[0]);
-    this.drop(oldest[1]);
+    this.files.delete(oldestPath);
+    this.drop(oldest);
     return true;
   }
 
